@@ -1,0 +1,84 @@
+"""The conversation a draft answers: the thread, cleaned and trimmed to a budget.
+
+Slack markup becomes display names; the newest messages are kept when the
+thread is longer than the budget, since they usually carry the ask.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+
+from bot.drafting.safety import clean_slack_text
+from bot.llm.client import estimate_tokens
+from bot.slack.client import LimitedWebClient
+from bot.slack.directory import Directory
+
+__all__ = ["Conversation", "build_context", "clean_request", "MAX_REQUEST_CHARS"]
+
+MAX_REQUEST_CHARS = 8000
+_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
+
+
+@dataclass
+class Conversation:
+    transcript: str = ""
+    users: set[str] = field(default_factory=set)
+    parent_text: str | None = None
+    parent_user: str | None = None
+
+
+async def _names(directory: Directory, user_ids: set[str]) -> dict[str, str]:
+    return {uid: (await directory.user(uid)).name for uid in user_ids}
+
+
+async def clean_request(directory: Directory, text: str, *,
+                        bot_user_id: str) -> tuple[str, set[str]]:
+    """The ask with the bot's own mention removed and other mentions named."""
+    users = set(_MENTION.findall(text)) - {bot_user_id}
+    text = re.sub(rf"<@{bot_user_id}(\|[^>]*)?>", "", text)
+    cleaned = clean_slack_text(text, await _names(directory, users))
+    return cleaned, users
+
+
+async def build_context(client: LimitedWebClient, directory: Directory, *, channel: str,
+                        thread_ts: str | None, exclude_ts: str | None, bot_user_id: str,
+                        budget_tokens: int = 3000) -> Conversation:
+    conv = Conversation()
+    if not thread_ts:
+        return conv  # a top-level ask has no thread to read: no Tier 3 call spent
+    try:
+        resp = await client.conversations_replies(channel=channel, ts=thread_ts, limit=200)
+    except SlackApiError:
+        return conv  # no history is better than no draft
+    replies: list[dict[str, Any]] = resp.get("messages", [])
+    messages = [m for m in replies if m.get("ts") != exclude_ts]
+    if not messages:
+        return conv
+    for m in messages:
+        if m.get("user"):
+            conv.users.add(m["user"])
+        conv.users.update(_MENTION.findall(m.get("text") or ""))
+    names = await _names(directory, conv.users)
+    first = messages[0]
+    if first.get("ts") == thread_ts:
+        conv.parent_text = clean_slack_text(first.get("text") or "", names)
+        conv.parent_user = first.get("user")
+    lines: list[str] = []
+    used = 0
+    for m in reversed(messages):
+        if m.get("user") == bot_user_id or m.get("bot_id"):
+            who = "Tandem"
+        else:
+            who = names.get(m.get("user") or "", "someone")
+        line = f"{who}: {clean_slack_text(m.get('text') or '', names)}"
+        cost = estimate_tokens(line)
+        if used + cost > budget_tokens:
+            break
+        lines.append(line)
+        used += cost
+    conv.transcript = "\n".join(reversed(lines))
+    return conv

@@ -1,0 +1,396 @@
+"""Drafting: an ask becomes a request, a routed job and a streamed draft.
+
+Every ask gets a visible answer: a draft, a friendly note for bad input, or a
+failure message with Retry. Generation runs as a task per draft so that a
+superseded draft's stream can be cancelled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from slack_sdk.errors import SlackApiError
+
+from bot.drafting.context import MAX_REQUEST_CHARS, build_context, clean_request
+from bot.drafting.intake import Ask, channel_kind, check_text, placement
+from bot.drafting.safety import neutralise, to_mrkdwn
+from bot.drafting.writer import DraftWriter, Surface
+from bot.llm.errors import LLMError
+from bot.review import blocks as B
+from bot.routing.router import RouteInput
+from bot.settings import ChannelPolicy
+from bot.store import repo
+from bot.store.models import Draft, DraftStatus, Request, utcnow
+from bot.texts import T
+from bot.tuning.traffic import choose_model
+
+if TYPE_CHECKING:
+    from bot.container import Services
+
+__all__ = ["DraftingService"]
+
+log = logging.getLogger(__name__)
+EXPLICIT = {"doc": "document", "document": "document", "ask": "question",
+            "question": "question", "reply": "support", "support": "support"}
+
+
+class DraftingService:
+    def __init__(self, services: Services) -> None:
+        self.s = services
+
+    # ---- intake -------------------------------------------------------------
+    async def handle_ask(self, ask: Ask) -> None:
+        async with self.s.cpu_slots:
+            await self._intake(ask)
+
+    async def _intake(self, ask: Ask) -> None:
+        s = self.s
+        cleaned, mentioned = await clean_request(s.directory, ask.text, bot_user_id=s.bot_user_id)
+        text, problem = check_text(cleaned, MAX_REQUEST_CHARS)
+        if problem == "empty":
+            if await s.store.run(lambda x: repo.mark_seen(x, key=ask.event_key)):
+                await self._say(ask, T.EMPTY_ASK)
+            return
+        channel = await s.directory.channel(ask.channel_id)
+        policy = s.settings.policy_for(ask.channel_id, channel.name)
+        external = await s.directory.is_external(ask.user_id, ask.user_team_id)
+        kind = channel_kind(is_im=channel.is_im, is_shared=channel.is_shared, policy=policy)
+        thread_root = ask.thread_ts or ask.message_ts
+        conv = await build_context(s.client, s.directory, channel=ask.channel_id,
+                                   thread_ts=ask.thread_ts, exclude_ts=ask.message_ts,
+                                   bot_user_id=s.bot_user_id)
+        parent_external = bool(conv.parent_user and conv.parent_user != ask.user_id
+                               and await s.directory.is_external(conv.parent_user))
+        explicit = EXPLICIT.get((ask.explicit or "").lower()) if ask.explicit else None
+        decision = await s.router.decide(RouteInput(
+            text=text, channel_kind=kind, author="external" if external else "member",
+            thread_parent=conv.parent_text, explicit=explicit,
+            shortcut=ask.trigger == "shortcut"))
+        job, reason, source = decision.job, decision.reason, decision.source
+        if parent_external and not explicit and not external and job != "support":
+            # An internal member asking in a customer's thread wants a reply to the customer.
+            job, reason, source = "support", "asked in a customer's thread", "context"
+        review_ref = policy.review_channel
+        review_channel = await s.directory.resolve_channel(review_ref) if review_ref else None
+        where = placement(job=job, kind=kind, channel=ask.channel_id, thread_ts=thread_root,
+                          review_channel=review_channel)
+        if job == "support" and kind == "shared" and not where.hidden_from_customer:
+            log.warning("support draft for shared channel %s has no review_channel", ask.channel_id)
+            if not external:
+                await self._say(ask, "This channel is shared with customers and has no "
+                                "`review_channel` in tandem.yaml, so I won't draft here.")
+            return
+        permalink = None
+        if where.hidden_from_customer and ask.message_ts:
+            try:
+                permalink = (await s.client.chat_getPermalink(
+                    channel=ask.channel_id, message_ts=ask.message_ts))["permalink"]
+            except SlackApiError:
+                permalink = None
+        fields: dict[str, Any] = {
+            "event_key": ask.event_key, "team_id": ask.team_id or s.team_id,
+            "channel_id": ask.channel_id, "channel_kind": kind, "message_ts": ask.message_ts,
+            "thread_ts": where.final_thread_ts, "user_id": ask.user_id,
+            "author": "external" if external else "member", "trigger": ask.trigger, "text": text,
+            "participants": sorted({ask.user_id} | mentioned | conv.users),
+            "job": job, "route_reason": reason, "route_source": source,
+            "review_channel_id": where.review_channel, "review_thread_ts": where.review_thread_ts,
+            "source_permalink": permalink}
+
+        draft_id = await s.store.core(
+            lambda x: repo.open_request(x, context_text=conv.transcript, **fields))
+        if draft_id is None:
+            return  # a Slack retry of an ask we already took
+        if problem == "truncated":
+            await self._say(ask, T.TOO_LONG.format(n=len(ask.text), limit=MAX_REQUEST_CHARS))
+        self.start(draft_id)
+
+    async def handle_external(self, ask: Ask) -> None:
+        """A customer's message in a support channel gets a support draft by itself."""
+        s = self.s
+        channel = await s.directory.channel(ask.channel_id)
+        policy = s.settings.policy_for(ask.channel_id, channel.name)
+        if not (policy.support or channel.is_shared):
+            return
+        if not await s.directory.is_external(ask.user_id, ask.user_team_id):
+            return
+        await self.handle_ask(replace(ask, explicit=ask.explicit or "support"))
+
+    async def handle_command(self, ask: Ask) -> None:
+        """`/tandem [doc|ask|reply] text`: an anchor message gives the draft its thread."""
+        s = self.s
+        words = ask.text.strip().split(maxsplit=1)
+        explicit = words[0].lower() if words and words[0].lower() in EXPLICIT else None
+        text = words[1] if explicit and len(words) > 1 else ("" if explicit else ask.text)
+        if not check_text(text, MAX_REQUEST_CHARS)[0]:
+            await self._say(ask, T.EMPTY_ASK)
+            return
+        if not await s.store.run(lambda x: repo.mark_seen(x, key=ask.event_key)):
+            return
+        try:
+            resp = await s.client.chat_postMessage(
+                channel=ask.channel_id, text=T.COMMAND_ANCHOR.format(
+                    user=ask.user_id, text=neutralise(text[:2000], {ask.user_id})))
+        except SlackApiError as exc:
+            await self._say(ask, T.CANT_POST.format(error=exc.response.get("error")))
+            return
+        await self.handle_ask(replace(ask, text=text, explicit=explicit,
+                                      message_ts=str(resp["ts"]),
+                                      event_key=ask.event_key + ":ask"))
+
+    async def _say(self, ask: Ask, text: str) -> None:
+        """A short visible note: ephemeral for commands, in-thread otherwise."""
+        try:
+            if ask.trigger in ("command", "shortcut"):
+                await self.s.client.chat_postEphemeral(channel=ask.channel_id, user=ask.user_id,
+                                                       text=text)
+            else:
+                await self.s.client.chat_postMessage(
+                    channel=ask.channel_id, thread_ts=ask.thread_ts or ask.message_ts, text=text)
+        except SlackApiError as exc:
+            log.warning("could not tell %s: %s", ask.user_id, exc.response.get("error"))
+
+    async def _policy(self, channel_id: str) -> ChannelPolicy:
+        channel = await self.s.directory.channel(channel_id)
+        return self.s.settings.policy_for(channel_id, channel.name)
+
+    # ---- generation ---------------------------------------------------------
+    def start(self, draft_id: str) -> asyncio.Task[None]:
+        task = asyncio.create_task(self.generate(draft_id))
+        self.s.generations[draft_id] = task
+        task.add_done_callback(lambda _t: self.s.generations.pop(draft_id, None))
+        return task
+
+    def cancel(self, draft_id: str) -> None:
+        task = self.s.generations.get(draft_id)
+        if task and not task.done():
+            task.cancel()
+
+    async def _messages(self, request: Request, draft: Draft) -> tuple[list[dict[str, Any]],
+                                                                      list[dict[str, Any]]]:
+        s = self.s
+        prompt = s.prompts.get(draft.job)
+        sources: list[dict[str, Any]] = []
+        if draft.job == "question" and s.kb is not None:
+            policy = await self._policy(request.channel_id)
+            try:
+                found = await s.kb.search(request.text, k=5, collections=policy.collections,
+                                          channel_id=request.channel_id)
+                sources = [{"n": h.n, "title": h.title, "url": h.url, "text": h.text[:1500],
+                            "heading": h.heading, "collection": h.collection,
+                            "doc_id": h.doc_id, "chunk_id": h.chunk_id, "score": h.score}
+                           for h in found]
+            except Exception:  # a broken index must not stop the draft; say it in the log
+                log.exception("knowledge-base search failed")
+        numbered = "\n\n".join(f"[{x['n']}] {x['title']}\n{x['text']}" for x in sources)
+        messages = prompt.render(request=request.text, context=draft.context_text or "(none)",
+                                 sources=numbered or "(no sources found)")
+        return messages, sources
+
+    async def generate(self, draft_id: str) -> None:
+        s = self.s
+        loaded = await s.store.core(lambda x: repo.load_generation(x, draft_id=draft_id))
+        if loaded is None:
+            return
+        draft, request = loaded  # read-only rows
+        prompt = s.prompts.get(draft.job)
+        model = choose_model(draft.job, s.settings.traffic, s.llm.model, request.id)
+        messages, sources = await self._messages(request, draft)
+        source_status = draft.status
+        if not await s.store.core(lambda x: repo.move(
+                x, draft_id=draft_id, source=source_status, target=DraftStatus.generating,
+                prompt_name=prompt.name, prompt_version=prompt.version, model=model,
+                params=prompt.params, messages=messages, sources=sources)):
+            return
+        header = None
+        if request.review_channel_id != request.channel_id:
+            header = T.SUPPORT_DRAFT_HEADER.format(permalink=request.source_permalink or "",
+                                                   channel=request.channel_id)
+        policy = await self._policy(request.channel_id)
+        auto = draft.job in policy.auto_post \
+            and request.review_channel_id == request.channel_id
+        if auto:
+            header = T.AUTO_POSTED
+        review_thread = await self._review_thread(request, header)
+        allowed = {request.user_id, *request.participants} - {s.bot_user_id}
+        surface = Surface(channel=request.review_channel_id or request.channel_id,
+                          thread_ts=review_thread, team_id=request.team_id,
+                          recipient_user_id=request.user_id if request.author == "member" else None,
+                          header=header, assistant_thread=request.channel_kind == "im")
+        writer = DraftWriter(s.client, surface, allowed_users=allowed,
+                             streaming=s.settings.streaming,
+                             interval=s.settings.stream_update_interval)
+        provenance = B.provenance_line(job=draft.job, prompt=prompt.name, version=prompt.version,
+                                       model=model, route_reason=request.route_reason,
+                                       sources=sources, draft_version=draft.version)
+        started = time.monotonic()
+        ttft: float | None = None
+        try:
+            await writer.open()
+            if writer.ts:
+                await s.store.core(lambda x: repo.update_draft(
+                    x, draft_id=draft_id, message_channel_id=surface.channel,
+                    message_ts=writer.ts))
+            if draft.job == "question" and s.kb is not None and not sources:
+                # Nothing relevant in the knowledge base: say so, invent nothing.
+                text, usage, model = T.NO_SOURCES, {}, "none (no sources found)"
+                ttft = time.monotonic() - started
+                await writer.append(text)
+            else:
+                # No stop strings: the server stops on the model's end-of-turn token
+                # (the embedded one has it in generation_config.json), and a stop string
+                # makes vLLM hold back its length in characters of every streamed draft.
+                stream = s.llm.stream_chat(
+                    messages, model=model, request_id=draft_id, params=prompt.params,
+                    affinity=f"{request.team_id}:{request.channel_id}:{request.thread_ts}")
+                async with stream:
+                    async for delta in stream:
+                        if ttft is None:
+                            ttft = time.monotonic() - started
+                        await writer.append(delta)
+                text, usage = stream.text.strip(), stream.usage or {}
+            stream_text = None
+            if sources:
+                text, stream_text = _cite(text, sources)
+            writer_ts_before = writer.ts
+            if not text:
+                raise LLMError("empty answer", what="the model returned an empty answer")
+            final = neutralise(to_mrkdwn(text), allowed)
+            if auto:
+                full = B.feedback_blocks(draft_id=draft_id, text=final, provenance=provenance)
+                tail = full[-2:]
+            else:
+                full = B.draft_blocks(draft_id=draft_id, text=final, provenance=provenance,
+                                      job=draft.job, header=header)
+                tail = full[-3:]  # provenance + review buttons + re-route, under streamed text
+            elapsed = (time.monotonic() - started) * 1000
+            target = DraftStatus.posted if auto else DraftStatus.pending_review
+            # Reviewable in the records before the buttons appear, so no click finds it unready.
+            if not await s.store.core(lambda x: repo.move(
+                    x, draft_id=draft_id, source=DraftStatus.generating, target=target,
+                    text=final, usage=usage, ttft_ms=(ttft or 0) * 1000, model=model,
+                    draft_ms=elapsed, completed_at=utcnow(),
+                    message_channel_id=surface.channel, message_ts=writer.ts)):
+                return  # superseded while the last tokens arrived
+            ts = await writer.finish(text=final, blocks=full, stream_blocks=tail,
+                                     stream_text=stream_text)
+            if ts != writer_ts_before:
+                await s.store.core(lambda x: repo.update_draft(
+                    x, draft_id=draft_id, message_channel_id=surface.channel, message_ts=ts))
+            await writer.clear_status()
+            s.metrics.drafts.labels(draft.job, "ready").inc()
+            if ttft is not None and writer.first_visible_at is not None:
+                s.metrics.first_visible.observe(max(0.0, writer.first_visible_at - started - ttft))
+        except asyncio.CancelledError:
+            await self._cancelled(writer)
+            raise
+        except (TimeoutError, LLMError, SlackApiError, OSError) as exc:
+            what = exc.what if isinstance(exc, LLMError) else "Slack refused the draft message"
+            log.warning("draft %s failed: %s", draft_id, exc)
+            s.metrics.drafts.labels(draft.job, "failed").inc()
+            await self._fail(draft_id, writer, what, header)
+
+    async def _review_thread(self, request: Request, header: str | None) -> str | None:
+        """Drafts reviewed in another channel get an anchor message there first."""
+        review_channel = request.review_channel_id
+        if request.review_thread_ts or not review_channel \
+                or review_channel == request.channel_id:
+            return request.review_thread_ts or request.thread_ts
+        resp = await self.s.client.chat_postMessage(channel=review_channel,
+                                                   text=header or T.DRAFT_LABEL)
+        ts = str(resp["ts"])
+        await self.s.store.run(lambda x: _set_review_thread(x, request.id, ts))
+        return ts
+
+    async def _fail(self, draft_id: str, writer: DraftWriter, what: str,
+                    header: str | None) -> None:
+        def mark(x: Any) -> None:
+            for source in (DraftStatus.generating, DraftStatus.pending_review, DraftStatus.posted):
+                if repo.can_fail(source) and repo.move(x, draft_id=draft_id, source=source,
+                                                       target=DraftStatus.failed, error=what):
+                    return
+
+        await self.s.store.run(mark)
+        try:
+            ts = await writer.fail(B.failed_blocks(draft_id=draft_id, what=what, header=header),
+                                   T.FAILED.format(what=what))
+            await self.s.store.run(lambda x: repo.update_draft(
+                x, draft_id=draft_id, message_channel_id=writer.surface.channel, message_ts=ts))
+        except SlackApiError as exc:
+            log.error("could not show the failure of draft %s: %s", draft_id, exc)
+        await writer.clear_status()
+
+    async def _cancelled(self, writer: DraftWriter) -> None:
+        if writer.ts and writer.mode == "stream":
+            try:
+                await asyncio.shield(writer.client.api_call(
+                    "chat.stopStream", json={"channel": writer.surface.channel, "ts": writer.ts}))
+            except (SlackApiError, asyncio.CancelledError):
+                pass  # the superseding version's message is what people see now
+
+    # ---- new versions -------------------------------------------------------
+    async def new_version(self, draft_id: str, *, job: str | None = None,
+                          reason: str | None = None) -> Draft | None:
+        """Regenerate, Retry or re-route: a new version; the old one is superseded."""
+        s = self.s
+
+        def work(x: Any) -> tuple[Draft, list[Draft]] | None:
+            old = repo.get_draft(x, draft_id=draft_id)
+            if old is None or old.status not in (DraftStatus.pending_review, DraftStatus.failed):
+                return None
+            latest = repo.latest_draft(x, request_id=old.request_id)
+            if latest is None or latest.id != old.id:
+                return None
+            request = x.get(Request, old.request_id)
+            if job and request is not None:
+                request.job = job
+                request.route_reason = reason or "re-routed by a person"
+                request.route_source = "person"
+                x.add(request)
+            new, superseded = repo.create_draft(x, request_id=old.request_id,
+                                                job=job or old.job)
+            new.context_text = old.context_text
+            x.add(new)
+            return new, superseded
+
+        result = await s.store.run(work)
+        if result is None:
+            return None
+        new, superseded = result
+        for old in superseded:
+            self.cancel(old.id)
+            await s.review.show_verdict(old, "superseded", None)
+        self.start(new.id)
+        return new
+
+
+def _set_review_thread(x: Any, request_id: str, ts: str) -> None:
+    request = x.get(Request, request_id)
+    if request is not None:
+        request.review_thread_ts = ts
+        x.add(request)
+
+
+def _cite(text: str, sources: list[dict[str, Any]]) -> tuple[str, str]:
+    """Strip citations of sources that were not retrieved; append the Sources block.
+
+    Returns the mrkdwn draft and the Markdown the streamed message should end with.
+    """
+    from bot.kb.citations import check_citations, sources_block
+    from bot.kb.types import Source
+
+    found = [Source(n=x["n"], title=x["title"], url=x["url"], text=x["text"],
+                    heading=x.get("heading", ""), collection=x.get("collection", ""),
+                    score=float(x.get("score", 0.0)), doc_id=x.get("doc_id", ""),
+                    chunk_id=x.get("chunk_id", "")) for x in sources]
+    checked = check_citations(text, found)
+    cited = [x for x in found if f"[{x.n}]" in checked] or found
+    markdown = "\n".join(["**Sources**", *(f"[{x.n}] [{x.title}]({x.url})"
+                                             if x.url.startswith("http") else
+                                             f"[{x.n}] {x.title} (`{x.url}`)" for x in cited)])
+    block = sources_block(found, used_only_in=checked) or sources_block(found)
+    return checked.rstrip() + "\n\n" + block, checked.rstrip() + "\n\n" + markdown

@@ -1,0 +1,66 @@
+"""Citation hygiene for answers: every [n] must name a retrieved source.
+
+Pure functions. `check_citations` removes markers that point at no source (a
+model that invents "[7]" with five sources must not produce a dead link);
+`sources_block` renders the Slack mrkdwn "Sources" block from the sources the
+answer actually cites.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from bot.kb.types import Source
+
+__all__ = ["check_citations", "cited_numbers", "sources_block"]
+
+_CITATION = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
+
+
+def cited_numbers(answer: str) -> list[int]:
+    seen: dict[int, None] = {}
+    for match in _CITATION.finditer(answer):
+        for part in match.group(1).split(","):
+            seen.setdefault(int(part), None)
+    return list(seen)
+
+
+def check_citations(answer: str, sources: Sequence[Source]) -> str:
+    """Drop citation numbers that match no source; keep the valid ones in each bracket."""
+    valid = {s.n for s in sources}
+
+    def keep(match: re.Match[str]) -> str:
+        numbers = [p.strip() for p in match.group(1).split(",")]
+        good = [n for n in numbers if int(n) in valid]
+        return f"[{', '.join(good)}]" if good else ""
+
+    cleaned = _CITATION.sub(keep, answer)
+    # A removed marker can leave "word ." or a double space behind.
+    cleaned = re.sub(r"[ \t]+([.,;:!?])", r"\1", cleaned)
+    return re.sub(r"[ \t]{2,}", " ", cleaned)
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _link(source: Source) -> str:
+    title = _escape(source.title or source.url).replace("|", "/")
+    if source.url.startswith(("http://", "https://")):
+        return f"<{source.url}|{title}>"
+    # A file path is not a link Slack can open: show it as code next to the title.
+    return f"{title} `{source.url}`" if source.title else f"`{source.url}`"
+
+
+def sources_block(sources: Sequence[Source], used_only_in: str | None = None) -> str:
+    """`*Sources*` then one `[n] <url|title>` line per source; with `used_only_in`, only
+    the sources that answer cites (none cited: no block)."""
+    if used_only_in is None:
+        shown = list(sources)
+    else:
+        cited = set(cited_numbers(used_only_in))
+        shown = [s for s in sources if s.n in cited]
+    if not shown:
+        return ""
+    return "\n".join(["*Sources*", *(f"[{s.n}] {_link(s)}" for s in shown)])

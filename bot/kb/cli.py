@@ -1,0 +1,127 @@
+"""`tandem kb ingest | ingest-slack | search | eval`.
+
+Thin: parse arguments, open the knowledge base from settings, call one
+service function, print. `eval` ingests into a throwaway index in a temporary
+directory and prints its metrics as the last stdout line (one JSON object).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+__all__ = ["register"]
+
+
+def _settings() -> Any:
+    from bot.settings import load_settings
+
+    return load_settings()
+
+
+async def _ingest(args: argparse.Namespace) -> int:
+    from bot.kb.ingest import ingest_paths
+    from bot.kb.service import KnowledgeBase
+
+    kb = await KnowledgeBase.open(_settings())
+    try:
+        report = await ingest_paths(kb, [Path(p) for p in args.paths],
+                                    collection=args.collection,
+                                    show_progress=not args.quiet)
+    finally:
+        await kb.close()
+    for path, reason in report.skipped:
+        print(f"skipped: {path}: {reason}")  # noqa: T201
+    print(json.dumps(report.as_dict()))  # noqa: T201
+    return 0
+
+
+async def _ingest_slack(args: argparse.Namespace) -> int:
+    from bot.kb.service import KnowledgeBase
+    from bot.kb.slack_source import ingest_channel
+
+    settings = _settings()
+    kb = await KnowledgeBase.open(settings)
+    try:
+        report = await ingest_channel(kb, settings, args.channel, collection=args.collection)
+    finally:
+        await kb.close()
+    print(json.dumps(report.as_dict()))  # noqa: T201
+    return 0
+
+
+async def _search(args: argparse.Namespace) -> int:
+    from bot.kb.service import KnowledgeBase
+
+    kb = await KnowledgeBase.open(_settings())
+    try:
+        sources = await kb.search(args.query, k=args.k, collections=args.collection,
+                                  channel_id=args.channel)
+    finally:
+        await kb.close()
+    if args.json:
+        print(json.dumps([s.__dict__ for s in sources], ensure_ascii=False))  # noqa: T201
+    elif not sources:
+        print("nothing relevant found")  # noqa: T201
+    for s in [] if args.json else sources:
+        where = f" > {s.heading}" if s.heading else ""
+        print(f"[{s.n}] {s.title}{where}  ({s.url})  score={s.score}")  # noqa: T201
+        print("    " + s.text[:200].replace("\n", " "))  # noqa: T201
+    return 0
+
+
+async def _eval(args: argparse.Namespace) -> int:
+    from bot.kb.evaluation import build_index, evaluate, load_corpus, load_queries
+    from bot.kb.service import KnowledgeBase
+
+    with tempfile.TemporaryDirectory(prefix="tandem-kb-eval-") as tmp:
+        kb = await KnowledgeBase.open(_settings(), url=str(Path(tmp) / "eval.sqlite"))
+        try:
+            spans, rate = await build_index(kb, load_corpus(Path(args.corpus)))
+            result = await evaluate(kb, load_queries(Path(args.queries)), spans, k=args.k)
+        finally:
+            await kb.close()
+    result["ingest_chunks_per_s"] = round(rate, 1)
+    result["chunks"] = len(spans)
+    print(json.dumps(result))  # noqa: T201
+    return 0
+
+
+def _run(coro_fn: Any) -> Any:
+    def func(args: argparse.Namespace) -> int:
+        return int(asyncio.run(coro_fn(args)))
+    return func
+
+
+def register(subparsers: Any) -> None:
+    kb = subparsers.add_parser("kb", help="team knowledge base: ingest, search, eval")
+    sub = kb.add_subparsers(dest="kb_command", required=True)
+
+    p = sub.add_parser("ingest", help="ingest files and folders (md, txt, html, pdf)")
+    p.add_argument("paths", nargs="+")
+    p.add_argument("--collection", default="default")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_run(_ingest))
+
+    p = sub.add_parser("ingest-slack", help="ingest a Slack channel's history and threads")
+    p.add_argument("channel", help="#name or channel ID")
+    p.add_argument("--collection", default="slack")
+    p.set_defaults(func=_run(_ingest_slack))
+
+    p = sub.add_parser("search", help="hybrid search")
+    p.add_argument("query")
+    p.add_argument("--k", type=int, default=5)
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--collection", action="append", help="restrict to collection (repeatable)")
+    p.add_argument("--channel", help="search as this channel (private content rules)")
+    p.set_defaults(func=_run(_search))
+
+    p = sub.add_parser("eval", help="recall/MRR/latency on a JSONL corpus and queries")
+    p.add_argument("--corpus", required=True)
+    p.add_argument("--queries", required=True)
+    p.add_argument("--k", type=int, default=10)
+    p.set_defaults(func=_run(_eval))

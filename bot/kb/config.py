@@ -1,0 +1,71 @@
+"""Build the store and embedder that settings ask for.
+
+Settings read (all optional; the lead adds them to `Settings`, until then the
+environment-free defaults apply):
+- `tandem_kb_url`: `sqlite:///path`, a bare path, or `postgresql://…`.
+  Default: `tandem_db_url` when that is Postgres, else `<data dir>/kb.sqlite`.
+- `tandem_embed_base_url` + `tandem_embed_model` (+ `tandem_embed_api_key`):
+  an OpenAI-compatible `/v1/embeddings` endpoint instead of the local model.
+- `tandem_embed_max_seq_length`: token cap of the local model (default 128,
+  the length all-MiniLM-L6-v2 was trained with).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bot.errors import ConfigError
+from bot.kb.embedding import Embedder, HttpEmbedder, LocalEmbedder
+from bot.kb.store_base import Store
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+
+__all__ = ["build_embedder", "build_store", "kb_url"]
+
+
+def kb_url(settings: Settings) -> str:
+    url = getattr(settings, "tandem_kb_url", None)
+    if url:
+        return str(url)
+    db_url = settings.tandem_db_url or ""
+    if db_url.startswith(("postgres://", "postgresql")):
+        return db_url
+    return str(Path(settings.tandem_data_dir) / "kb.sqlite")
+
+
+def build_store(settings: Settings, *, url: str | None = None) -> Store:
+    url = url or kb_url(settings)
+    if url.startswith(("postgres://", "postgresql")):
+        from bot.kb.store_pg import PostgresStore
+
+        return PostgresStore(url)
+    if url.startswith("sqlite:///"):
+        url = url[len("sqlite:///"):]
+    elif "://" in url:
+        raise ConfigError(f"TANDEM_KB_URL {url!r}: use a file path, sqlite:///path "
+                          "or postgresql://…")
+    from bot.kb.store_sqlite import SqliteStore
+
+    return SqliteStore(url)
+
+
+def build_embedder(settings: Settings, *, session: Any = None) -> tuple[Embedder, Any]:
+    """(embedder, session the caller must close, or None)."""
+    base_url = getattr(settings, "tandem_embed_base_url", None)
+    if base_url:
+        import aiohttp
+
+        model = getattr(settings, "tandem_embed_model", None)
+        if not model:
+            raise ConfigError("TANDEM_EMBED_BASE_URL is set: set TANDEM_EMBED_MODEL too")
+        owned: aiohttp.ClientSession | None = None
+        client = session
+        if client is None:
+            owned = client = aiohttp.ClientSession()
+        embedder = HttpEmbedder(client, base_url, model,
+                                api_key=getattr(settings, "tandem_embed_api_key", None))
+        return embedder, owned
+    seq = int(getattr(settings, "tandem_embed_max_seq_length", None) or 128)
+    return LocalEmbedder(max_seq_length=seq), None

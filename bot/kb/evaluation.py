@@ -1,0 +1,106 @@
+"""Retrieval evaluation: ingest a JSONL corpus, run JSONL queries, report recall.
+
+Corpus lines: {"doc_id", "title", "text"}. Query lines: {"query", "relevant":
+[doc_id, ...]} and optionally "answer_start" (offset of the answer in the
+relevant document) for chunk-level recall: a chunk hits when it holds that
+offset. Document-level recall counts any chunk of a relevant document.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bot.kb.service import KnowledgeBase
+from bot.kb.types import Document
+
+__all__ = ["EvalQuery", "build_index", "evaluate", "load_corpus", "load_queries"]
+
+
+@dataclass(frozen=True)
+class EvalQuery:
+    query: str
+    relevant: frozenset[str]
+    answer_start: int | None = None
+
+
+def _lines(path: Path) -> list[dict[str, Any]]:
+    with path.open(encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def load_corpus(path: Path, *, collection: str = "eval") -> list[Document]:
+    return [Document(doc_id=str(row["doc_id"]), title=str(row.get("title") or ""),
+                     url=str(row.get("url") or row["doc_id"]), text=str(row["text"]),
+                     collection=collection, kind=str(row.get("kind") or "markdown"))
+            for row in _lines(path)]
+
+
+def load_queries(path: Path) -> list[EvalQuery]:
+    return [EvalQuery(query=str(row["query"]), relevant=frozenset(map(str, row["relevant"])),
+                      answer_start=row.get("answer_start"))
+            for row in _lines(path)]
+
+
+async def build_index(kb: KnowledgeBase, docs: Sequence[Document], *, batch: int = 8
+                      ) -> tuple[dict[str, tuple[str, int, int]], float]:
+    """Ingest docs; return chunk_id → (doc_id, start, end) and chunks per second."""
+    spans: dict[str, tuple[str, int, int]] = {}
+    started = time.perf_counter()
+    for i in range(0, len(docs), batch):
+        records = await kb.prepare(docs[i:i + batch])
+        await kb.write(records)
+        for rec in records:
+            for c in rec.chunks:
+                spans[c.chunk_id] = (rec.doc.doc_id, c.start, c.start + len(c.text))
+    elapsed = time.perf_counter() - started
+    return spans, (len(spans) / elapsed if elapsed > 0 else 0.0)
+
+
+def _percentile(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+async def evaluate(kb: KnowledgeBase, queries: Sequence[EvalQuery],
+                   spans: dict[str, tuple[str, int, int]], *, k: int = 10) -> dict[str, Any]:
+    depth = max(k, 10)
+    doc_ranks: list[int | None] = []
+    chunk_ranks: list[int | None] = []
+    latencies: list[float] = []
+    for q in queries:
+        started = time.perf_counter()
+        sources = await kb.search(q.query, k=depth)
+        latencies.append((time.perf_counter() - started) * 1000)
+        doc_rank = chunk_rank = None
+        for rank, src in enumerate(sources, start=1):
+            if src.doc_id in q.relevant:
+                doc_rank = doc_rank or rank
+                _, start, end = spans.get(src.chunk_id, ("", -1, -1))
+                if q.answer_start is not None and start <= q.answer_start < end:
+                    chunk_rank = chunk_rank or rank
+        doc_ranks.append(doc_rank)
+        if q.answer_start is not None:
+            chunk_ranks.append(chunk_rank)
+
+    def recall(ranks: list[int | None], at: int) -> float:
+        return round(sum(1 for r in ranks if r and r <= at) / len(ranks), 4) if ranks else 0.0
+
+    result: dict[str, Any] = {"queries": len(queries)}
+    for at in (1, 5, 10):
+        result[f"recall@{at}"] = recall(doc_ranks, at)
+    result["mrr"] = round(statistics.fmean([1 / r if r and r <= k else 0.0
+                                            for r in doc_ranks]), 4) if doc_ranks else 0.0
+    if chunk_ranks:
+        for at in (1, 5, 10):
+            result[f"chunk_recall@{at}"] = recall(chunk_ranks, at)
+    result["p50_ms"] = round(_percentile(latencies, 0.5), 2)
+    result["p95_ms"] = round(_percentile(latencies, 0.95), 2)
+    return result

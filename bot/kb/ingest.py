@@ -1,0 +1,86 @@
+"""File ingestion: walk paths, skip what is unchanged, write what changed, drop what vanished.
+
+Incremental by content hash: a document whose hash matches the stored one is
+not re-chunked or re-embedded. Documents are written in small batches, each
+batch one transaction, so an interrupted run keeps what it finished and the next
+run picks up the rest. Files that cannot be read are skipped, reported and counted.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from bot.kb.readers import MAX_FILE_BYTES, Unreadable, read_file, walk
+from bot.kb.service import KnowledgeBase, content_hash
+from bot.kb.types import Document, IngestReport
+
+__all__ = ["ingest_paths", "sync_documents"]
+
+Progress = Callable[[int], None]
+
+
+async def sync_documents(kb: KnowledgeBase, docs: list[Document], *, scope: str,
+                         report: IngestReport, batch: int = 32,
+                         progress: Progress | None = None) -> None:
+    """Make the index hold exactly `docs` among the documents whose id starts with `scope`."""
+    stored = await kb.hashes(prefix=scope)
+    changed: list[Document] = []
+    for doc in docs:
+        old = stored.get(doc.doc_id)
+        if old == content_hash(doc):
+            report.unchanged += 1
+            if progress:
+                progress(1)
+            continue
+        changed.append(doc)
+        if old is None:
+            report.added += 1
+        else:
+            report.updated += 1
+    for i in range(0, len(changed), batch):
+        part = changed[i:i + batch]
+        report.chunks += await kb.upsert(part)
+        if progress:
+            progress(len(part))
+    present = {d.doc_id for d in docs}
+    vanished = [doc_id for doc_id in stored if doc_id not in present]
+    if vanished:
+        await kb.delete(vanished)
+        report.deleted += len(vanished)
+
+
+def _scope(path: Path) -> str:
+    resolved = path.resolve()
+    return str(resolved) if resolved.is_file() else str(resolved).rstrip("/") + "/"
+
+
+async def ingest_paths(kb: KnowledgeBase, paths: list[Path], *, collection: str = "default",
+                       show_progress: bool = True, max_file_bytes: int = MAX_FILE_BYTES
+                       ) -> IngestReport:
+    report = IngestReport()
+    started = time.perf_counter()
+    for root in paths:
+        if not root.exists():
+            report.skipped.append((str(root), "does not exist"))
+            continue
+        docs: list[Document] = []
+        for path in walk([root]):
+            try:
+                docs.append(read_file(path, collection=collection, max_bytes=max_file_bytes))
+            except Unreadable as exc:
+                report.skipped.append((str(path), str(exc)))
+                print(f"skipped {path}: {exc}", file=sys.stderr)  # noqa: T201
+        bar = None
+        if show_progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(docs), desc=f"ingest {root}", unit="doc", file=sys.stderr)
+        await sync_documents(kb, docs, scope=_scope(root), report=report,
+                             progress=bar.update if bar else None)
+        if bar:
+            bar.close()
+    report.seconds = time.perf_counter() - started
+    return report

@@ -1,0 +1,164 @@
+"""Pure ranking logic: query → FTS5 expression, weighted reciprocal-rank fusion.
+
+Kept free of I/O so the knobs (`RankParams`) can be tuned on dev data by the
+eval command and unit-tested without a database.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+__all__ = ["RankParams", "fts_query", "fuse", "near_query", "normalize", "query_terms",
+           "rescore", "stem", "term_coverage", "window_scores"]
+
+# Function words carry no topic; dropping them keeps BM25 from rewarding chunks
+# that merely share "what", "the" or "does" with the question.
+_STOPWORDS = frozenset("""
+a about above after again against all am an and any are as at be because been before being
+below between both but by can could did do does doing down during each few for from further
+had has have having he her here hers herself him himself his how i if in into is it its itself
+just me more most my myself no nor not now of off on once only or other our ours ourselves out
+over own same she should so some such than that the their theirs them themselves then there
+these they this those through to too under until up very was we were what when where which
+while who whom why will with would you your yours yourself yourselves also may might must shall
+use used using get got s t don doesn didn isn aren wasn weren won
+""".split())
+
+_WORD = re.compile(r"[\w][\w\-']*", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class RankParams:
+    """Fusion knobs. Defaults are the values tuned on the COVID-QA dev split."""
+
+    bm25_weight: float = 1.0
+    # Pairs of adjacent query words found close together: questions often copy a
+    # phrase of the passage that answers them, and plain BM25 ignores word order.
+    proximity_weight: float = 0.5
+    dense_weight: float = 0.3
+    # Best-window rescoring of the BM25 candidates: a chunk whose query words sit
+    # together in one passage of `window` words usually holds the answer, while
+    # one that scatters them over 200 words usually only shares the topic. The
+    # lexical list is reordered by norm(bm25) + window_weight * norm(best window).
+    window_weight: float = 2.0
+    window: int = 250  # characters, about 40 words
+    rrf_k: float = 10.0
+    candidates: int = 50
+    # "Nothing relevant": the best dense match must reach this cosine, or the best
+    # lexical match must cover this share of the query's content words.
+    min_cosine: float = 0.35
+    min_term_coverage: float = 0.5
+
+
+def normalize(text: str) -> str:
+    """NFKC folds ligatures and full-width forms ("ﬂu" → "flu") that the tokenizer keeps."""
+    return unicodedata.normalize("NFKC", text)
+
+
+def query_terms(query: str) -> list[str]:
+    seen: dict[str, None] = {}
+    for raw in _WORD.findall(normalize(query).lower()):
+        for word in raw.replace("'", " ").split("-") if "-" in raw else [raw.replace("'", "")]:
+            if word and word not in _STOPWORDS and (len(word) > 1 or word.isdigit()):
+                seen.setdefault(word, None)
+    return list(seen)
+
+
+def fts_query(query: str) -> str:
+    """An OR of quoted content words: any word may match, BM25 ranks by how many and how rare."""
+    return " OR ".join(f'"{term}"' for term in query_terms(query))
+
+
+def near_query(query: str, distance: int = 3) -> str:
+    """FTS5 NEAR groups for each pair of adjacent content words."""
+    terms = query_terms(query)
+    pairs = zip(terms, terms[1:], strict=False)
+    return " OR ".join(f'NEAR("{a}" "{b}", {distance})' for a, b in pairs)
+
+
+def fuse(ranked_lists: Sequence[Sequence[int]], weights: Sequence[float], k: float
+         ) -> list[tuple[int, float]]:
+    """Weighted reciprocal-rank fusion: score(d) = Σ w_i / (k + rank_i(d))."""
+    scores: dict[int, float] = {}
+    for ranking, weight in zip(ranked_lists, weights, strict=True):
+        if weight <= 0:
+            continue
+        for rank, item in enumerate(ranking, start=1):
+            scores[item] = scores.get(item, 0.0) + weight / (k + rank)
+    return sorted(scores.items(), key=lambda pair: (-pair[1], pair[0]))
+
+
+def term_coverage(terms: Sequence[str], text: str) -> float:
+    """Share of query terms found (by prefix, a crude stemmer) among the text's words."""
+    if not terms:
+        return 0.0
+    words = set(_WORD.findall(text.lower()))
+    hits = sum(1 for t in terms if any(w.startswith(t[:max(4, len(t) - 2)]) for w in words))
+    return hits / len(terms)
+
+
+# Longest first; each entry is (suffix, replacement). A light stemmer, not Porter:
+# it only has to make a query word and its inflections in a passage agree.
+_SUFFIXES = (("ational", "ate"), ("ization", "ize"), ("ations", "ate"), ("ation", "ate"),
+             ("tions", "t"), ("tion", "t"), ("nesses", ""), ("ness", ""), ("ments", ""),
+             ("ment", ""), ("ings", ""), ("ing", ""), ("ities", ""), ("ity", ""),
+             ("ically", "ic"), ("ally", "al"), ("edly", ""), ("ies", "y"), ("ied", "y"),
+             ("ed", ""), ("ly", ""), ("sses", "ss"), ("xes", "x"), ("ches", "ch"),
+             ("shes", "sh"), ("uses", "us"), ("s", ""))
+_KEEP_S = ("ss", "us", "is")
+
+
+def stem(word: str) -> str:
+    if len(word) <= 3 or not word.isalpha():
+        return word
+    for suffix, repl in _SUFFIXES:
+        if (word.endswith(suffix) and len(word) - len(suffix) >= 3
+                and not (suffix == "s" and word.endswith(_KEEP_S))):
+            word = word[: len(word) - len(suffix)] + repl
+            break
+    # "transmitted" → "transmit", "analyse" / "analysed" agree.
+    if len(word) > 4 and word[-1] == word[-2] and word[-1] not in "lsz":
+        word = word[:-1]
+    return word[:-1] if word.endswith("e") and len(word) > 4 else word
+
+
+def window_scores(terms: Sequence[str], texts: Sequence[str], weights: dict[str, float],
+                  width: int, k1: float = 1.2) -> list[float]:
+    """For each text, the BM25-saturated weight of query words in its best window of
+    `width` characters (the window starting at each query-word hit is tried)."""
+    wanted = {stem(t): weights.get(t, 1.0) for t in terms}
+    wanted = {t: w for t, w in wanted.items() if w > 0}
+    if not wanted:
+        return [0.0] * len(texts)
+    # One regex finds every word that could stem to a query term, so Python only
+    # looks at the few hits instead of every word of 50 chunks.
+    heads = sorted({t[:4] for t in wanted}, key=len, reverse=True)
+    pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, heads)) + r")\w*")
+    out = []
+    for text in texts:
+        hits = [(m.start(), key) for m in pattern.finditer(normalize(text).lower())
+                if (key := stem(m.group())) in wanted]
+        best, j = 0.0, 0
+        counts: dict[str, int] = {}
+        # Two pointers over the hits: [i, j) is the window starting at hit i.
+        for start, key in hits:
+            while j < len(hits) and hits[j][0] < start + width:
+                counts[hits[j][1]] = counts.get(hits[j][1], 0) + 1
+                j += 1
+            score = sum(wanted[t] * n * (k1 + 1) / (n + k1) for t, n in counts.items())
+            best = max(best, score)
+            counts[key] -= 1
+            if not counts[key]:
+                del counts[key]
+        out.append(best)
+    return out
+
+
+def rescore(base: Sequence[float], extra: Sequence[float], weight: float) -> list[int]:
+    """Positions of `base` reordered by base/max(base) + weight * extra/max(extra)."""
+    top_b, top_e = max(base, default=0.0) or 1.0, max(extra, default=0.0) or 1.0
+    combined = [b / top_b + weight * e / top_e for b, e in zip(base, extra, strict=True)]
+    return sorted(range(len(combined)), key=lambda i: (-combined[i], i))

@@ -1,0 +1,114 @@
+"""Turn files into `Document`s: markdown, text, HTML and PDF; refuse the rest.
+
+A file that cannot become a document (binary, too big, unreadable, no text) is
+not an error for the whole run: `read_file` raises `Unreadable` with a reason
+the ingest command prints and counts.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from bot.kb.types import Document
+
+__all__ = ["MAX_FILE_BYTES", "SUPPORTED_SUFFIXES", "Unreadable", "html_to_markdown",
+           "read_file", "walk"]
+
+MAX_FILE_BYTES = 20 * 1024 * 1024
+SUPPORTED_SUFFIXES = {".md": "markdown", ".markdown": "markdown", ".txt": "text",
+                      ".rst": "text", ".html": "html", ".htm": "html", ".pdf": "pdf"}
+
+
+class Unreadable(Exception):
+    """This file is skipped; the message says why."""
+
+
+def _decode(data: bytes) -> str:
+    # NUL bytes never occur in text files; they are the cheap sign of a binary.
+    if b"\x00" in data[:8192]:
+        raise Unreadable("binary content")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise Unreadable(f"not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+
+
+def html_to_markdown(html: str) -> tuple[str, str]:
+    """(title, text) with h1–h6 turned into markdown headings so chunking sees structure."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(html, "html.parser")
+    for tag in soup(["script", "style", "nav", "noscript"]):
+        tag.decompose()
+    title = soup.title.get_text(strip=True) if soup.title else ""
+    for level in range(1, 7):
+        for tag in soup.find_all(f"h{level}"):
+            tag.replace_with(f"\n\n{'#' * level} {tag.get_text(' ', strip=True)}\n\n")
+    for tag in soup.find_all(["p", "li", "pre", "tr", "div", "br"]):
+        tag.insert_after("\n\n" if tag.name != "br" else "\n")
+    body = soup.body or soup
+    text = re.sub(r"\n{3,}", "\n\n", body.get_text())
+    return title, "\n".join(line.strip() for line in text.splitlines()).strip()
+
+
+def _pdf_text(path: Path) -> tuple[str, str]:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(str(path))
+        pages = [page.extract_text() or "" for page in reader.pages]
+        meta: Any = reader.metadata or {}
+        title = str(meta.get("/Title") or "")
+    except (PdfReadError, ValueError, KeyError, OSError) as exc:
+        raise Unreadable(f"broken PDF ({exc})") from exc
+    return title, "\n\n".join(p.strip() for p in pages if p.strip())
+
+
+def _first_heading(text: str) -> str:
+    match = re.search(r"^#\s+(.+)$", text, re.MULTILINE)
+    return match.group(1).strip() if match else ""
+
+
+def read_file(path: Path, *, collection: str = "default",
+              max_bytes: int = MAX_FILE_BYTES) -> Document:
+    kind = SUPPORTED_SUFFIXES.get(path.suffix.lower())
+    if kind is None:
+        raise Unreadable(f"unsupported file type {path.suffix or '(none)'}")
+    try:
+        stat = path.stat()
+        if stat.st_size > max_bytes:
+            raise Unreadable(f"too big ({stat.st_size} bytes > {max_bytes})")
+        if kind == "pdf":
+            title, text = _pdf_text(path)
+            kind = "text"
+        else:
+            text = _decode(path.read_bytes())
+            title = ""
+            if kind == "html":
+                title, text = html_to_markdown(text)
+            elif kind == "markdown":
+                title = _first_heading(text)
+    except OSError as exc:
+        raise Unreadable(f"cannot read ({exc.strerror or exc})") from exc
+    if not text.strip():
+        raise Unreadable("no text")
+    resolved = str(path.resolve())
+    return Document(doc_id=resolved, title=title or path.stem.replace("_", " "), url=resolved,
+                    text=text, collection=collection, updated_at=stat.st_mtime, kind=kind)
+
+
+def walk(paths: list[Path]) -> list[Path]:
+    """Every file under the given paths, sorted so runs are reproducible; dotfiles skipped."""
+    found: list[Path] = []
+    for root in paths:
+        if root.is_file():
+            found.append(root)
+            continue
+        for dirpath, dirnames, filenames in os.walk(root):
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            found.extend(Path(dirpath) / f for f in sorted(filenames) if not f.startswith("."))
+    return found

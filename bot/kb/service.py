@@ -1,0 +1,204 @@
+"""`KnowledgeBase`: the async face of the knowledge base that the bot and the CLI use.
+
+It owns one storage backend and one embedder. Every blocking call (SQLite,
+psycopg2, the local model) runs in a worker thread, so the event loop never
+waits on them. Search is hybrid: BM25 candidates reordered by their best
+passage window, then merged with the proximity and dense ranks by weighted
+reciprocal-rank fusion, then gated so that a question with nothing relevant
+gets an empty list rather than the least-bad chunks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from bot.kb.chunking import chunk_document
+from bot.kb.embedding import Embedder
+from bot.kb.ranking import (
+    RankParams,
+    fts_query,
+    fuse,
+    near_query,
+    query_terms,
+    rescore,
+    term_coverage,
+    window_scores,
+)
+from bot.kb.store_base import DocRecord, Filters, Store
+from bot.kb.types import Chunk, Document, Source
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+
+__all__ = ["KnowledgeBase", "content_hash", "embed_text"]
+
+
+def content_hash(doc: Document) -> str:
+    # Title, location and visibility are part of what a chunk says, so they count.
+    key = "\0".join([doc.title, doc.url, doc.collection, doc.private_channel or "", doc.text])
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def embed_text(title: str, heading: str, text: str) -> str:
+    return "\n".join(part for part in (title, heading, text) if part)
+
+
+class KnowledgeBase:
+    def __init__(self, store: Store, embedder: Embedder, *,
+                 params: RankParams | None = None, owned: Sequence[Any] = ()) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.params = params or RankParams()
+        self._owned = list(owned)
+
+    @classmethod
+    async def open(cls, settings: Settings, *, embedder: Embedder | None = None,
+                   params: RankParams | None = None, url: str | None = None,
+                   session: Any = None) -> KnowledgeBase:
+        """Open (creating if needed) the store named by settings; see `bot.kb.config`.
+
+        `session` (an aiohttp.ClientSession) is used by an HTTP embedder; without
+        one the knowledge base opens its own and closes it in `close()`.
+        """
+        from bot.kb.config import build_embedder, build_store
+
+        owned: list[Any] = []
+        if embedder is None:
+            embedder, own_session = build_embedder(settings, session=session)
+            if own_session is not None:
+                owned.append(own_session)
+        store = build_store(settings, url=url)
+        await asyncio.to_thread(store.open)
+        kb = cls(store, embedder, params=params, owned=owned)
+        await kb._check_embedder()
+        return kb
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self.store.close)
+        for resource in self._owned:
+            await resource.close()
+
+    async def _check_embedder(self) -> None:
+        """A different embedder than the stored vectors were made with forces a re-embed."""
+        stored = await asyncio.to_thread(self.store.get_meta, "embedder")
+        if stored is None or stored == self.embedder.name:
+            return
+        rows = await asyncio.to_thread(self.store.chunk_texts)
+        dim = await self.embedder.dimension()
+        await asyncio.to_thread(self.store.ensure_vectors, dim)
+        for i in range(0, len(rows), 256):
+            batch = rows[i:i + 256]
+            vectors = await self.embedder.embed([embed_text(t, h, x) for _, t, h, x in batch])
+            await asyncio.to_thread(self.store.put_vectors, [r[0] for r in batch], vectors)
+        await asyncio.to_thread(self.store.set_meta, "embedder", self.embedder.name)
+
+    # -- writing ------------------------------------------------------------
+    async def prepare(self, docs: Sequence[Document]) -> list[DocRecord]:
+        """Chunk and embed documents (one embed call, so batches are length-bucketed)."""
+        chunked: list[tuple[Document, list[Chunk]]] = [(d, chunk_document(d)) for d in docs]
+        texts = [embed_text(d.title, c.heading, c.text) for d, cs in chunked for c in cs]
+        vectors = await self.embedder.embed(texts) if texts else np.zeros((0, 1), np.float32)
+        records, pos = [], 0
+        for doc, chunks in chunked:
+            records.append(DocRecord(doc=doc, hash=content_hash(doc), chunks=chunks,
+                                     vectors=vectors[pos:pos + len(chunks)]))
+            pos += len(chunks)
+        return records
+
+    async def write(self, records: Sequence[DocRecord]) -> None:
+        await asyncio.to_thread(self.store.write_documents, records)
+        await asyncio.to_thread(self.store.set_meta, "embedder", self.embedder.name)
+
+    async def upsert(self, docs: Sequence[Document]) -> int:
+        records = await self.prepare(docs)
+        await self.write(records)
+        return sum(len(r.chunks) for r in records)
+
+    async def delete(self, doc_ids: Sequence[str]) -> None:
+        await asyncio.to_thread(self.store.delete_documents, list(doc_ids))
+
+    async def hashes(self, *, collection: str | None = None, prefix: str | None = None
+                     ) -> dict[str, str]:
+        return await asyncio.to_thread(self.store.doc_hashes, collection=collection,
+                                       prefix=prefix)
+
+    async def add_answer(self, *, question: str, answer: str, permalink: str, channel_id: str,
+                         collection: str = "answers", private: bool = True) -> None:
+        """An approved or edited answer becomes an entry linked to its thread.
+
+        `private` defaults to True so an answer from a channel whose visibility the
+        caller did not check is never shown elsewhere; pass False for public channels.
+        """
+        doc = Document(doc_id=f"answer:{permalink}", title=question.strip()[:200],
+                       url=permalink, text=f"Q: {question.strip()}\n\nA: {answer.strip()}",
+                       collection=collection, private_channel=channel_id if private else None,
+                       updated_at=time.time())
+        await self.upsert([doc])
+
+    # -- searching ----------------------------------------------------------
+    async def search(self, query: str, *, k: int = 5, collections: list[str] | None = None,
+                     channel_id: str | None = None) -> list[Source]:
+        filters = Filters(collections=tuple(collections) if collections is not None else None,
+                          channel_id=channel_id)
+        params = self.params
+        match = fts_query(query)
+        vector = (await self.embedder.embed([query]))[0] if params.dense_weight > 0 else None
+        return await asyncio.to_thread(self._search_sync, query, match, vector, k, filters)
+
+    def _search_sync(self, query: str, match: str, vector: np.ndarray | None, k: int,
+                     filters: Filters) -> list[Source]:
+        params, store = self.params, self.store
+        n = max(params.candidates, k)
+        lexical = store.bm25(match, n, filters) if params.bm25_weight > 0 else []
+        lexical = self._by_window(query, lexical)
+        near = (store.bm25(near_query(query), n, filters)
+                if params.proximity_weight > 0 and store.supports_near and lexical else [])
+        dense = store.knn(vector, n, filters) if vector is not None else []
+        if not self._relevant(query, lexical, dense):
+            return []
+        fused = fuse([[r for r, _ in lexical], [r for r, _ in near], [r for r, _ in dense]],
+                     [params.bm25_weight, params.proximity_weight, params.dense_weight],
+                     params.rrf_k)[:k]
+        rows = store.fetch([r for r, _ in fused])
+        return [Source(n=i, title=row.title, url=row.url, text=row.text, heading=row.heading,
+                       collection=row.collection, score=round(score, 6), doc_id=row.doc_id,
+                       chunk_id=row.chunk_id)
+                for i, (rowid, score) in enumerate(fused, start=1)
+                if (row := rows.get(rowid)) is not None]
+
+    def _by_window(self, query: str, lexical: list[tuple[int, float]]
+                   ) -> list[tuple[int, float]]:
+        """Reorder BM25 candidates by their best passage (see `RankParams.window_weight`)."""
+        params = self.params
+        if params.window_weight <= 0 or len(lexical) < 2:
+            return lexical
+        terms = query_terms(query)
+        weigh = getattr(self.store, "term_weights", None)
+        # Without IDF from the store every query word counts the same.
+        weights = weigh(terms) if weigh is not None else {}
+        rows = self.store.fetch([r for r, _ in lexical])
+        # Title and heading lead the text: a short FAQ entry whose title is the
+        # question must not lose to a body that merely repeats its words.
+        texts = [f"{row.title}\n{row.heading}\n{row.text}" if (row := rows.get(r)) else ""
+                 for r, _ in lexical]
+        windows = window_scores(terms, texts, weights, params.window)
+        order = rescore([s for _, s in lexical], windows, params.window_weight)
+        return [lexical[i] for i in order]
+
+    def _relevant(self, query: str, lexical: list[tuple[int, float]],
+                  dense: list[tuple[int, float]]) -> bool:
+        if dense and dense[0][1] >= self.params.min_cosine:
+            return True
+        if not lexical:
+            return False
+        top = self.store.fetch([r for r, _ in lexical[:3]])
+        terms = query_terms(query)
+        best = max(term_coverage(terms, f"{row.title} {row.heading} {row.text}")
+                   for row in top.values())
+        return best >= self.params.min_term_coverage

@@ -1,0 +1,65 @@
+"""What every storage backend shares: the rows it takes and returns, and search filters.
+
+Backends (`SqliteStore`, `PostgresStore`) are blocking classes with the same
+methods; the knowledge base runs them in worker threads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, NamedTuple, Protocol
+
+import numpy as np
+
+from bot.kb.types import Chunk, Document
+
+__all__ = ["ChunkRow", "DocRecord", "Filters", "Store"]
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Access control for one search: allowed collections (None: all) and the asking channel."""
+
+    collections: tuple[str, ...] | None = None
+    channel_id: str | None = None
+
+
+@dataclass(frozen=True)
+class DocRecord:
+    doc: Document
+    hash: str
+    chunks: list[Chunk]
+    vectors: np.ndarray
+
+
+class ChunkRow(NamedTuple):
+    rowid: int
+    chunk_id: str
+    doc_id: str
+    heading: str
+    text: str
+    start: int
+    title: str
+    url: str
+    collection: str
+
+
+class Store(Protocol):
+    supports_near: bool  # FTS5 NEAR queries (the proximity list)
+
+    def open(self) -> None: ...
+    def close(self) -> None: ...
+    def get_meta(self, key: str) -> str | None: ...
+    def set_meta(self, key: str, value: str) -> None: ...
+    def ensure_vectors(self, dim: int) -> None: ...
+    def chunk_texts(self) -> list[tuple[int, str, str, str]]: ...
+    def put_vectors(self, rowids: Any, vectors: np.ndarray) -> None: ...
+    def doc_hashes(self, *, collection: str | None = None, prefix: str | None = None
+                   ) -> dict[str, str]: ...
+    def write_documents(self, records: Any) -> None: ...
+    def delete_documents(self, doc_ids: Any) -> None: ...
+    def bm25(self, match: str, limit: int, filters: Filters) -> list[tuple[int, float]]: ...
+    def knn(self, vector: np.ndarray, limit: int, filters: Filters
+            ) -> list[tuple[int, float]]: ...
+    def fetch(self, rowids: Any) -> dict[int, ChunkRow]: ...
+    def count_chunks(self) -> int: ...

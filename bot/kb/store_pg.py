@@ -1,0 +1,177 @@
+"""Postgres backend: pgvector for vectors (HNSW, cosine), full-text search for the lexical side.
+
+Same methods as `SqliteStore`, blocking psycopg2 calls run by the knowledge base
+in worker threads. Postgres ranks text with `ts_rank` over a weighted tsvector
+(title A, heading B, body C) rather than BM25; fusion only needs the order.
+Each document write is one transaction.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from bot.kb.ranking import normalize
+from bot.kb.store_base import ChunkRow, DocRecord, Filters
+
+__all__ = ["PostgresStore"]
+
+_SCHEMA = """
+CREATE EXTENSION IF NOT EXISTS vector;
+CREATE TABLE IF NOT EXISTS kb_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS kb_docs (
+    doc_id TEXT PRIMARY KEY, collection TEXT NOT NULL, title TEXT NOT NULL, url TEXT NOT NULL,
+    hash TEXT NOT NULL, updated_at DOUBLE PRECISION NOT NULL, private_channel TEXT);
+CREATE TABLE IF NOT EXISTS kb_chunks (
+    id BIGSERIAL PRIMARY KEY, chunk_id TEXT NOT NULL,
+    doc_id TEXT NOT NULL REFERENCES kb_docs(doc_id) ON DELETE CASCADE,
+    ordinal INTEGER NOT NULL, heading TEXT NOT NULL, text TEXT NOT NULL, start INTEGER NOT NULL,
+    tsv TSVECTOR NOT NULL, embedding vector);
+CREATE INDEX IF NOT EXISTS kb_chunks_doc ON kb_chunks(doc_id);
+CREATE INDEX IF NOT EXISTS kb_chunks_tsv ON kb_chunks USING GIN (tsv);
+"""
+_TSV = ("setweight(to_tsvector('english', %s), 'A') || setweight(to_tsvector('english', %s), 'B')"
+        " || setweight(to_tsvector('english', %s), 'C')")
+_ACCESS = "(d.private_channel IS NULL OR d.private_channel = %s)"
+
+
+def _vec(vector: Any) -> str:
+    return "[" + ",".join(f"{x:.7g}" for x in np.asarray(vector, dtype=np.float32)) + "]"
+
+
+class PostgresStore:
+    supports_near = False  # a NEAR list would only repeat the OR query's ranking
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self._lock = threading.RLock()
+        self._conn: Any = None
+        self._dim: int | None = None
+
+    def open(self) -> None:
+        import psycopg2
+
+        self._conn = psycopg2.connect(self._url)
+        with self._lock, self._conn, self._conn.cursor() as cur:
+            cur.execute(_SCHEMA)
+        dim = self.get_meta("dim")
+        self._dim = int(dim) if dim else None
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def _query(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._lock, self._conn, self._conn.cursor() as cur:
+            cur.execute(sql, tuple(args))
+            return list(cur.fetchall()) if cur.description else []
+
+    def get_meta(self, key: str) -> str | None:
+        rows = self._query("SELECT value FROM kb_meta WHERE key=%s", (key,))
+        return rows[0][0] if rows else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._query("INSERT INTO kb_meta VALUES (%s, %s) ON CONFLICT (key) DO UPDATE "
+                    "SET value = EXCLUDED.value", (key, value))
+
+    def ensure_vectors(self, dim: int) -> None:
+        with self._lock:
+            if self._dim == dim:
+                return
+            with self._conn, self._conn.cursor() as cur:
+                cur.execute("DROP INDEX IF EXISTS kb_chunks_hnsw")
+                cur.execute("UPDATE kb_chunks SET embedding = NULL")
+                cur.execute(f"ALTER TABLE kb_chunks ALTER COLUMN embedding TYPE vector({int(dim)})")
+                cur.execute("CREATE INDEX kb_chunks_hnsw ON kb_chunks "
+                            "USING hnsw (embedding vector_cosine_ops)")
+                cur.execute("INSERT INTO kb_meta VALUES ('dim', %s) ON CONFLICT (key) "
+                            "DO UPDATE SET value = EXCLUDED.value", (str(dim),))
+            self._dim = dim
+
+    def chunk_texts(self) -> list[tuple[int, str, str, str]]:
+        rows = self._query("SELECT c.id, d.title, c.heading, c.text FROM kb_chunks c "
+                           "JOIN kb_docs d ON d.doc_id = c.doc_id ORDER BY c.id")
+        return [(int(r[0]), str(r[1]), str(r[2]), str(r[3])) for r in rows]
+
+    def put_vectors(self, rowids: Sequence[int], vectors: np.ndarray) -> None:
+        with self._lock, self._conn, self._conn.cursor() as cur:
+            cur.executemany("UPDATE kb_chunks SET embedding = %s::vector WHERE id = %s",
+                            [(_vec(v), r) for r, v in zip(rowids, vectors, strict=True)])
+
+    def doc_hashes(self, *, collection: str | None = None, prefix: str | None = None
+                   ) -> dict[str, str]:
+        sql, args = "SELECT doc_id, hash FROM kb_docs WHERE TRUE", list[Any]()
+        if collection is not None:
+            sql, args = sql + " AND collection = %s", [*args, collection]
+        if prefix is not None:
+            sql, args = sql + " AND left(doc_id, %s) = %s", [*args, len(prefix), prefix]
+        return {str(r[0]): str(r[1]) for r in self._query(sql, args)}
+
+    def write_documents(self, records: Sequence[DocRecord]) -> None:
+        with self._lock:
+            for rec in records:
+                if len(rec.chunks):
+                    self.ensure_vectors(int(rec.vectors.shape[1]))
+            with self._conn, self._conn.cursor() as cur:
+                for rec in records:
+                    doc = rec.doc
+                    cur.execute("DELETE FROM kb_docs WHERE doc_id = %s", (doc.doc_id,))
+                    cur.execute("INSERT INTO kb_docs VALUES (%s,%s,%s,%s,%s,%s,%s)",
+                                (doc.doc_id, doc.collection, doc.title, doc.url, rec.hash,
+                                 doc.updated_at, doc.private_channel))
+                    cur.executemany(
+                        "INSERT INTO kb_chunks (chunk_id, doc_id, ordinal, heading, text, start, "
+                        f"tsv, embedding) VALUES (%s,%s,%s,%s,%s,%s,{_TSV},%s::vector)",
+                        [(c.chunk_id, doc.doc_id, c.ordinal, c.heading, c.text, c.start,
+                          normalize(doc.title), normalize(c.heading), normalize(c.text),
+                          _vec(v))
+                         for c, v in zip(rec.chunks, rec.vectors, strict=True)])
+
+    def delete_documents(self, doc_ids: Sequence[str]) -> None:
+        if doc_ids:
+            self._query("DELETE FROM kb_docs WHERE doc_id = ANY(%s)", (list(doc_ids),))
+
+    def _filter_sql(self, filters: Filters) -> tuple[str, list[Any]]:
+        sql, args = _ACCESS, list[Any]([filters.channel_id or ""])
+        if filters.collections is not None:
+            sql, args = sql + " AND d.collection = ANY(%s)", [*args, list(filters.collections)]
+        return sql, args
+
+    def bm25(self, match: str, limit: int, filters: Filters) -> list[tuple[int, float]]:
+        # The FTS5 expression '"a" OR "b"' becomes the tsquery 'a | b'.
+        terms = [t for t in re.findall(r'"([^"]+)"', match) if re.fullmatch(r"[\w\-]+", t)]
+        if not terms:
+            return []
+        where, args = self._filter_sql(filters)
+        sql = ("SELECT c.id, ts_rank(c.tsv, q, 1) AS s FROM kb_chunks c "
+               "JOIN kb_docs d ON d.doc_id = c.doc_id, to_tsquery('english', %s) q "
+               f"WHERE c.tsv @@ q AND {where} ORDER BY s DESC, c.id LIMIT %s")
+        query = " | ".join(t.replace("-", " <-> ") for t in terms)
+        return [(int(r[0]), float(r[1])) for r in self._query(sql, [query, *args, limit])]
+
+    def knn(self, vector: np.ndarray, limit: int, filters: Filters) -> list[tuple[int, float]]:
+        if self._dim is None:
+            return []
+        where, args = self._filter_sql(filters)
+        sql = ("SELECT c.id, 1 - (c.embedding <=> %s::vector) AS sim FROM kb_chunks c "
+               f"JOIN kb_docs d ON d.doc_id = c.doc_id WHERE {where} "
+               "ORDER BY c.embedding <=> %s::vector LIMIT %s")
+        v = _vec(vector)
+        return [(int(r[0]), float(r[1])) for r in self._query(sql, [v, *args, v, limit])]
+
+    def fetch(self, rowids: Sequence[int]) -> dict[int, ChunkRow]:
+        if not rowids:
+            return {}
+        rows = self._query(
+            "SELECT c.id, c.chunk_id, c.doc_id, c.heading, c.text, c.start, d.title, d.url, "
+            "d.collection FROM kb_chunks c JOIN kb_docs d ON d.doc_id = c.doc_id "
+            "WHERE c.id = ANY(%s)", (list(rowids),))
+        return {int(r[0]): ChunkRow(*r) for r in rows}
+
+    def count_chunks(self) -> int:
+        return int(self._query("SELECT count(*) FROM kb_chunks")[0][0])

@@ -1,0 +1,307 @@
+"""SQLite backend: documents and chunks in tables, FTS5 for BM25, sqlite-vec for vectors.
+
+One connection guarded by a lock, used from worker threads only (the knowledge
+base wraps every call in `asyncio.to_thread`). Every write of a document is one
+transaction, so an interrupted ingest leaves each document either old or new,
+never half-written, and a re-run resumes by content hash.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bot.kb.ranking import normalize
+from bot.kb.store_base import ChunkRow, DocRecord, Filters
+
+__all__ = ["SqliteStore"]
+
+# FTS5 column weights (title, heading, body): a query word in a title or heading
+# says more about the chunk than the same word deep in its body.
+DEFAULT_FIELD_WEIGHTS = (2.0, 1.5, 1.0)
+TOKENIZER = "porter unicode61 remove_diacritics 2"
+
+
+def _connect(path: str) -> Any:
+    import sqlite3
+
+    module: Any = sqlite3
+    if not hasattr(sqlite3.Connection, "enable_load_extension"):
+        # Some Python builds (pyenv's default) ship sqlite3 without extension loading.
+        import pysqlite3
+
+        module = pysqlite3
+    db = module.connect(path, check_same_thread=False, isolation_level=None)
+    db.enable_load_extension(True)
+    import sqlite_vec
+
+    sqlite_vec.load(db)
+    db.enable_load_extension(False)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    return db
+
+
+class SqliteStore:
+    supports_near = True
+    def __init__(self, path: str | Path, *, field_weights: Sequence[float] = DEFAULT_FIELD_WEIGHTS
+                 ) -> None:
+        self._path = str(path)
+        self._lock = threading.RLock()
+        self._db: Any = None
+        self._dim: int | None = None
+        self.field_weights = tuple(field_weights)
+        # In-memory copy of the vectors for exact search: a float32 matmul over 100k
+        # rows takes milliseconds where vec0's scan takes hundreds. Rebuilt lazily
+        # after any write; sqlite-vec stays the durable store.
+        self._matrix: np.ndarray | None = None
+        self._rowids: np.ndarray | None = None
+        self._n_chunks: int | None = None  # for IDF; reset by every write
+        self._idf: dict[str, float] = {}  # word → IDF, valid while _n_chunks is set
+        self._stemmer: Any = None  # in-memory FTS5 with the index's tokenizer
+
+    def open(self) -> None:
+        if self._path != ":memory:":
+            Path(self._path).parent.mkdir(parents=True, exist_ok=True)
+        self._db = _connect(self._path)
+        self._db.executescript(f"""
+            CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS docs (
+                doc_id TEXT PRIMARY KEY, collection TEXT NOT NULL, title TEXT NOT NULL,
+                url TEXT NOT NULL, hash TEXT NOT NULL, updated_at REAL NOT NULL,
+                private_channel TEXT);
+            CREATE INDEX IF NOT EXISTS docs_collection ON docs(collection);
+            CREATE TABLE IF NOT EXISTS chunks (
+                id INTEGER PRIMARY KEY, chunk_id TEXT NOT NULL, doc_id TEXT NOT NULL,
+                ordinal INTEGER NOT NULL, heading TEXT NOT NULL, text TEXT NOT NULL,
+                start INTEGER NOT NULL);
+            CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
+            CREATE VIRTUAL TABLE IF NOT EXISTS chunk_fts USING fts5(
+                title, heading, body, tokenize='{TOKENIZER}');
+            CREATE VIRTUAL TABLE IF NOT EXISTS temp.chunk_terms
+                USING fts5vocab(main, chunk_fts, 'row');
+        """)
+        dim = self.get_meta("dim")
+        self._dim = int(dim) if dim else None
+
+    def close(self) -> None:
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+            if self._stemmer is not None:
+                self._stemmer.close()
+                self._stemmer = None
+
+    # -- meta ---------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def ensure_vectors(self, dim: int) -> None:
+        """Create the vector table on first write, when the embedder's size is known."""
+        with self._lock:
+            if self._dim == dim:
+                return
+            self._db.execute("DROP TABLE IF EXISTS chunk_vec")
+            self._db.execute(f"CREATE VIRTUAL TABLE chunk_vec USING vec0("
+                             f"embedding float[{int(dim)}] distance_metric=cosine)")
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES ('dim', ?)", (str(dim),))
+            self._dim = dim
+
+    def chunk_texts(self) -> list[tuple[int, str, str, str]]:
+        """(rowid, title, heading, text) of every chunk, for a full re-embed."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT c.id, d.title, c.heading, c.text FROM chunks c "
+                "JOIN docs d ON d.doc_id=c.doc_id ORDER BY c.id").fetchall()
+        return [(int(r[0]), str(r[1]), str(r[2]), str(r[3])) for r in rows]
+
+    def put_vectors(self, rowids: Sequence[int], vectors: np.ndarray) -> None:
+        with self._lock:
+            self._matrix = self._n_chunks = None
+            self._db.execute("BEGIN")
+            self._db.executemany(
+                "INSERT OR REPLACE INTO chunk_vec (rowid, embedding) VALUES (?, ?)",
+                [(r, np.asarray(v, dtype=np.float32).tobytes())
+                 for r, v in zip(rowids, vectors, strict=True)])
+            self._db.execute("COMMIT")
+
+    # -- documents ----------------------------------------------------------
+    def doc_hashes(self, *, collection: str | None = None, prefix: str | None = None
+                   ) -> dict[str, str]:
+        sql, args = "SELECT doc_id, hash FROM docs WHERE 1=1", list[Any]()
+        if collection is not None:
+            sql, args = sql + " AND collection=?", [*args, collection]
+        if prefix is not None:
+            sql, args = sql + " AND substr(doc_id, 1, ?)=?", [*args, len(prefix), prefix]
+        with self._lock:
+            return dict(self._db.execute(sql, args).fetchall())
+
+    def _delete(self, doc_id: str) -> None:
+        ids = [r[0] for r in self._db.execute("SELECT id FROM chunks WHERE doc_id=?", (doc_id,))]
+        if ids:
+            marks = ",".join("?" * len(ids))
+            self._db.execute(f"DELETE FROM chunk_fts WHERE rowid IN ({marks})", ids)
+            if self._dim is not None:
+                self._db.execute(f"DELETE FROM chunk_vec WHERE rowid IN ({marks})", ids)
+            self._db.execute(f"DELETE FROM chunks WHERE id IN ({marks})", ids)
+        self._db.execute("DELETE FROM docs WHERE doc_id=?", (doc_id,))
+
+    def write_documents(self, records: Sequence[DocRecord]) -> None:
+        """Replace each document and its chunks in one transaction."""
+        with self._lock:
+            self._matrix = self._n_chunks = None
+            self._db.execute("BEGIN")
+            try:
+                for rec in records:
+                    self._write_one(rec)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def _write_one(self, rec: DocRecord) -> None:
+        doc = rec.doc
+        if len(rec.chunks):
+            self.ensure_vectors(int(rec.vectors.shape[1]))
+        self._delete(doc.doc_id)
+        self._db.execute("INSERT INTO docs VALUES (?,?,?,?,?,?,?)",
+                         (doc.doc_id, doc.collection, doc.title, doc.url, rec.hash,
+                          doc.updated_at, doc.private_channel))
+        for chunk, vector in zip(rec.chunks, rec.vectors, strict=True):
+            cur = self._db.execute(
+                "INSERT INTO chunks (chunk_id, doc_id, ordinal, heading, text, start) "
+                "VALUES (?,?,?,?,?,?)",
+                (chunk.chunk_id, doc.doc_id, chunk.ordinal, chunk.heading, chunk.text,
+                 chunk.start))
+            rowid = cur.lastrowid
+            self._db.execute("INSERT INTO chunk_fts (rowid, title, heading, body) "
+                             "VALUES (?,?,?,?)", (rowid, normalize(doc.title),
+                                                   normalize(chunk.heading),
+                                                   normalize(chunk.text)))
+            self._db.execute("INSERT INTO chunk_vec (rowid, embedding) VALUES (?, ?)",
+                             (rowid, np.asarray(vector, dtype=np.float32).tobytes()))
+
+    def delete_documents(self, doc_ids: Sequence[str]) -> None:
+        with self._lock:
+            self._matrix = self._n_chunks = None
+            self._db.execute("BEGIN")
+            for doc_id in doc_ids:
+                self._delete(doc_id)
+            self._db.execute("COMMIT")
+
+    # -- search -------------------------------------------------------------
+    def _allowed(self, rowids: list[int], filters: Filters) -> set[int]:
+        if not rowids:
+            return set()
+        marks = ",".join("?" * len(rowids))
+        sql = (f"SELECT c.id FROM chunks c JOIN docs d ON d.doc_id=c.doc_id "
+               f"WHERE c.id IN ({marks}) AND (d.private_channel IS NULL OR d.private_channel=?)")
+        args: list[Any] = [*rowids, filters.channel_id or ""]
+        if filters.collections is not None:
+            sql += f" AND d.collection IN ({','.join('?' * len(filters.collections))})"
+            args += list(filters.collections)
+        with self._lock:
+            return {r[0] for r in self._db.execute(sql, args)}
+
+    def bm25(self, match: str, limit: int, filters: Filters) -> list[tuple[int, float]]:
+        if not match:
+            return []
+        w = self.field_weights
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT rowid, bm25(chunk_fts, {w[0]}, {w[1]}, {w[2]}) AS s FROM chunk_fts "
+                f"WHERE chunk_fts MATCH ? ORDER BY s LIMIT ?", (match, limit * 3)).fetchall()
+        allowed = self._allowed([r[0] for r in rows], filters)
+        # FTS5's bm25() is negative (lower is better); flip it so higher is better.
+        return [(r[0], -r[1]) for r in rows if r[0] in allowed][:limit]
+
+    def _stems(self, words: Sequence[str]) -> list[str | None]:
+        """Each word's term as the index stores it (the same Porter tokenizer)."""
+        if self._stemmer is None:
+            self._stemmer = _connect(":memory:")
+            self._stemmer.executescript(f"""
+                CREATE VIRTUAL TABLE w USING fts5(x, tokenize='{TOKENIZER}');
+                CREATE VIRTUAL TABLE wv USING fts5vocab(w, 'instance');""")
+        db = self._stemmer
+        db.execute("BEGIN")
+        db.executemany("INSERT INTO w (rowid, x) VALUES (?, ?)", list(enumerate(words, 1)))
+        found = dict(db.execute("SELECT doc, term FROM wv WHERE offset=0").fetchall())
+        db.execute("ROLLBACK")
+        return [found.get(i) for i in range(1, len(words) + 1)]
+
+    def term_weights(self, words: Sequence[str]) -> dict[str, float]:
+        """BM25 IDF of each query word over all chunks (words absent from the index get 0).
+
+        Cached per word until the next write: a document-frequency lookup walks the
+        term's whole posting list, which for a common word at 100k chunks is not free.
+        """
+        with self._lock:
+            if self._n_chunks is None:
+                self._idf = {}
+                self._n_chunks = int(self._db.execute("SELECT count(*) FROM chunks")
+                                     .fetchone()[0])
+            todo = [w for w in dict.fromkeys(words) if w not in self._idf]
+            if todo:
+                stems = self._stems(todo)
+                keys = sorted({s for s in stems if s})
+                marks = ",".join("?" * len(keys))
+                df = dict(self._db.execute(f"SELECT term, doc FROM temp.chunk_terms "
+                                           f"WHERE term IN ({marks})", keys).fetchall()
+                          ) if keys else {}
+                n = self._n_chunks
+                for w, s in zip(todo, stems, strict=True):
+                    self._idf[w] = (math.log(1 + (n - df[s] + 0.5) / (df[s] + 0.5))
+                                    if s in df else 0.0)
+            return {w: self._idf[w] for w in words}
+
+    def _vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        with self._lock:
+            if self._matrix is None:
+                rows = self._db.execute("SELECT rowid, embedding FROM chunk_vec").fetchall()
+                dim = self._dim or 0
+                self._rowids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+                self._matrix = (np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
+                                .reshape(len(rows), dim))
+            assert self._rowids is not None
+            return self._matrix, self._rowids
+
+    def knn(self, vector: np.ndarray, limit: int, filters: Filters) -> list[tuple[int, float]]:
+        if self._dim is None:
+            return []
+        matrix, rowids = self._vectors()
+        if not len(rowids):
+            return []
+        scores = matrix @ np.asarray(vector, dtype=np.float32)
+        want = min(len(scores), limit * 3)
+        top = np.argpartition(-scores, want - 1)[:want]
+        top = top[np.argsort(-scores[top])]
+        allowed = self._allowed([int(rowids[i]) for i in top], filters)
+        return [(int(rowids[i]), float(scores[i])) for i in top
+                if int(rowids[i]) in allowed][:limit]
+
+    def fetch(self, rowids: Sequence[int]) -> dict[int, ChunkRow]:
+        if not rowids:
+            return {}
+        marks = ",".join("?" * len(rowids))
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT c.id, c.chunk_id, c.doc_id, c.heading, c.text, c.start, d.title, d.url, "
+                f"d.collection FROM chunks c JOIN docs d ON d.doc_id=c.doc_id "
+                f"WHERE c.id IN ({marks})", list(rowids)).fetchall()
+        return {r[0]: ChunkRow(*r) for r in rows}
+
+    def count_chunks(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT count(*) FROM chunks").fetchone()[0])

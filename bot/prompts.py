@@ -1,0 +1,77 @@
+"""Prompts live only in `prompts/*.yaml`; this module loads and renders them.
+
+A prompt file holds `name`, `version`, `system`, `template` and `params`
+(sampling parameters). The system text comes first and never varies per
+request, so vLLM's prefix cache keeps hitting it; everything per-request goes
+in the rendered user turn. The version is recorded with every draft.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from string import Template
+from typing import Any
+
+import yaml
+
+from bot.errors import ConfigError
+
+__all__ = ["Prompt", "PromptBook", "default_prompt_dir"]
+
+
+def default_prompt_dir() -> Path:
+    # prompts/ sits beside the package in a checkout and in an editable install.
+    return Path(__file__).resolve().parent.parent / "prompts"
+
+
+@dataclass(frozen=True)
+class Prompt:
+    name: str
+    version: str
+    system: str
+    template: str
+    params: dict[str, Any] = field(default_factory=dict)
+    examples: list[dict[str, str]] = field(default_factory=list)
+
+    def render(self, **values: Any) -> list[dict[str, str]]:
+        """Chat messages: the stable system turn, few-shot examples, then the ask."""
+        messages = [{"role": "system", "content": self.system.strip()}]
+        for example in self.examples:
+            messages.append({"role": "user", "content": example["user"].strip()})
+            messages.append({"role": "assistant", "content": example["assistant"].strip()})
+        user = Template(self.template).safe_substitute({k: str(v) for k, v in values.items()})
+        messages.append({"role": "user", "content": user.strip()})
+        return messages
+
+
+class PromptBook:
+    """All prompts of a directory, loaded once at start-up."""
+
+    def __init__(self, directory: Path | None = None) -> None:
+        self.directory = directory or default_prompt_dir()
+        self._prompts: dict[str, Prompt] = {}
+        for path in sorted(self.directory.glob("*.yaml")):
+            prompt = self._load(path)
+            self._prompts[prompt.name] = prompt
+
+    @staticmethod
+    def _load(path: Path) -> Prompt:
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            return Prompt(
+                name=str(data["name"]),
+                version=str(data["version"]),
+                system=str(data["system"]),
+                template=str(data.get("template", "$request")),
+                params=dict(data.get("params") or {}),
+                examples=list(data.get("examples") or []),
+            )
+        except (KeyError, TypeError, yaml.YAMLError) as exc:
+            raise ConfigError(f"prompt file {path} is invalid: {exc}") from exc
+
+    def get(self, name: str) -> Prompt:
+        try:
+            return self._prompts[name]
+        except KeyError:
+            raise ConfigError(f"no prompt named {name!r} in {self.directory}") from None

@@ -1,0 +1,162 @@
+"""Block Kit for drafts, verdicts, failures, modals and App Home. Pure functions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.drafting.split import SECTION_LIMIT, split_text
+from bot.slack import ids
+from bot.texts import T
+
+__all__ = [
+    "draft_blocks", "edit_modal", "edited_text", "failed_blocks", "feedback_blocks",
+    "home_view", "pencil_blocks", "reject_modal", "verdict_blocks",
+]
+
+Block = dict[str, Any]
+MAX_TEXT_SECTIONS = 40  # leaves room for the label, context and actions under 50 blocks
+JOBS = ("document", "question", "support")
+
+
+def _mrkdwn(text: str) -> Block:
+    return {"type": "mrkdwn", "text": text}
+
+
+def _sections(text: str) -> list[Block]:
+    parts = split_text(text or " ", SECTION_LIMIT)
+    if len(parts) > MAX_TEXT_SECTIONS:
+        parts = parts[: MAX_TEXT_SECTIONS - 1] + [T.LONGER_THAN_SHOWN]
+    return [{"type": "section", "text": _mrkdwn(p if p.strip() else " ")} for p in parts]
+
+
+def _button(text: str, action_id: str, value: str, style: str | None = None) -> Block:
+    button: Block = {"type": "button", "text": {"type": "plain_text", "text": text},
+                     "action_id": action_id, "value": value}
+    if style:
+        button["style"] = style
+    return button
+
+
+def provenance_line(*, job: str, prompt: str, version: str, model: str, route_reason: str,
+                    sources: list[dict[str, Any]] | None = None, draft_version: int = 1) -> str:
+    bits = [f"*{T.JOB_NAMES.get(job, job)}*", f"prompt `{prompt}@{version}`", f"model `{model}`"]
+    if draft_version > 1:
+        bits.append(f"version {draft_version}")
+    if route_reason:
+        bits.append(f"routed: {route_reason}")
+    if sources:
+        bits.append("sources: " + ", ".join(str(s.get("title", "?")) for s in sources[:5]))
+    return " · ".join(bits)
+
+
+def draft_blocks(*, draft_id: str, text: str, provenance: str, job: str,
+                 header: str | None = None) -> list[Block]:
+    blocks: list[Block] = [{"type": "context", "elements": [_mrkdwn(header or T.DRAFT_LABEL)]}]
+    blocks += _sections(text)
+    blocks.append({"type": "context", "elements": [_mrkdwn(provenance)]})
+    blocks.append({"type": "actions", "block_id": "review", "elements": [
+        _button("Approve", ids.APPROVE, draft_id, "primary"),
+        _button("Edit", ids.EDIT, draft_id),
+        _button("Regenerate", ids.REGENERATE, draft_id),
+        _button("Reject", ids.REJECT, draft_id, "danger"),
+    ]})
+    others = [j for j in JOBS if j != job]
+    blocks.append({"type": "actions", "block_id": "reroute", "elements": [
+        _button(T.REROUTE.format(job=T.JOB_ARTICLES[j]), f"{ids.REROUTE}_{j}",
+                f"{draft_id}|{j}") for j in others
+    ]})
+    return blocks
+
+
+def verdict_blocks(*, text: str, provenance: str, verdict_line: str,
+                   header: str | None = None) -> list[Block]:
+    blocks: list[Block] = [{"type": "context", "elements": [_mrkdwn(header or T.DRAFT_LABEL)]}]
+    blocks += _sections(text)
+    blocks.append({"type": "context", "elements": [_mrkdwn(provenance)]})
+    blocks.append({"type": "context", "elements": [_mrkdwn(verdict_line)]})
+    return blocks
+
+
+def failed_blocks(*, draft_id: str, what: str, header: str | None = None) -> list[Block]:
+    blocks: list[Block] = []
+    if header:
+        blocks.append({"type": "context", "elements": [_mrkdwn(header)]})
+    blocks.append({"type": "section", "text": _mrkdwn(T.FAILED.format(what=what))})
+    blocks.append({"type": "actions", "block_id": "retry",
+                   "elements": [_button("Retry", ids.RETRY, draft_id, "primary")]})
+    return blocks
+
+
+def feedback_blocks(*, draft_id: str, text: str, provenance: str) -> list[Block]:
+    blocks = _sections(text)
+    blocks.append({"type": "context", "elements": [_mrkdwn(provenance)]})
+    blocks.append({"type": "actions", "block_id": "feedback", "elements": [
+        _button(":+1: Helpful", ids.FEEDBACK_UP, draft_id),
+        _button(":-1: Not helpful", ids.FEEDBACK_DOWN, draft_id),
+    ]})
+    return blocks
+
+
+def pencil_blocks(draft_id: str) -> list[Block]:
+    return [{"type": "section", "text": _mrkdwn(T.PENCIL_PROMPT),
+             "accessory": _button("Edit", ids.EDIT_FROM_REACTION, draft_id, "primary")}]
+
+
+def edit_modal(*, draft_id: str, text: str) -> Block:
+    """One input per 3,000 characters, so any draft stays fully editable."""
+    parts = split_text(text, 3000)
+    blocks = []
+    for i, part in enumerate(parts):
+        blocks.append({
+            "type": "input", "block_id": f"{ids.EDIT_BLOCK_PREFIX}{i}", "optional": i > 0,
+            "label": {"type": "plain_text", "text": T.EDIT_PART.format(i=i + 1, n=len(parts))
+                      if len(parts) > 1 else "Draft"},
+            "element": {"type": "plain_text_input", "action_id": ids.EDIT_ACTION,
+                        "multiline": True, "max_length": 3000, "initial_value": part},
+        })
+    return {"type": "modal", "callback_id": ids.EDIT_VIEW, "private_metadata": draft_id,
+            "title": {"type": "plain_text", "text": T.EDIT_TITLE},
+            "submit": {"type": "plain_text", "text": T.EDIT_SUBMIT},
+            "close": {"type": "plain_text", "text": "Cancel"}, "blocks": blocks}
+
+
+def edited_text(values: dict[str, dict[str, dict[str, Any]]]) -> str:
+    """Rejoin the edit modal's parts in order."""
+    keys = sorted((k for k in values if k.startswith(ids.EDIT_BLOCK_PREFIX)),
+                  key=lambda k: int(k[len(ids.EDIT_BLOCK_PREFIX):]))
+    return "".join((values[k].get(ids.EDIT_ACTION) or {}).get("value") or "" for k in keys)
+
+
+def reject_modal(draft_id: str) -> Block:
+    return {"type": "modal", "callback_id": ids.REJECT_VIEW, "private_metadata": draft_id,
+            "title": {"type": "plain_text", "text": T.REJECT_TITLE},
+            "submit": {"type": "plain_text", "text": T.REJECT_SUBMIT},
+            "close": {"type": "plain_text", "text": "Cancel"},
+            "blocks": [{"type": "input", "block_id": ids.REASON_BLOCK, "optional": True,
+                        "label": {"type": "plain_text", "text": T.REJECT_LABEL},
+                        "element": {"type": "plain_text_input", "action_id": ids.REASON_ACTION,
+                                    "multiline": True, "max_length": 2000}}]}
+
+
+def home_view(*, waiting: list[dict[str, Any]], recent: list[dict[str, Any]],
+              rates: list[dict[str, Any]]) -> Block:
+    blocks: list[Block] = [{"type": "header", "text": {"type": "plain_text", "text": T.HOME_TITLE}},
+                           {"type": "section", "text": _mrkdwn(T.HOME_WAITING)}]
+    if not waiting:
+        blocks.append({"type": "context", "elements": [_mrkdwn(T.HOME_NONE_WAITING)]})
+    for item in waiting[:15]:
+        link = f"<{item['permalink']}|open>" if item.get("permalink") else ""
+        blocks.append({"type": "section", "text": _mrkdwn(
+            f"• {T.JOB_NAMES.get(item['job'], item['job'])} for <@{item['user_id']}> in "
+            f"<#{item['channel_id']}> — {item['preview']} {link}")})
+    blocks += [{"type": "divider"}, {"type": "section", "text": _mrkdwn(T.HOME_RECENT)}]
+    for item in recent[:10]:
+        who = f"<@{item['reviewer_id']}>" if item.get("reviewer_id") else "Tandem"
+        blocks.append({"type": "context", "elements": [_mrkdwn(
+            f"{item['verdict']} · {item['job']} · {who} · {item['when']}")]})
+    blocks += [{"type": "divider"}, {"type": "section", "text": _mrkdwn(T.HOME_RATES)}]
+    for row in rates:
+        blocks.append({"type": "context", "elements": [_mrkdwn(
+            f"*{row['job']}* · `{row['model']}`: {row['approval']:.0%} approved, "
+            f"{row['edit']:.0%} edited, {row['reject']:.0%} rejected (n={row['n']})")]})
+    return {"type": "home", "blocks": blocks[:100]}

@@ -1,0 +1,283 @@
+"""Review: the reviewer policy, idempotent decisions, publishing and expiry.
+
+Every verdict goes through `repo.decide`, which lets exactly one of any number
+of racing clicks, reactions and redeliveries win. Only the winner publishes;
+everyone else gets a polite ephemeral note and nothing changes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from slack_sdk.errors import SlackApiError
+
+from bot.drafting.split import MESSAGE_LIMIT, split_text
+from bot.review import blocks as B
+from bot.review.policy import refusal
+from bot.store import repo
+from bot.store.models import Decision, Draft, DraftStatus, Request, Verdict
+from bot.texts import T
+
+if TYPE_CHECKING:
+    from bot.container import Services
+
+__all__ = ["ReviewService", "thread_of"]
+
+log = logging.getLogger(__name__)
+
+
+def _when(moment: datetime | None = None) -> str:
+    return (moment or datetime.now()).strftime("%Y-%m-%d %H:%M UTC")
+
+
+class ReviewService:
+    def __init__(self, services: Services) -> None:
+        self.s = services
+
+    async def load(self, draft_id: str) -> tuple[Draft, Request] | None:
+        return await self.s.store.run(partial(repo.draft_with_request, draft_id=draft_id))
+
+    async def notify(self, channel: str | None, user: str, text: str,
+                     thread_ts: str | None = None, blocks: list[dict[str, Any]] | None = None
+                     ) -> None:
+        """An ephemeral note, in the draft's thread when there is one."""
+        if not channel:
+            return
+        try:
+            await self.s.client.chat_postEphemeral(channel=channel, user=user, text=text,
+                                                   thread_ts=thread_ts, blocks=blocks)
+        except SlackApiError as exc:
+            log.warning("ephemeral to %s failed: %s", user, exc.response.get("error"))
+
+    async def gate(self, draft_id: str, user_id: str, user_team_id: str | None,
+                   *, channel: str | None = None) -> tuple[Draft, Request] | None:
+        """The draft if this user may review it now; otherwise tell them why and None."""
+        loaded = await self.load(draft_id)
+        if loaded is None:
+            await self.notify(channel, user_id, T.UNKNOWN_DRAFT)
+            return None
+        draft, request = loaded
+        where = draft.message_channel_id or channel
+        thread = thread_of(request)
+        if draft.status == DraftStatus.superseded:
+            await self.notify(where, user_id, T.SUPERSEDED, thread)
+            return None
+        if draft.status in (DraftStatus.generating, DraftStatus.requested):
+            await self.notify(where, user_id, T.NOT_READY, thread)
+            return None
+        if draft.status not in (DraftStatus.pending_review, DraftStatus.failed, DraftStatus.posted):
+            await self._already(draft, user_id, request)
+            return None
+        d = self.s.directory
+        review_channel = request.review_channel_id or request.channel_id
+        info = await d.channel(review_channel)
+        policy = self.s.settings.policy_for(request.channel_id,
+                                            (await d.channel(request.channel_id)).name)
+        groups = await d.groups(policy.reviewers) if policy.reviewers else {}
+        is_member = info.is_im or user_id in await d.members(review_channel)
+        why = refusal(user_id=user_id, is_external=await d.is_external(user_id, user_team_id),
+                      is_member=is_member, requester_id=request.user_id, policy=policy,
+                      groups=groups)
+        if why and not (draft.status == DraftStatus.posted and why == T.WHY_SELF):
+            await self.notify(where, user_id, T.NOT_ALLOWED.format(why=why), thread)
+            return None
+        return draft, request
+
+    async def _already(self, draft: Draft, user_id: str, request: Request | None = None) -> None:
+        decision = await self.s.store.run(lambda x: repo.get_decision(x, draft_id=draft.id))
+        who = f"<@{decision.reviewer_id}>" if decision and decision.reviewer_id else "Tandem"
+        verdict = decision.verdict.value if decision else draft.status.value
+        await self.notify(draft.message_channel_id, user_id,
+                          T.ALREADY_DECIDED.format(verdict=verdict, who=who),
+                          thread_of(request) if request else None)
+
+    # ---- verdicts -----------------------------------------------------------
+    async def decide(self, draft_id: str, *, verdict: Verdict, user_id: str,
+                     user_team_id: str | None, key: str, source: str,
+                     final_text: str | None = None, reason: str | None = None,
+                     channel: str | None = None) -> Decision | None:
+        gated = await self.gate(draft_id, user_id, user_team_id, channel=channel)
+        if gated is None:
+            return None
+        draft, request = gated
+        from_status = DraftStatus.posted if draft.status == DraftStatus.posted \
+            else DraftStatus.pending_review
+        if verdict == Verdict.approved and final_text is None:
+            final_text = draft.text
+        decision = await self.s.store.run(lambda x: repo.decide(
+            x, draft_id=draft_id, verdict=verdict, key=key, source=source, reviewer_id=user_id,
+            final_text=final_text, reason=reason, from_status=from_status))
+        if decision is None:
+            await self._already(draft, user_id, request)  # a racing reviewer or retry won
+            return None
+        self.s.metrics.decisions.labels(decision.job, verdict.value).inc()
+        if from_status == DraftStatus.posted:
+            await self.notify(draft.message_channel_id, user_id, T.FEEDBACK_THANKS,
+                              thread_of(request))
+            return decision
+        if verdict in (Verdict.approved, Verdict.edited):
+            await self.publish(decision)
+        await self.show_verdict(draft, verdict.value, user_id, reason=reason)
+        return decision
+
+    async def publish(self, decision: Decision) -> None:
+        """Post the final text where it belongs, once, and remember where."""
+        s = self.s
+        request = await s.store.run(lambda x: x.get(Request, decision.request_id))
+        if request is None or decision.final_text is None:
+            return
+        thread = request.thread_ts or request.message_ts
+        first_ts: str | None = None
+        for part in split_text(decision.final_text, MESSAGE_LIMIT):
+            resp = await s.client.chat_postMessage(channel=request.channel_id, thread_ts=thread,
+                                                   text=part, unfurl_links=False)
+            first_ts = first_ts or str(resp["ts"])
+        await s.store.run(lambda x: _set_final(x, decision.id, request.channel_id, first_ts))
+        if request.job == "question" and s.kb is not None and first_ts:
+            try:
+                link = (await s.client.chat_getPermalink(channel=request.channel_id,
+                                                         message_ts=first_ts))["permalink"]
+                info = await s.directory.channel(request.channel_id)
+                # Only answers from public internal channels may be cited elsewhere.
+                private = info.is_private or info.is_im or info.is_shared
+                await s.kb.add_answer(question=request.text, answer=decision.final_text,
+                                      permalink=link, channel_id=request.channel_id,
+                                      private=private)
+            except Exception:  # the answer is posted; learning from it is best effort
+                log.exception("could not add the approved answer to the knowledge base")
+
+    async def show_verdict(self, draft: Draft, verdict: str, user_id: str | None,
+                           reason: str | None = None) -> None:
+        """Replace the draft's buttons with who decided what, and when."""
+        if not draft.message_ts or not draft.message_channel_id:
+            return
+        loaded = await self.load(draft.id)
+        request = loaded[1] if loaded else None
+        line = T.VERDICT[verdict].format(who=user_id or "", when=_when())
+        if reason:
+            line += "  " + T.REJECT_REASON.format(reason=reason)
+        header = None
+        if request and request.review_channel_id != request.channel_id:
+            header = T.SUPPORT_DRAFT_HEADER.format(permalink=request.source_permalink or "",
+                                                   channel=request.channel_id)
+        provenance = B.provenance_line(job=draft.job, prompt=draft.prompt_name,
+                                       version=draft.prompt_version, model=draft.model,
+                                       route_reason=request.route_reason if request else "",
+                                       sources=draft.sources, draft_version=draft.version)
+        try:
+            await self.s.client.chat_update(
+                channel=draft.message_channel_id, ts=draft.message_ts,
+                text=line, blocks=B.verdict_blocks(text=draft.text or "(no text)",
+                                                   provenance=provenance, verdict_line=line,
+                                                   header=header))
+        except SlackApiError as exc:
+            log.warning("could not mark draft %s %s: %s", draft.id, verdict,
+                        exc.response.get("error"))
+
+    # ---- modals -------------------------------------------------------------
+    async def open_edit(self, draft_id: str, *, user_id: str, user_team_id: str | None,
+                        trigger_id: str, channel: str | None = None) -> None:
+        gated = await self.gate(draft_id, user_id, user_team_id, channel=channel)
+        if gated is None:
+            return
+        draft, request = gated
+        if draft.status != DraftStatus.pending_review:
+            await self._already(draft, user_id, request)
+            return
+        try:
+            await self.s.client.views_open(trigger_id=trigger_id,
+                                           view=B.edit_modal(draft_id=draft_id, text=draft.text))
+        except SlackApiError as exc:
+            await self.notify(draft.message_channel_id, user_id,
+                              T.EDITOR_FAILED.format(error=exc.response.get("error")),
+                              thread_of(request))
+
+    async def open_reject(self, draft_id: str, *, user_id: str, user_team_id: str | None,
+                          trigger_id: str, channel: str | None = None) -> None:
+        gated = await self.gate(draft_id, user_id, user_team_id, channel=channel)
+        if gated is None:
+            return
+        try:
+            await self.s.client.views_open(trigger_id=trigger_id, view=B.reject_modal(draft_id))
+        except SlackApiError:
+            # No modal (e.g. an expired trigger): reject without a reason rather than lose it.
+            await self.decide(draft_id, verdict=Verdict.rejected, user_id=user_id,
+                              user_team_id=user_team_id, key=f"reject:{draft_id}",
+                              source="button", channel=channel)
+
+    # ---- housekeeping -------------------------------------------------------
+    async def expire_due(self) -> int:
+        s = self.s
+        due = await s.store.run(lambda x: repo.due_for_expiry(
+            x, older_than=s.settings.draft_expiry_seconds))
+        count = 0
+        for draft in due:
+            decision = await s.store.run(partial(
+                repo.decide, draft_id=draft.id, verdict=Verdict.expired,
+                key=f"expire:{draft.id}", source="system", reviewer_id=None))
+            if decision is not None:
+                count += 1
+                await self.show_verdict(draft, "expired", None)
+        return count
+
+    async def expiry_loop(self) -> None:
+        interval = max(0.5, min(60.0, self.s.settings.draft_expiry_seconds / 4))
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.expire_due()
+            except Exception:  # keep the loop alive; the next round retries
+                log.exception("expiry round failed")
+
+    async def recover(self) -> None:
+        """After a restart: in-flight drafts fail visibly with Retry; acked decisions publish."""
+        s = self.s
+        stuck = await s.store.run(lambda x: repo.fail_inflight(x, error=T.FAILED_RESTART))
+        for draft in stuck:
+            if draft.message_ts and draft.message_channel_id:
+                try:
+                    await s.client.chat_update(
+                        channel=draft.message_channel_id, ts=draft.message_ts,
+                        text=T.FAILED.format(what=T.FAILED_RESTART),
+                        blocks=B.failed_blocks(draft_id=draft.id, what=T.FAILED_RESTART))
+                except SlackApiError as exc:
+                    log.warning("could not mark draft %s failed: %s", draft.id, exc)
+        for decision in await s.store.run(repo.unpublished_decisions):
+            await self.publish(decision)
+
+    async def home(self, user_id: str) -> None:
+        s = self.s
+        pending = await s.store.read(lambda x: repo.pending_for_home(x))
+        waiting = []
+        for draft, request in pending:
+            channel = request.review_channel_id or request.channel_id
+            if user_id not in await s.directory.members(channel):
+                continue
+            waiting.append({"job": draft.job, "user_id": request.user_id,
+                            "channel_id": channel, "preview": (draft.text or "")[:80],
+                            "permalink": None})
+        recent = [{"verdict": d.verdict.value, "job": d.job, "reviewer_id": d.reviewer_id,
+                   "when": _when(d.decided_at)}
+                  for d in await s.store.read(lambda x: repo.recent_decisions(x))]
+        rates = await s.store.read(lambda x: repo.rates_by_job(x))
+        await s.client.views_publish(user_id=user_id,
+                                     view=B.home_view(waiting=waiting, recent=recent, rates=rates))
+
+
+def _set_final(x: Any, decision_id: str, channel: str, ts: str | None) -> None:
+    decision = x.get(Decision, decision_id)
+    if decision is not None:
+        decision.final_channel_id = channel
+        decision.final_ts = ts
+        x.add(decision)
+
+
+def thread_of(request: Request) -> str | None:
+    """The thread that shows the request's drafts."""
+    if request.review_channel_id and request.review_channel_id != request.channel_id:
+        return request.review_thread_ts
+    return request.thread_ts or request.message_ts

@@ -1,0 +1,235 @@
+"""`tandem run`: start Tandem against Slack (or the sandbox) and vLLM (or the embedded one).
+
+`start_bot` builds the services once and connects them to Slack in Socket
+Mode or HTTP mode; tests call it in-process against the sandbox. `tandem run`
+adds the offline defaults: with no Slack tokens it starts the sandbox, with
+no LLM URL it starts the embedded vLLM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.async_app import AsyncApp
+
+from bot.container import Services
+from bot.errors import ConfigError
+from bot.llm.client import LLMClient
+from bot.metrics import BotMetrics, serve_metrics
+from bot.prompts import PromptBook
+from bot.routing.router import Router
+from bot.settings import ChannelPolicy, Settings, load_settings
+from bot.slack.app import build_app
+from bot.slack.client import LimitedWebClient
+from bot.slack.directory import Directory
+from bot.slack.limiter import SlackLimiter
+from bot.slack.socket import EagerAckSocketModeHandler
+from bot.store.db import Store
+
+__all__ = ["Bot", "register", "start_bot"]
+
+log = logging.getLogger("tandem")
+
+
+@dataclass
+class Bot:
+    services: Services
+    app: AsyncApp
+    session: aiohttp.ClientSession
+    socket: EagerAckSocketModeHandler | None = None
+    http: web.AppRunner | None = None
+    http_port: int | None = None
+    metrics_server: web.AppRunner | None = None
+    tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+
+    async def stop(self) -> None:
+        """Stop taking events, cancel work in flight (a restart marks it failed), close."""
+        if self.socket is not None:
+            await self.socket.close_async()  # type: ignore[no-untyped-call]
+        if self.http is not None:
+            await self.http.cleanup()
+        if self.metrics_server is not None:
+            await self.metrics_server.cleanup()
+        pending = [*self.tasks, *self.services.background]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        generations = list(self.services.generations.values())
+        for task in generations:
+            task.cancel()
+        await asyncio.gather(*generations, return_exceptions=True)
+        if self.services.kb is not None:
+            await self.services.kb.close()
+        await self.session.close()
+        await self.services.store.close()
+
+
+async def _open_kb(settings: Settings) -> Any | None:
+    try:
+        from bot.kb.service import KnowledgeBase
+    except ImportError:
+        return None
+    try:
+        return await KnowledgeBase.open(settings)
+    except Exception as exc:  # the kb extra may be missing; questions then go without sources
+        log.warning("knowledge base unavailable: %s", exc)
+        return None
+
+
+async def start_bot(settings: Settings, *, limiter: SlackLimiter | None = None,
+                    with_kb: bool = True) -> Bot:
+    """Build the services, check they can work, and connect to Slack."""
+    settings.check_slack()
+    if not settings.tandem_llm_base_url:
+        raise ConfigError("TANDEM_LLM_BASE_URL is not set: point it at a vLLM server's /v1 "
+                          "(e.g. http://127.0.0.1:8000/v1) or use `tandem run` for the "
+                          "embedded one")
+    # aiohttp's default of 100 connections per session would queue LLM streams and Slack
+    # calls behind each other in a burst: room for every stream plus Slack's calls.
+    session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(
+        limit=settings.tandem_llm_max_concurrency + 128))
+    metrics = BotMetrics()
+    try:
+        llm = LLMClient(session, settings.tandem_llm_base_url,
+                        model=settings.tandem_llm_model or "", timeouts=settings.llm_timeouts,
+                        max_concurrency=settings.tandem_llm_max_concurrency,
+                        metrics=metrics.llm)
+        if not await llm.health():
+            raise ConfigError(f"the LLM at {settings.tandem_llm_base_url} is unreachable: start "
+                              "vLLM there or set TANDEM_LLM_BASE_URL")
+        if not llm.model:
+            models = await llm.models()
+            if not models:
+                raise ConfigError("the LLM server lists no models: set TANDEM_LLM_MODEL")
+            llm.model = models[0]
+        limiter = limiter or SlackLimiter()
+        # One shared HTTP session: a new connection per Web API call costs more than the call.
+        client = LimitedWebClient(limiter=limiter, token=settings.slack_bot_token,
+                                  base_url=settings.slack_api_url, session=session)
+        try:
+            auth = await client.auth_test()
+        except Exception as exc:
+            raise ConfigError(f"Slack refused SLACK_BOT_TOKEN at {settings.slack_api_url}: "
+                              f"{exc}") from exc
+        client.team_id = str(auth["team_id"])
+        store = await Store.open(settings.db_url)
+        prompts = PromptBook(settings.tandem_prompts_dir)
+        services = Services(
+            settings=settings, store=store, llm=llm, prompts=prompts,
+            router=Router(llm=llm, prompt=prompts.get("router")), client=client,
+            directory=Directory(client, team_id=client.team_id), team_id=client.team_id,
+            bot_user_id=str(auth["user_id"]), bot_id=str(auth.get("bot_id") or ""),
+            metrics=metrics,
+            kb=await _open_kb(settings) if with_kb else None)
+    except BaseException:
+        await session.close()
+        raise
+    # Train the router's classifier before events arrive: 0.5 s of CPU inside the first
+    # event would stall every ack behind it.
+    await asyncio.to_thread(lambda: services.router.classifier)
+    app = build_app(services)
+    bot = Bot(services=services, app=app, session=session)
+    await services.review.recover()
+    bot.tasks.append(asyncio.create_task(services.review.expiry_loop()))
+    if settings.tandem_metrics_port:
+        bot.metrics_server = await serve_metrics(metrics, settings.tandem_metrics_port)
+    if settings.socket_mode:
+        bot.socket = EagerAckSocketModeHandler(app, settings.slack_app_token or "",
+                                               metrics=metrics)
+        await bot.socket.connect_async()  # type: ignore[no-untyped-call]
+    else:
+        bot.http, bot.http_port = await _serve_http(app, settings.tandem_http_port)
+    return bot
+
+
+async def _serve_http(app: AsyncApp, port: int) -> tuple[web.AppRunner, int]:
+    """HTTP Events API mode: Bolt's aiohttp adapter on /slack/events."""
+    from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+
+    async def handle(request: web.Request) -> web.Response:
+        bolt_request = await to_bolt_request(request)
+        return await to_aiohttp_response(await app.async_dispatch(bolt_request))
+
+    web_app = web.Application()
+    web_app.router.add_post("/slack/events", handle)
+    runner = web.AppRunner(web_app)
+    await runner.setup()
+    site = web.TCPSite(runner, "0.0.0.0", port)
+    await site.start()
+    bound = runner.addresses[0][1] if runner.addresses else port
+    return runner, int(bound)
+
+
+SANDBOX_CHANNELS = {
+    # The sandbox's seeded workspace: #support is an internal queue, #acme-shared is shared
+    # with the customer Acme, so its support drafts are reviewed in #reviews.
+    "support": ChannelPolicy(support=True),
+    "acme-shared": ChannelPolicy(support=True, review_channel="#reviews"),
+}
+
+
+async def _run(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    settings.tandem_data_dir.mkdir(parents=True, exist_ok=True)
+    stack: list[Any] = []
+    try:
+        if not settings.slack_bot_token and not settings.slack_app_token \
+                and not settings.slack_signing_secret:
+            from bot.sandbox.server import Sandbox, SandboxConfig
+
+            port = args.sandbox_port or settings.tandem_sandbox_port
+            sandbox = Sandbox(SandboxConfig(db_path=settings.tandem_data_dir / "sandbox.sqlite",
+                                            port=port))
+            await sandbox.start()
+            stack.append(sandbox)
+            settings.slack_bot_token, settings.slack_app_token = "xoxb-sandbox", "xapp-sandbox"
+            settings.slack_api_url = sandbox.api_url
+            for name, policy in SANDBOX_CHANNELS.items():
+                settings.channels.setdefault(name, policy)
+            print(f"Sandbox Slack workspace: {sandbox.url}  (open it in a browser)", flush=True)  # noqa: T201
+        if not settings.tandem_llm_base_url:
+            from bot.llm.embedded import EmbeddedVLLM
+
+            server = EmbeddedVLLM()
+            await server.start()
+            stack.append(server)
+            settings.tandem_llm_base_url, settings.tandem_llm_model = server.base_url, server.model
+            print(f"Embedded vLLM: {server.base_url}", flush=True)  # noqa: T201
+        bot = await start_bot(settings)
+        stack.append(bot)
+        mode = "Socket Mode" if settings.socket_mode else f"HTTP mode on :{bot.http_port}"
+        print(f"Tandem is running ({mode}). Ctrl-C stops it.", flush=True)  # noqa: T201
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        return 0
+    finally:
+        for part in reversed(stack):
+            await part.stop()
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        return asyncio.run(_run(args))
+    except ConfigError as exc:
+        print(f"tandem: {exc}", file=sys.stderr)  # noqa: T201
+        return 2
+
+
+def register(sub: Any) -> None:
+    parser = sub.add_parser("run", help="run Tandem (sandbox + embedded vLLM when nothing is set)")
+    parser.add_argument("--sandbox-port", type=int, default=None)
+    parser.set_defaults(func=_cmd_run)
+
+

@@ -1,0 +1,51 @@
+"""@mentions in channels, DMs to the bot, and external customers' messages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.container import Services
+from bot.drafting.intake import Ask
+
+__all__ = ["register"]
+
+
+def register(app: AsyncApp) -> None:
+    app.event("app_mention")(on_mention)
+    app.event("message")(on_message)
+    for ignored in ("assistant_thread_started", "assistant_thread_context_changed",
+                    "reaction_removed"):
+        app.event(ignored)(_noop)
+
+
+async def _noop() -> None:
+    return None
+
+
+def _ask(body: dict[str, Any], event: dict[str, Any], trigger: str) -> Ask:
+    return Ask(event_key=str(body.get("event_id") or f"{event.get('channel')}:{event.get('ts')}"),
+               team_id=str(body.get("team_id") or ""), channel_id=event["channel"],
+               user_id=event["user"], user_team_id=event.get("user_team") or event.get("team"),
+               text=event.get("text") or "", trigger=trigger, message_ts=event.get("ts"),
+               thread_ts=event.get("thread_ts"))
+
+
+async def on_mention(body: dict[str, Any], event: dict[str, Any], services: Services) -> None:
+    if not event.get("user") or event.get("bot_id"):
+        return
+    services.spawn(services.drafting.handle_ask(_ask(body, event, "mention")))
+
+
+async def on_message(body: dict[str, Any], event: dict[str, Any], services: Services) -> None:
+    if event.get("subtype") or event.get("bot_id") or not event.get("user"):
+        return  # edits, joins and bot posts (ours included) never start a draft
+    if event["user"] == services.bot_user_id:
+        return
+    if event.get("channel_type") == "im" or str(event.get("channel", "")).startswith("D"):
+        services.spawn(services.drafting.handle_ask(_ask(body, event, "dm")))
+        return
+    if f"<@{services.bot_user_id}>" in (event.get("text") or ""):
+        return  # app_mention carries this one
+    services.spawn(services.drafting.handle_external(_ask(body, event, "external")))

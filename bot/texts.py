@@ -1,0 +1,65 @@
+"""Every sentence a Slack user reads, in one place."""
+
+from __future__ import annotations
+
+__all__ = ["T"]
+
+
+class T:
+    DRAFT_LABEL = ":memo: *Draft* — not posted yet. Approve, edit, regenerate or reject."
+    AUTO_POSTED = (":speech_balloon: *Answer from Tandem* — posted without review; "
+                   "tell us if it helped.")
+    LONGER_THAN_SHOWN = "…_(longer than Slack shows; open Edit to see all)_"
+    DRAFTING = "_Tandem is drafting…_"
+    STATUS = "is drafting…"
+    JOB_NAMES = {"document": "document", "question": "answer", "support": "customer reply"}
+    JOB_ARTICLES = {"document": "a document", "question": "an answer",
+                    "support": "a customer reply"}
+    EMPTY_ASK = (
+        "Hi! Tell me what to draft, for example `@tandem write the release notes for 2.3`, "
+        "`/tandem ask what is our on-call policy?` or `/tandem reply <customer message>`."
+    )
+    COMMAND_ANCHOR = "<@{user}> asked Tandem: {text}"
+    CANT_POST = "I can't post in this channel ({error}). Invite me with `/invite @tandem`."
+    TOO_LONG = "That request is {n:,} characters; I used the first {limit:,} of them."
+    NOT_ALLOWED = "Sorry, you can't review this draft: {why}"
+    WHY_EXTERNAL = "people outside the workspace can't review drafts."
+    WHY_NOT_REVIEWER = "only the channel's reviewers can ({who})."
+    WHY_SELF = "in this channel someone other than the requester has to approve it."
+    ALREADY_DECIDED = "This draft was already {verdict} by {who}; nothing changed."
+    SUPERSEDED = "This draft was replaced by a newer version; nothing changed."
+    NOT_READY = "This draft is still being written; try again when it is finished."
+    UNKNOWN_DRAFT = "I can't find that draft any more; nothing changed."
+    BAD_ACTION = "That action didn't carry what I need; nothing changed."
+    EDITOR_FAILED = "I couldn't open the editor ({error}); click Edit again."
+    NO_SOURCES = ("I couldn't find anything about this in the knowledge base, so I won't guess. "
+                  "Try rephrasing, or ask the team that owns the topic.")
+    FAILED = ":warning: Drafting failed: {what}. Nothing was posted."
+    FAILED_RESTART = "Tandem restarted while this draft was being written"
+    VERDICT = {
+        "approved": ":white_check_mark: Approved by <@{who}> at {when}.",
+        "edited": ":pencil2: Edited and posted by <@{who}> at {when}.",
+        "rejected": ":x: Rejected by <@{who}> at {when}.",
+        "expired": ":hourglass: Expired at {when}: nobody reviewed it.",
+        "superseded": ":arrows_counterclockwise: Replaced by a newer version at {when}.",
+    }
+    REJECT_REASON = "Reason: {reason}"
+    SUPPORT_DRAFT_HEADER = (
+        ":lock: Reply draft for <{permalink}|this customer message> in <#{channel}>. "
+        "The customer can't see this; approving posts the reply in their thread."
+    )
+    PENCIL_PROMPT = "Edit this draft?"
+    EDIT_TITLE = "Edit draft"
+    EDIT_SUBMIT = "Post"
+    EDIT_PART = "Draft (part {i} of {n})"
+    EDIT_EMPTY = "The edited text is empty; write something or reject the draft instead."
+    REJECT_TITLE = "Reject draft"
+    REJECT_SUBMIT = "Reject"
+    REJECT_LABEL = "Why? (optional)"
+    FEEDBACK_THANKS = "Thanks, noted."
+    REROUTE = "Wrong job? Draft {job} instead"
+    HOME_TITLE = "Tandem"
+    HOME_WAITING = "*Waiting for your review*"
+    HOME_NONE_WAITING = "_Nothing is waiting for you._"
+    HOME_RECENT = "*Recent decisions*"
+    HOME_RATES = "*Approval by job*"

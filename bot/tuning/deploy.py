@@ -1,0 +1,105 @@
+"""Deploy a LoRA adapter into the running vLLM, under a versioned name.
+
+vLLM loads adapters at runtime through `POST /v1/load_lora_adapter` (the server
+needs `--enable-lora` and `VLLM_ALLOW_RUNTIME_LORA_UPDATING=True`). Names are
+`tandem-v1`, `tandem-v2`, …; a name is never reused for other weights. Two
+places are checked: the server's `/v1/models` (what is loaded now) and a small
+JSON registry in the data dir (what was ever deployed, which survives a server
+restart that forgot the adapters). The registry is append-only.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from bot.errors import ConfigError
+
+__all__ = ["Registry", "deploy_adapter", "list_models", "next_name", "server_root"]
+
+_VERSIONED = re.compile(r"^(?P<prefix>.+)-v(?P<n>\d+)$")
+
+
+def server_root(base_url: str) -> str:
+    """`http://host:port` from a base URL given with or without `/v1`."""
+    root = base_url.rstrip("/")
+    return root[: -len("/v1")] if root.endswith("/v1") else root
+
+
+def next_name(taken: Iterable[str], prefix: str = "tandem") -> str:
+    """The next free `prefix-vN`, one past the highest version ever used."""
+    highest = 0
+    for name in taken:
+        m = _VERSIONED.match(name)
+        if m and m.group("prefix") == prefix:
+            highest = max(highest, int(m.group("n")))
+    return f"{prefix}-v{highest + 1}"
+
+
+class Registry:
+    """Append-only record of deployed adapters: `{data_dir}/adapters.json`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def entries(self) -> list[dict[str, Any]]:
+        if not self.path.exists():
+            return []
+        data = json.loads(self.path.read_text(encoding="utf-8"))
+        return list(data.get("adapters", []))
+
+    def names(self) -> set[str]:
+        return {str(e["name"]) for e in self.entries()}
+
+    def add(self, name: str, path: str, server: str) -> dict[str, Any]:
+        entry = {"name": name, "path": path, "server": server,
+                 "deployed_at": datetime.now(UTC).isoformat(timespec="seconds")}
+        entries = [*self.entries(), entry]
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"adapters": entries}, indent=2), encoding="utf-8")
+        tmp.replace(self.path)  # atomic: a crash never leaves half a registry
+        return entry
+
+
+async def list_models(session: aiohttp.ClientSession, base_url: str) -> list[str]:
+    """Model and adapter names the server serves now."""
+    async with session.get(f"{server_root(base_url)}/v1/models") as resp:
+        resp.raise_for_status()
+        body = await resp.json()
+    return [str(m["id"]) for m in body.get("data", [])]
+
+
+def _check_adapter_dir(path: Path) -> None:
+    if not (path / "adapter_config.json").is_file():
+        raise ConfigError(f"{path} is not an adapter directory (no adapter_config.json)")
+    config = json.loads((path / "adapter_config.json").read_text(encoding="utf-8"))
+    if config.get("modules_to_save"):
+        raise ConfigError(f"{path} has modules_to_save, which vLLM refuses to load")
+
+
+async def deploy_adapter(
+    session: aiohttp.ClientSession, base_url: str, name: str, path: Path, registry: Registry,
+) -> dict[str, Any]:
+    """Load `path` as `name`; refuses a name that is loaded or was ever deployed."""
+    path = path.resolve()  # the server resolves relative paths against its own cwd
+    _check_adapter_dir(path)
+    loaded = await list_models(session, base_url)
+    if name in loaded or name in registry.names():
+        raise ConfigError(f"adapter name {name!r} is already used; versions are never "
+                          f"overwritten: try {next_name([*loaded, *registry.names()])}")
+    payload = {"lora_name": name, "lora_path": str(path)}
+    url = f"{server_root(base_url)}/v1/load_lora_adapter"
+    async with session.post(url, json=payload) as resp:
+        if resp.status >= 400:
+            detail = (await resp.text())[:500]
+            raise ConfigError(
+                f"vLLM refused adapter {name!r} ({resp.status}): {detail}; the server needs "
+                "--enable-lora and VLLM_ALLOW_RUNTIME_LORA_UPDATING=True")
+    return registry.add(name, str(path), server_root(base_url))

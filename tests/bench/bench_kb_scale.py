@@ -1,0 +1,140 @@
+"""Scale benchmark: N synthetic chunks (default 100k) in SQLite; query p50/p95 and ingest rate.
+
+Run: PYTHONPATH=. python3 tests/bench/bench_kb_scale.py [--chunks 100000] [--fill hash|minilm]
+     [--rate-sample 2000] [--queries 200]
+
+- Ingest rate (chunks/s, embeddings included) is measured with the real local
+  embedder on `--rate-sample` chunks of ~1,000 characters.
+- The index is filled to `--chunks` with `--fill`: `minilm` embeds everything
+  (honest but slow on 2 cores), `hash` uses a cheap hashed bag-of-words vector of
+  the same dimension, which exercises the same storage and search paths.
+- Query latency is measured over the full index with the real embedder on queries.
+Prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import random
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from bot.kb.embedding import LocalEmbedder
+from bot.kb.evaluation import _percentile
+from bot.kb.ranking import RankParams, fts_query
+from bot.kb.service import KnowledgeBase
+from bot.kb.store_base import Filters
+from bot.kb.store_sqlite import SqliteStore
+from bot.kb.types import Document
+
+
+def _vocabulary(rng: random.Random, size: int = 8000) -> list[str]:
+    letters = "abcdefghiklmnoprstuvwy"
+    return ["".join(rng.choice(letters) for _ in range(rng.randint(3, 10))) for _ in range(size)]
+
+
+def _text(rng: random.Random, vocab: list[str], chars: int) -> str:
+    words: list[str] = []
+    while sum(len(w) + 1 for w in words) < chars:
+        # Zipf-like: low indexes are common words, as in real text.
+        words.append(vocab[min(len(vocab) - 1, int(rng.paretovariate(1.1)) - 1)]
+                     if rng.random() < 0.6 else rng.choice(vocab))
+    return " ".join(words)[:chars].rsplit(" ", 1)[0] + "."
+
+
+class HashEmbedder:
+    """Hashed bag of words projected to `dim`: a stand-in filler, not a semantic model."""
+
+    def __init__(self, dim: int = 384) -> None:
+        self._dim = dim
+        self.name = "hash"
+
+    async def dimension(self) -> int:
+        return self._dim
+
+    async def embed(self, texts: list[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self._dim), dtype=np.float32)
+        for i, text in enumerate(texts):
+            for word in text.split():
+                h = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=4).digest(), "big")
+                out[i, h % self._dim] += 1.0 if h & 1 << 31 else -1.0
+        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
+
+
+def _docs(rng: random.Random, vocab: list[str], n_chunks: int, start: int) -> list[Document]:
+    # One ~1,000-character paragraph per document keeps chunk count == document count.
+    return [Document(doc_id=f"syn-{start + i}", title=" ".join(rng.sample(vocab[:2000], 3)),
+                     url=f"https://docs.example/syn/{start + i}",
+                     text=_text(rng, vocab, rng.randint(800, 1100)))
+            for i in range(n_chunks)]
+
+
+async def run(args: argparse.Namespace) -> dict[str, object]:
+    rng = random.Random(7)
+    vocab = _vocabulary(rng)
+    real = LocalEmbedder(max_seq_length=args.max_seq_length)
+    filler = real if args.fill == "minilm" else HashEmbedder(await real.dimension())
+    with tempfile.TemporaryDirectory(prefix="kb-scale-") as tmp:
+        store = SqliteStore(Path(tmp) / "scale.sqlite")
+        await asyncio.to_thread(store.open)
+        kb = KnowledgeBase(store, real, params=RankParams())
+        sample = _docs(rng, vocab, args.rate_sample, 0)
+        started = time.perf_counter()
+        for i in range(0, len(sample), 64):
+            await kb.upsert(sample[i:i + 64])
+        rate = len(sample) / (time.perf_counter() - started)
+
+        kb.embedder = filler
+        fill_started, done = time.perf_counter(), len(sample)
+        while done < args.chunks:
+            batch = _docs(rng, vocab, min(1000, args.chunks - done), done)
+            await kb.upsert(batch)
+            done += len(batch)
+        fill_rate = (done - len(sample)) / max(time.perf_counter() - fill_started, 1e-9)
+
+        kb.embedder = real
+        latencies: list[float] = []
+        parts: dict[str, list[float]] = {"embed": [], "bm25": [], "knn": []}
+        for _ in range(args.queries):
+            query = " ".join(rng.sample(vocab[:3000], rng.randint(3, 8)))
+            t0 = time.perf_counter()
+            await kb.search(query, k=5)
+            latencies.append((time.perf_counter() - t0) * 1000)
+            # Where the time goes, measured on the same query.
+            t0 = time.perf_counter()
+            vector = (await real.embed([query]))[0]
+            t1 = time.perf_counter()
+            store.bm25(fts_query(query), 50, Filters())
+            t2 = time.perf_counter()
+            store.knn(vector, 50, Filters())
+            t3 = time.perf_counter()
+            for name, ms in (("embed", t1 - t0), ("bm25", t2 - t1), ("knn", t3 - t2)):
+                parts[name].append(ms * 1000)
+        chunks = await asyncio.to_thread(store.count_chunks)
+        await kb.close()
+    return {"chunks": chunks, "fill": args.fill, "ingest_chunks_per_s": round(rate, 1),
+            "rate_sample": args.rate_sample, "max_seq_length": args.max_seq_length,
+            "fill_chunks_per_s": round(fill_rate, 1), "queries": args.queries,
+            "p50_ms": round(_percentile(latencies, 0.5), 2),
+            "p95_ms": round(_percentile(latencies, 0.95), 2),
+            **{f"p95_{name}_ms": round(_percentile(v, 0.95), 2) for name, v in parts.items()}}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--chunks", type=int, default=100_000)
+    parser.add_argument("--fill", choices=["hash", "minilm"], default="hash")
+    parser.add_argument("--rate-sample", type=int, default=2000)
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--max-seq-length", type=int, default=128)
+    print(json.dumps(asyncio.run(run(parser.parse_args()))))  # noqa: T201
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,40 @@
+"""The core loop through the sandbox: mention → draft → review → final post → record."""
+
+from __future__ import annotations
+
+from tests.e2e.helpers import decisions
+from tests.support.harness import Harness, button_values, text_of
+
+
+async def test_mention_streams_draft_and_approve_posts_final(tandem: Harness) -> None:
+    slack = tandem.slack
+    assert slack is not None
+    ts = await slack.post("general", "alice", "<@U0BOT> write a short announcement about the "
+                          "new coffee machine")
+    draft = await tandem.wait_draft("C0GENERAL", ts)
+    assert "Here is a short draft" in text_of(draft)
+    assert "Draft" in text_of(draft)
+    assert await slack.calls("chat.startStream"), "the draft should have been streamed"
+    # Nothing final yet: only the draft is in the thread.
+    assert [m for m in await tandem.thread("C0GENERAL", ts) if m.get("bot_id")] == [draft]
+    await slack.click("bob", "tandem_approve", channel="C0GENERAL", ts=draft["ts"])
+
+    async def final_posted() -> list[dict]:
+        msgs = await tandem.thread("C0GENERAL", ts)
+        return [m for m in msgs if m.get("bot_id") and not button_values(m)
+                and m["ts"] != draft["ts"] and "Here is a short draft" in (m.get("text") or "")]
+
+    finals = await slack.wait_for(final_posted)
+    assert len(finals) == 1
+    async def verdict_shown() -> dict | None:
+        msgs = await tandem.thread("C0GENERAL", ts)
+        updated = [m for m in msgs if m["ts"] == draft["ts"]][0]
+        return updated if "Approved by <@U0BOB>" in text_of(updated) else None
+
+    updated = await slack.wait_for(verdict_shown)
+    assert "tandem_approve" not in button_values(updated)
+    (decision,) = decisions(tandem)
+    assert decision.verdict == "approved" and decision.reviewer_id == "U0BOB"
+    assert decision.job == "document" and decision.model == "fake-model"
+    assert decision.final_text and decision.final_ts == finals[0]["ts"]
+

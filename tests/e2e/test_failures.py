@@ -1,0 +1,86 @@
+"""Failure paths: every ask gets a visible answer, and Retry works once the cause is gone."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.settings import LLMTimeouts
+from tests.e2e.helpers import drafts, wait_text
+from tests.support.fake_llm import FakeLLM
+from tests.support.harness import Harness, button_values, text_of
+
+
+@pytest.mark.parametrize("mode,what", [
+    ("error500", "HTTP 500"),
+    ("refuse", "unreachable"),
+    ("cut", "cut off"),
+])
+async def test_llm_failure_shows_what_failed_with_retry_then_retry_drafts(
+        tandem: Harness, fake_llm: FakeLLM, mode: str, what: str) -> None:
+    slack = tandem.slack
+    assert slack is not None
+    if mode == "cut":
+        fake_llm.reply = lambda _body: " ".join(f"token{i}" for i in range(40))
+    await fake_llm.set_mode(mode)
+    ts = await slack.post("general", "alice", "<@U0BOT> write the weekly update")
+    failed = await wait_text(tandem, "C0GENERAL", ts, "Drafting failed", timeout=5)
+    assert what in text_of(failed)
+    assert "tandem_retry" in button_values(failed)
+    assert [d.status for d in drafts(tandem)] == ["failed"]
+    await fake_llm.set_mode("ok")
+    fake_llm.reply = lambda _body: "The weekly update, second try."
+    await slack.click("bob", "tandem_retry", channel="C0GENERAL", ts=failed["ts"])
+    draft = await wait_text(tandem, "C0GENERAL", ts, "second try")
+    await slack.wait_for(lambda: _has_approve(tandem, ts, draft["ts"]))
+    assert [d.status for d in drafts(tandem)] == ["superseded", "pending_review"]
+
+
+async def _has_approve(h: Harness, thread: str, ts: str) -> bool:
+    assert h.slack is not None
+    return any(m["ts"] == ts and "tandem_approve" in button_values(m)
+               for m in await h.slack.messages("C0GENERAL", thread_ts=thread))
+
+
+@pytest.mark.harness(settings_overrides={"llm_timeouts": LLMTimeouts(first_token=1.0)})
+async def test_llm_that_never_answers_times_out_visibly_within_5s(tandem: Harness,
+                                                                 fake_llm: FakeLLM) -> None:
+    slack = tandem.slack
+    assert slack is not None
+    await fake_llm.set_mode("hang")
+    ts = await slack.post("general", "alice", "<@U0BOT> write the weekly update")
+    failed = await wait_text(tandem, "C0GENERAL", ts, "Drafting failed", timeout=5)
+    assert "too long" in text_of(failed)
+    await fake_llm.set_mode("ok")
+
+
+async def test_restart_mid_draft_marks_it_failed_with_retry(tandem: Harness,
+                                                            fake_llm: FakeLLM) -> None:
+    slack = tandem.slack
+    assert slack is not None
+    fake_llm.token_delay = 0.5
+    fake_llm.reply = lambda _body: " ".join(f"slow{i}" for i in range(60))
+    ts = await slack.post("general", "alice", "<@U0BOT> write the weekly update")
+    await wait_text(tandem, "C0GENERAL", ts, "slow1")  # streaming has begun
+    await tandem.restart_bot()
+    failed = await wait_text(tandem, "C0GENERAL", ts, "restarted")
+    assert "tandem_retry" in button_values(failed)
+    fake_llm.token_delay = 0.0
+    fake_llm.reply = lambda _body: "Fresh draft after the restart."
+    await slack.click("bob", "tandem_retry", channel="C0GENERAL", ts=failed["ts"])
+    await wait_text(tandem, "C0GENERAL", ts, "Fresh draft after the restart")
+
+
+async def test_approval_survives_restart_and_posts_once(tandem: Harness) -> None:
+    slack = tandem.slack
+    assert slack is not None
+    ts = await slack.post("general", "alice", "<@U0BOT> write the weekly update")
+    draft = await tandem.wait_draft("C0GENERAL", ts)
+    await slack.click("bob", "tandem_approve", channel="C0GENERAL", ts=draft["ts"])
+    await slack.wait_for(lambda: _final_count(tandem, ts, 1))
+    await tandem.restart_bot()
+    assert await _final_count(tandem, ts, 1)  # not re-posted on start
+
+
+async def _final_count(h: Harness, ts: str, n: int) -> bool:
+    from tests.e2e.helpers import finals
+    return len(await finals(h, "C0GENERAL", ts)) == n

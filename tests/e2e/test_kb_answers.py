@@ -1,0 +1,86 @@
+"""Question drafts answered from the knowledge base, with checked citations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.kb.ingest import ingest_paths
+from tests.e2e.helpers import drafts, finals
+from tests.support.fake_llm import FakeLLM
+from tests.support.harness import Harness, text_of
+
+pytestmark = pytest.mark.slow
+
+HANDBOOK = """# On-call handbook
+
+## Escalation
+Pages go to the primary on-call engineer first. After 15 minutes without an
+acknowledgement the page escalates to the secondary on-call engineer.
+
+## Handover
+The on-call rotation hands over every Monday at 10:00.
+"""
+
+EXPENSES = """# Expense policy
+
+Meals while travelling are reimbursed up to 40 euros a day with receipts.
+"""
+
+
+@pytest.fixture
+async def kb_harness(tmp_path: Path, fake_llm: FakeLLM) -> Harness:  # type: ignore[misc]
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "oncall.md").write_text(HANDBOOK)
+    (docs / "expenses.md").write_text(EXPENSES)
+    h = await Harness(tmp=tmp_path, llm_url=fake_llm.base_url, with_kb=True).start()
+    assert h.bot is not None and h.bot.services.kb is not None
+    await ingest_paths(h.bot.services.kb, [docs], show_progress=False)
+    yield h
+    await h.stop()
+
+
+async def test_question_gets_cited_answer_with_sources_and_bad_citations_removed(
+        kb_harness: Harness, fake_llm: FakeLLM) -> None:
+    h = kb_harness
+    slack = h.slack
+    assert slack is not None
+    fake_llm.reply = lambda _body: ("After 15 minutes the page escalates to the secondary "
+                                    "on-call [1]. See also the appendix [9].")
+    ts = await slack.post("general", "alice", "<@U0BOT> what happens if the primary on-call "
+                          "doesn't acknowledge a page?")
+    draft = await h.wait_draft("C0GENERAL", ts, timeout=60)
+    shown = text_of(draft)
+    assert "[1]" in shown and "[9]" not in shown
+    assert "Sources" in shown and "On-call handbook" in shown
+    prompt = "\n".join(str(m["content"]) for m in fake_llm.requests[-1]["messages"])
+    assert "escalates to the secondary" in prompt  # the model saw the numbered source
+    (record,) = drafts(h)
+    assert record.sources and record.sources[0]["title"].startswith("On-call handbook")
+    await slack.click("bob", "tandem_approve", channel="C0GENERAL", ts=draft["ts"])
+    await slack.wait_for(lambda: finals(h, "C0GENERAL", ts), timeout=20)
+    # The approved answer becomes a knowledge-base entry linked to its thread.
+    assert h.bot is not None and h.bot.services.kb is not None
+
+    async def learned() -> bool:
+        hits = await h.bot.services.kb.search("primary on-call doesn't acknowledge a page",
+                                              k=10, collections=["answers"])
+        return bool(hits)
+
+    await slack.wait_for(learned, timeout=20)
+
+
+async def test_question_with_nothing_relevant_says_so_without_the_model(
+        kb_harness: Harness, fake_llm: FakeLLM) -> None:
+    h = kb_harness
+    slack = h.slack
+    assert slack is not None
+    before = len(fake_llm.requests)
+    ts = await slack.post("general", "alice", "<@U0BOT> what is the airspeed velocity of an "
+                          "unladen swallow?")
+    draft = await h.wait_draft("C0GENERAL", ts, timeout=60)
+    assert "couldn't find anything" in text_of(draft)
+    chats = [r for r in fake_llm.requests[before:] if r.get("stream")]
+    assert chats == []  # nothing to ground an answer in: the model is not asked

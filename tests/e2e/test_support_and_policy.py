@@ -1,0 +1,132 @@
+"""Support visibility and the reviewer policy, end to end."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from bot.settings import ChannelPolicy
+from tests.e2e.helpers import decisions, finals, requests, wait_text
+from tests.support.harness import Harness, button_values, text_of
+
+
+async def test_customer_message_in_shared_channel_drafts_in_review_channel_only(
+        tandem: Harness) -> None:
+    slack = tandem.slack
+    assert slack is not None
+    ts = await slack.post("acme-shared", "carol", "My invoice for October is wrong, please fix")
+    draft = await slack.wait_for(lambda: _review_draft(tandem))
+    assert "customer" in text_of(draft).lower()
+    # Never where the customer can see it: carol's channel holds only her own message.
+    shared = await slack.messages("C0ACME", thread_ts=ts, as_user="U0CAROL")
+    assert [m for m in shared if m.get("bot_id")] == []
+    (request,) = requests(tandem)
+    assert request.job == "support" and request.author == "external"
+    assert request.review_channel_id == "C0REVIEWS"
+    await slack.click("bob", "tandem_approve", channel="C0REVIEWS", ts=draft["ts"])
+    posted = await slack.wait_for(lambda: finals(tandem, "C0ACME", ts))
+    assert len(posted) == 1 and posted[0]["thread_ts"] == ts
+    # The draft itself never reached the shared channel, even after approval.
+    assert all("*Draft*" not in text_of(m) for m in await slack.messages("C0ACME", thread_ts=ts))
+
+
+async def _review_draft(h: Harness) -> dict | None:
+    assert h.slack is not None
+    for top in await h.slack.messages("C0REVIEWS"):
+        for m in await h.slack.messages("C0REVIEWS", thread_ts=top["ts"]):
+            if "tandem_approve" in button_values(m) and not m.get("streaming"):
+                return m
+    return None
+
+
+async def test_external_user_cannot_review_and_nothing_changes(tandem: Harness) -> None:
+    slack = tandem.slack
+    assert slack is not None
+    ts = await slack.post("acme-shared", "alice", "<@U0BOT> write a welcome note for Acme")
+    draft = await tandem.wait_draft("C0ACME", ts)
+    await slack.click("carol", "tandem_approve", channel="C0ACME", ts=draft["ts"])
+    await wait_text(tandem, "C0ACME", ts, "outside the workspace", as_user="U0CAROL")
+    assert decisions(tandem) == []
+    assert await finals(tandem, "C0ACME", ts) == []
+
+
+@pytest.mark.harness(channels={"general": ChannelPolicy(reviewers=["@reviewers"],
+                                                         allow_self_approve=False)})
+async def test_only_configured_reviewers_may_approve(tandem: Harness) -> None:
+    slack = tandem.slack
+    assert slack is not None
+    ts = await slack.post("general", "alice", "<@U0BOT> write the sprint summary")
+    draft = await tandem.wait_draft("C0GENERAL", ts)
+    await slack.click("alice", "tandem_approve", channel="C0GENERAL", ts=draft["ts"])
+    refusal = await wait_text(tandem, "C0GENERAL", ts, "can't review", as_user="U0ALICE")
+    assert "reviewers" in text_of(refusal)
+    await asyncio.sleep(0.3)
+    assert decisions(tandem) == []
+    await slack.click("bob", "tandem_approve", channel="C0GENERAL", ts=draft["ts"])
+    await slack.wait_for(lambda: finals(tandem, "C0GENERAL", ts))
+    (decision,) = decisions(tandem)
+    assert decision.reviewer_id == "U0BOB"
+
+
+@pytest.mark.harness(channels={"general": ChannelPolicy(allow_self_approve=False)})
+async def test_requester_cannot_approve_own_draft_when_policy_forbids(tandem: Harness) -> None:
+    slack = tandem.slack
+    assert slack is not None
+    ts = await slack.post("general", "alice", "<@U0BOT> write the sprint summary")
+    draft = await tandem.wait_draft("C0GENERAL", ts)
+    await slack.react("C0GENERAL", draft["ts"], "alice", "white_check_mark")
+    await wait_text(tandem, "C0GENERAL", ts, "someone other than the requester", as_user="U0ALICE")
+    assert decisions(tandem) == []
+
+
+async def test_requester_may_approve_own_draft_by_default(tandem: Harness) -> None:
+    slack = tandem.slack
+    assert slack is not None
+    ts = await slack.post("general", "alice", "<@U0BOT> write the sprint summary")
+    draft = await tandem.wait_draft("C0GENERAL", ts)
+    await slack.click("alice", "tandem_approve", channel="C0GENERAL", ts=draft["ts"])
+    await slack.wait_for(lambda: finals(tandem, "C0GENERAL", ts))
+    assert decisions(tandem)[0].reviewer_id == "U0ALICE"
+
+
+@pytest.mark.harness(channels={"general": ChannelPolicy(auto_post=["question"])})
+async def test_auto_post_job_posts_with_feedback_buttons_and_records_feedback(
+        tandem: Harness) -> None:
+    slack = tandem.slack
+    assert slack is not None
+    ts = await slack.post("general", "alice", "<@U0BOT> what is our on-call escalation policy?")
+    answer = await slack.wait_for(lambda: _feedback_message(tandem, ts))
+    assert "tandem_approve" not in button_values(answer)
+    await slack.click("bob", "tandem_feedback_up", channel="C0GENERAL", ts=answer["ts"])
+    await slack.wait_for(lambda: _decided(tandem))
+    (decision,) = decisions(tandem)
+    assert decision.verdict == "approved" and decision.source == "feedback"
+    assert decision.job == "question"
+
+
+async def _feedback_message(h: Harness, ts: str) -> dict | None:
+    assert h.slack is not None
+    for m in await h.slack.messages("C0GENERAL", thread_ts=ts):
+        if "tandem_feedback_up" in button_values(m) and not m.get("streaming"):
+            return m
+    return None
+
+
+async def _decided(h: Harness) -> bool:
+    return bool(decisions(h))
+
+
+@pytest.mark.harness(settings_overrides={"draft_expiry_seconds": 1.0})
+async def test_unreviewed_draft_expires_and_is_recorded_as_expired(tandem: Harness) -> None:
+    slack = tandem.slack
+    assert slack is not None
+    ts = await slack.post("general", "alice", "<@U0BOT> write the sprint summary")
+    draft = await tandem.wait_draft("C0GENERAL", ts)
+    await slack.wait_for(lambda: _decided(tandem), timeout=10)
+    (decision,) = decisions(tandem)
+    assert decision.verdict == "expired" and decision.reviewer_id is None
+    expired = await wait_text(tandem, "C0GENERAL", ts, "Expired")
+    assert expired["ts"] == draft["ts"]
+    assert "tandem_approve" not in button_values(expired)  # nothing left to approve
+    assert await finals(tandem, "C0GENERAL", ts) == []

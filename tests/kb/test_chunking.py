@@ -1,0 +1,42 @@
+"""Chunking follows headings and paragraphs and keeps exact offsets."""
+
+from __future__ import annotations
+
+from bot.kb.chunking import chunk_document
+from bot.kb.types import Document
+
+MD = """# Guide
+
+Intro paragraph.
+
+## Install
+
+Step one. Step two.
+
+### Linux
+
+Use apt.
+
+# Other
+
+Closing words.
+"""
+
+
+def test_chunks_carry_heading_path_and_offsets() -> None:
+    doc = Document(doc_id="g", title="Guide", url="g.md", text=MD, kind="markdown")
+    chunks = chunk_document(doc, max_chars=40, overlap=0)
+    assert [c.heading for c in chunks] == ["Guide", "Guide > Install",
+                                           "Guide > Install > Linux", "Other"]
+    for c in chunks:
+        assert MD[c.start:c.start + len(c.text)] == c.text
+
+
+def test_long_paragraph_splits_at_sentences_with_overlap() -> None:
+    text = " ".join(f"Sentence number {i} says something." for i in range(60))
+    chunks = chunk_document(Document(doc_id="t", title="", url="t", text=text),
+                            max_chars=300, overlap=80)
+    assert len(chunks) > 5
+    assert all(len(c.text) <= 300 for c in chunks)
+    assert all(c.text.startswith("Sentence") for c in chunks)
+    assert chunks[1].start < chunks[0].start + len(chunks[0].text)  # overlap

@@ -1,0 +1,50 @@
+"""Citations: markers must point at retrieved sources; the Sources block links what is cited."""
+
+from __future__ import annotations
+
+from bot.kb.citations import check_citations, cited_numbers, sources_block
+from bot.kb.types import Source
+
+
+def _source(n: int, url: str, title: str = "") -> Source:
+    return Source(n=n, title=title or f"Doc {n}", url=url, text="t", heading="",
+                  collection="default", score=1.0, doc_id=f"d{n}", chunk_id=f"c{n}")
+
+
+SOURCES = [_source(1, "https://wiki.example/a", "Deploy guide"),
+           _source(2, "/srv/docs/oncall.md", "On-call")]
+
+
+def test_check_citations_strips_numbers_without_source() -> None:
+    answer = "Use helm [1]. Page the lead [7]. Both apply [1, 9]."
+    assert check_citations(answer, SOURCES) == "Use helm [1]. Page the lead. Both apply [1]."
+
+
+def test_check_citations_keeps_valid_answer_unchanged() -> None:
+    answer = "Roll back with helm [1][2]."
+    assert check_citations(answer, SOURCES) == answer
+    assert cited_numbers(answer) == [1, 2]
+
+
+def test_check_citations_strips_everything_when_no_sources() -> None:
+    assert check_citations("It is 42 [1].", []) == "It is 42."
+
+
+def test_sources_block_lists_only_cited_sources_with_links() -> None:
+    block = sources_block(SOURCES, used_only_in="Roll back with helm [1].")
+    assert block == "*Sources*\n[1] <https://wiki.example/a|Deploy guide>"
+
+
+def test_sources_block_shows_file_paths_as_code() -> None:
+    block = sources_block(SOURCES, used_only_in="See [2].")
+    assert block.splitlines()[1] == "[2] On-call `/srv/docs/oncall.md`"
+
+
+def test_sources_block_empty_when_answer_cites_nothing() -> None:
+    assert sources_block(SOURCES, used_only_in="I could not find this.") == ""
+    assert sources_block(SOURCES).count("\n") == 2
+
+
+def test_sources_block_escapes_title_markup() -> None:
+    block = sources_block([_source(1, "https://x.example", "a <b> | c")], used_only_in="[1]")
+    assert block.endswith("<https://x.example|a &lt;b&gt; / c>")

@@ -1,0 +1,64 @@
+"""`tandem kb ingest | search | eval` through the real argument parser."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.kb import cli as kb_cli
+
+
+def _main(argv: list[str]) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="tandem")
+    kb_cli.register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+def _write(path: Path, rows: list[dict[str, object]]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def test_eval_prints_metrics_json_last(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TANDEM_DATA_DIR", str(tmp_path / "data"))
+    corpus = _write(tmp_path / "c.jsonl", [
+        {"doc_id": "a", "title": "Billing", "text": "Invoices are sent on the first business "
+                                                    "day of each month."},
+        {"doc_id": "b", "title": "Deploys", "text": "Production deploys are frozen on Fridays."},
+        {"doc_id": "c", "title": "Oncall", "text": "The on-call engineer carries the pager."},
+    ])
+    queries = _write(tmp_path / "q.jsonl", [
+        {"query": "when do invoices go out", "relevant": ["a"]},
+        {"query": "can I deploy on friday", "relevant": ["b"]},
+        {"query": "who has the pager", "relevant": ["c", "x"]},
+    ])
+    assert _main(["kb", "eval", "--corpus", str(corpus), "--queries", str(queries),
+                  "--k", "10"]) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    result = json.loads(last)
+    for key in ("recall@1", "recall@5", "recall@10", "mrr", "p50_ms", "p95_ms",
+                "ingest_chunks_per_s"):
+        assert key in result
+    assert result["recall@5"] == 1.0 and result["mrr"] == 1.0 and result["chunks"] == 3
+    assert not (tmp_path / "data" / "kb.sqlite").exists()  # throwaway index
+
+
+def test_ingest_then_search_json(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TANDEM_DATA_DIR", str(tmp_path / "data"))
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "vpn.md").write_text("# VPN\n\nConnect with WireGuard using the IT profile.\n")
+    (docs / "bin.txt").write_bytes(b"\x00\x01binary")
+    assert _main(["kb", "ingest", str(docs), "--quiet"]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert "bin.txt" in out[0] and json.loads(out[-1])["skipped"] == 1
+    assert _main(["kb", "search", "wireguard vpn profile", "--json"]) == 0
+    hits = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert hits[0]["n"] == 1 and hits[0]["url"].endswith("vpn.md")

@@ -1,0 +1,58 @@
+"""The OpenAI-compatible embedder against a real local /v1/embeddings server."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import aiohttp
+import numpy as np
+import pytest
+from aiohttp import web
+
+from bot.kb.embedding import EmbeddingError, HttpEmbedder
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[tuple[str, list[dict[str, object]]]]:
+    seen: list[dict[str, object]] = []
+
+    async def embeddings(request: web.Request) -> web.Response:
+        body = await request.json()
+        seen.append(body)
+        if body["model"] != "bge":
+            return web.json_response({"error": "unknown model"}, status=404)
+        # Deliberately out of order: the client must sort by "index".
+        data = [{"index": i, "embedding": [float(len(t)), 0.0, 1.0]}
+                for i, t in enumerate(body["input"])][::-1]
+        return web.json_response({"data": data, "model": body["model"]})
+
+    app = web.Application()
+    app.router.add_post("/v1/embeddings", embeddings)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    yield f"http://127.0.0.1:{port}/v1", seen
+    await runner.cleanup()
+
+
+async def test_http_embedder_batches_orders_and_normalises(
+        server: tuple[str, list[dict[str, object]]]) -> None:
+    url, seen = server
+    async with aiohttp.ClientSession() as session:
+        embedder = HttpEmbedder(session, url, "bge", batch_size=2)
+        vectors = await embedder.embed(["a", "bbb", "cc"])
+        assert await embedder.dimension() == 3
+    assert [len(b["input"]) for b in seen[:2]] == [2, 1]  # type: ignore[arg-type]
+    assert vectors.shape == (3, 3)
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-6)
+    assert vectors[1, 0] > vectors[2, 0] > vectors[0, 0]  # order kept: lengths 3 > 2 > 1
+
+
+async def test_http_embedder_raises_on_error_status(
+        server: tuple[str, list[dict[str, object]]]) -> None:
+    url, _ = server
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(EmbeddingError, match="404"):
+            await HttpEmbedder(session, url, "nope").embed(["x"])

@@ -1,0 +1,62 @@
+"""Best-window rescoring: the light stemmer, window scores, IDF from the index, and search."""
+
+from __future__ import annotations
+
+from bot.kb.ranking import RankParams, rescore, stem, window_scores
+from bot.kb.service import KnowledgeBase
+from bot.kb.store_sqlite import SqliteStore
+from bot.kb.types import Document
+
+FILLER = " ".join(["The committee met again and discussed the annual budget plans."] * 6)
+
+
+def test_stem_conflates_inflections_of_one_word() -> None:
+    for group in (("infected", "infects", "infect"), ("viruses", "virus"),
+                  ("studies", "studied", "study"), ("transmitted", "transmit"),
+                  ("replication", "replicating")):
+        assert len({stem(w) for w in group}) == 1, group
+
+
+def test_window_scores_prefer_query_words_close_together() -> None:
+    together = f"{FILLER} Children infected with measles recovered. {FILLER}"
+    scattered = f"Children {FILLER} infected {FILLER} measles."
+    weights = {"children": 1.0, "infected": 1.0, "measles": 2.0}
+    near, far = window_scores(["children", "infected", "measles"], [together, scattered],
+                              weights, width=250)
+    assert near > far > 0
+
+
+def test_window_scores_zero_when_no_query_word_occurs() -> None:
+    assert window_scores(["measles"], [FILLER, ""], {"measles": 1.0}, 250) == [0.0, 0.0]
+
+
+def test_rescore_lets_a_strong_window_overtake_a_higher_bm25() -> None:
+    assert rescore([10.0, 9.0], [1.0, 4.0], weight=2.0) == [1, 0]
+    assert rescore([10.0, 9.0], [1.0, 4.0], weight=0.1) == [0, 1]
+
+
+async def test_term_weights_give_rare_words_more_weight(kb: KnowledgeBase) -> None:
+    docs = [Document(doc_id=f"d{i}", title=f"note {i}", url=f"u{i}",
+                     text="The virus spreads in winter." + (" Measles too." if i == 0 else ""))
+            for i in range(5)]
+    await kb.upsert(docs)
+    assert isinstance(kb.store, SqliteStore)
+    weights = kb.store.term_weights(["spreading", "measles", "zebra"])
+    assert weights["measles"] > weights["spreading"] > 0
+    assert weights["zebra"] == 0.0
+
+
+async def test_search_ranks_the_passage_that_holds_the_question_words_first(
+        kb: KnowledgeBase) -> None:
+    # The decoy repeats every query word (so plain BM25 prefers it) but never together.
+    gap = " The committee met and discussed the annual budget plans for the next year. "
+    answer = f"{gap * 3}Infected ferrets shed the strain for nine days.{gap * 3}"
+    decoy = gap.join(["Ferrets", "infected", "strain", "shed", "ferrets", "infected",
+                      "strain", "shed"])
+    await kb.upsert([Document(doc_id="answer", title="Report A", url="a", text=answer),
+                     Document(doc_id="decoy", title="Report B", url="b", text=decoy)])
+    query = "How long do infected ferrets shed the strain?"
+    kb.params = RankParams(window_weight=0.0, dense_weight=0.0, proximity_weight=0.0)
+    assert (await kb.search(query, k=2))[0].doc_id == "decoy"
+    kb.params = RankParams(dense_weight=0.0, proximity_weight=0.0, window=60)
+    assert (await kb.search(query, k=2))[0].doc_id == "answer"

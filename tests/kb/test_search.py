@@ -1,0 +1,102 @@
+"""Hybrid search: beats BM25 alone on paraphrases, says nothing when nothing fits, obeys access."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from bot.kb.ranking import RankParams
+from bot.kb.service import KnowledgeBase
+from bot.kb.types import Document
+
+# Queries share (almost) no words with their target: only meaning connects them.
+FIXTURE = {
+    "pw": ("Resetting your password", "Open the account page and choose reset credentials; "
+           "a link arrives by email within five minutes."),
+    "vac": ("Vacation policy", "Employees accrue twenty days of paid time off per year; "
+            "book leave in the HR portal two weeks ahead."),
+    "exp": ("Expense claims", "Receipts for travel, meals and hotels are reimbursed when "
+            "filed in the finance tool before month end."),
+    "vpn": ("Remote network access", "Install the WireGuard client and import the profile "
+            "from the IT wiki to reach internal services from home."),
+    "lap": ("Hardware refresh", "Laptops are replaced every three years; order a new "
+            "MacBook through the equipment catalogue."),
+    "sec": ("Security incidents", "Report phishing emails to the security team with the "
+            "report button in the mail client."),
+}
+QUERIES = {
+    "I forgot my login and cannot sign in": "pw",
+    "how many holidays do staff get": "vac",
+    "how do I get money back for a business trip dinner": "exp",
+    "connect to the office intranet from my house": "vpn",
+    "when can I get a new computer": "lap",
+    "someone sent me a suspicious message trying to steal credentials": "sec",
+}
+
+
+def _docs(collection: str = "default", private: str | None = None) -> list[Document]:
+    return [Document(doc_id=key, title=title, url=f"https://wiki.example/{key}", text=text,
+                     collection=collection, private_channel=private)
+            for key, (title, text) in FIXTURE.items()]
+
+
+async def _hits_at_1(kb: KnowledgeBase) -> int:
+    hits = 0
+    for query, gold in QUERIES.items():
+        sources = await kb.search(query, k=1)
+        hits += bool(sources) and sources[0].doc_id == gold
+    return hits
+
+
+async def test_hybrid_beats_bm25_alone_on_paraphrases(kb: KnowledgeBase) -> None:
+    await kb.upsert(_docs())
+    kb.params = RankParams(dense_weight=0.0)
+    bm25 = await _hits_at_1(kb)
+    kb.params = RankParams()
+    hybrid = await _hits_at_1(kb)
+    assert hybrid > bm25
+    assert hybrid >= 5
+
+
+async def test_search_numbers_sources_in_order(kb: KnowledgeBase) -> None:
+    await kb.upsert(_docs())
+    sources = await kb.search("paid time off days per year", k=3)
+    assert [s.n for s in sources] == list(range(1, len(sources) + 1))
+    assert sources[0].doc_id == "vac" and sources[0].url == "https://wiki.example/vac"
+    assert sources[0].score >= sources[-1].score
+
+
+async def test_search_returns_nothing_when_nothing_is_relevant(kb: KnowledgeBase) -> None:
+    await kb.upsert(_docs())
+    assert await kb.search("what is the boiling point of liquid nitrogen", k=5) == []
+    assert await kb.search("", k=5) == []
+
+
+async def test_private_channel_content_stays_in_its_channel(kb: KnowledgeBase) -> None:
+    await kb.upsert([replace(d, doc_id=f"p-{d.doc_id}") for d in _docs(private="CSECRET")])
+    query = "how many holidays do staff get"
+    assert await kb.search(query, k=3) == []
+    assert await kb.search(query, k=3, channel_id="COTHER") == []
+    mine = await kb.search(query, k=3, channel_id="CSECRET")
+    assert mine and mine[0].doc_id == "p-vac"
+
+
+async def test_collections_restrict_search(kb: KnowledgeBase) -> None:
+    await kb.upsert([replace(d, doc_id=f"hr-{d.doc_id}") for d in _docs(collection="hr")])
+    query = "paid time off days per year"
+    assert await kb.search(query, k=3, collections=["eng"]) == []
+    assert (await kb.search(query, k=3, collections=["hr", "eng"]))[0].collection == "hr"
+
+
+async def test_approved_answer_becomes_searchable_in_its_channel(kb: KnowledgeBase) -> None:
+    link = "https://team.slack.com/archives/C1/p1700000000000100"
+    await kb.add_answer(question="Which port does the staging database listen on?",
+                        answer="Staging Postgres listens on 6543 behind pgbouncer.",
+                        permalink=link, channel_id="C1")
+    assert await kb.search("staging database port", k=3, channel_id="C2") == []
+    hits = await kb.search("staging database port", k=3, channel_id="C1")
+    assert hits[0].url == link and "6543" in hits[0].text and hits[0].collection == "answers"
+    await kb.add_answer(question="Which port does the staging database listen on?",
+                        answer="Staging Postgres moved to 7000.", permalink=link,
+                        channel_id="C1", private=False)
+    hits = await kb.search("staging database port", k=3, channel_id="C2")
+    assert len(hits) == 1 and "7000" in hits[0].text

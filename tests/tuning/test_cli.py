@@ -1,0 +1,66 @@
+"""`tandem export / stats / report / tune deploy` through the real command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.store.db import Store
+from tests.tuning.records import add_decision, add_draft, add_request
+
+
+@pytest.fixture
+async def seeded(store: Store, monkeypatch: pytest.MonkeyPatch) -> Store:
+    def work(session):  # type: ignore[no-untyped-def]
+        for model, verdict in (("base", "edited"), ("base", "rejected"), ("tandem-v1", "approved")):
+            req = add_request(session, text="invoice for sam@example.com is wrong")
+            session.flush()
+            draft = add_draft(session, req, model=model, text="We will fix it.")
+            session.flush()
+            edited = verdict == "edited"
+            add_decision(session, draft, verdict, edit_distance=18 if edited else None,
+                         final_text="We will fix it.\n— The Tandem team" if edited else None)
+
+    await store.run(work)
+    monkeypatch.setenv("TANDEM_DB_URL", store.url)
+    return store
+
+
+@pytest.mark.usefixtures("seeded")
+async def test_export_cli_writes_jsonl_and_reports_counts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    out = tmp_path / "sft.jsonl"
+    assert main(["export", "--format", "sft", "--out", str(out)]) == 0
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == 2 and "sam@example.com" not in out.read_text()
+    assert "sft: 2 rows (support 2)" in capsys.readouterr().err
+
+
+@pytest.mark.usefixtures("seeded")
+async def test_stats_cli_json_has_rates_and_intervals(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["stats", "--json"]) == 0
+    stats = {s["model"]: s for s in json.loads(capsys.readouterr().out)}
+    assert stats["tandem-v1"]["approved_rate"] == 1.0
+    assert stats["base"]["edited"] == 1 and stats["base"]["rejected_rate"] == 0.5
+    assert stats["base"]["approved_ci95"][1] < 0.9
+
+
+@pytest.mark.usefixtures("seeded")
+async def test_report_cli_embeds_chart_images(tmp_path: Path) -> None:
+    out = tmp_path / "report.html"
+    assert main(["report", "--out", str(out)]) == 0
+    page = out.read_text()
+    assert page.count("data:image/png;base64,") == 2 and "tandem-v1" in page
+
+
+def test_deploy_cli_without_a_server_says_what_to_set(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["tune", "deploy", "--next", str(tmp_path)]) == 2
+    assert "TANDEM_LLM_BASE_URL" in capsys.readouterr().err

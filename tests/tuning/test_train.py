@@ -1,0 +1,91 @@
+"""Training inputs: the server's prompt rendering, the stop token in the targets, TRL's view.
+
+Uses the prepared embedded model's tokenizer (no weights are loaded); skipped
+where the model cache has not been prepared yet.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.errors import ConfigError
+from bot.tuning.rows import DecisionRecord, examples_for_decision, render
+from bot.tuning.train import TrainPlan, dpo_strings, render_prompt, sft_features
+
+PROMPT = [
+    {"role": "system", "content": "You draft replies for the support team."},
+    {"role": "user", "content": "Customer message: my invoice is wrong"},
+]
+FINAL = "Sorry about that, we will fix it.\n\n— The Tandem team"
+
+
+def _model_dir() -> Path:
+    from bot.llm.model_prep import MARKER, default_cache_dir
+
+    folder = default_cache_dir()
+    # The marker is written last; checking every file's hash here would cost ~30 s.
+    if not (folder / MARKER).is_file():
+        pytest.skip(f"embedded model not prepared in {folder}")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def tokenizer() -> Any:
+    transformers = pytest.importorskip("transformers")
+    return transformers.AutoTokenizer.from_pretrained(str(_model_dir()))
+
+
+def sft_row() -> dict[str, Any]:
+    record = DecisionRecord("edited", "support", PROMPT, "Sorry.", FINAL)
+    row = render(examples_for_decision(record)[0], "sft")
+    assert row is not None
+    return row
+
+
+def test_sft_prompt_tokens_equal_what_the_server_feeds_the_model(tokenizer: Any) -> None:
+    features = sft_features(tokenizer, sft_row())
+    served = tokenizer.apply_chat_template(PROMPT, add_generation_prompt=True, tokenize=True,
+                                           return_dict=True)["input_ids"]
+    n_prompt = features["completion_mask"].index(1)
+    assert features["input_ids"][:n_prompt] == served
+    assert features["input_ids"].count(tokenizer.bos_token_id) == 1
+
+
+def test_sft_targets_are_the_answer_and_the_end_of_turn_token(tokenizer: Any) -> None:
+    features = sft_features(tokenizer, sft_row())
+    target = [t for t, m in zip(features["input_ids"], features["completion_mask"], strict=True)
+              if m]
+    assert tokenizer.decode(target) == FINAL + "<end_of_turn>"
+
+
+def test_dpo_strings_render_the_prompt_once_without_bos(tokenizer: Any) -> None:
+    record = DecisionRecord("edited", "support", PROMPT, "Sorry.", FINAL)
+    (pair,) = [r for e in examples_for_decision(record) if (r := render(e, "dpo"))]
+    strings = dpo_strings(tokenizer, pair)
+    assert not strings["prompt"].startswith(tokenizer.bos_token)
+    assert strings["prompt"] == render_prompt(tokenizer, PROMPT)
+    assert strings["chosen"] == FINAL + "<end_of_turn>"
+    assert strings["rejected"] == "Sorry.<end_of_turn>"
+
+
+@pytest.mark.parametrize("fmt", ["sft", "dpo", "kto"])
+def test_trl_reads_our_rows_as_conversational(tokenizer: Any, fmt: str) -> None:
+    data_utils = pytest.importorskip("trl.data_utils")
+    verdict = "approved" if fmt == "kto" else "edited"
+    record = DecisionRecord(verdict, "support", PROMPT, "Sorry.", FINAL)
+    rows = [r for e in examples_for_decision(record) if (r := render(e, fmt))]
+    assert rows and all(data_utils.is_conversational(r) for r in rows)
+    templated = data_utils.maybe_apply_chat_template(rows[0], tokenizer)
+    assert all(isinstance(v, str) for k, v in templated.items() if k != "label")
+
+
+def test_plan_refuses_rank_above_the_servers_max(tmp_path: Path) -> None:
+    (tmp_path / "config.json").write_text("{}")
+    (tmp_path / "d.jsonl").write_text("{}\n")
+    plan = TrainPlan(fmt="sft", base=tmp_path, data=tmp_path / "d.jsonl", out=tmp_path / "o",
+                     rank=32, max_lora_rank=16)
+    with pytest.raises(ConfigError, match="max-lora-rank"):
+        plan.check()

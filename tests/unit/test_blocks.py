@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from bot.review import blocks as B
+from bot.slack import ids
+
+
+def _buttons(blocks: list[dict]) -> dict[str, str]:
+    return {e["action_id"]: e["value"] for b in blocks if b["type"] == "actions"
+            for e in b["elements"]}
+
+
+def test_draft_blocks_carry_review_buttons_and_reroute_for_other_jobs() -> None:
+    blocks = B.draft_blocks(draft_id="d1", text="hello", provenance="p", job="document")
+    buttons = _buttons(blocks)
+    for action in ids.REVIEW_ACTIONS:
+        assert buttons[action] == "d1"
+    assert buttons["tandem_reroute_question"] == "d1|question"
+    assert "tandem_reroute_document" not in buttons
+    assert blocks[0]["type"] == "context" and "Draft" in blocks[0]["elements"][0]["text"]
+
+
+def test_long_draft_blocks_stay_under_slack_limits() -> None:
+    blocks = B.draft_blocks(draft_id="d1", text="word " * 40000, provenance="p", job="document")
+    assert len(blocks) <= 50
+    assert all(len(b["text"]["text"]) <= 3000 for b in blocks if b["type"] == "section")
+
+
+def test_edit_modal_round_trips_long_text() -> None:
+    text = "line of text\n" * 900  # ~11.7k characters
+    view = B.edit_modal(draft_id="d1", text=text)
+    assert view["private_metadata"] == "d1" and len(view["blocks"]) >= 4
+    values = {b["block_id"]: {ids.EDIT_ACTION: {"type": "plain_text_input",
+                                                "value": b["element"]["initial_value"]}}
+              for b in view["blocks"]}
+    assert B.edited_text(values) == text
+
+
+def test_verdict_blocks_have_no_buttons() -> None:
+    blocks = B.verdict_blocks(text="t", provenance="p", verdict_line="Approved")
+    assert not [b for b in blocks if b["type"] == "actions"]
+
+
+def test_home_view_lists_waiting_drafts_and_rates() -> None:
+    view = B.home_view(waiting=[{"job": "support", "user_id": "U1", "channel_id": "C1",
+                                 "preview": "Hi", "permalink": None}],
+                       recent=[], rates=[{"job": "support", "model": "m", "n": 4,
+                                          "approval": 0.5, "edit": 0.25, "reject": 0.25}])
+    text = str(view)
+    assert view["type"] == "home" and "customer reply" in text and "50% approved" in text
