@@ -13,7 +13,10 @@ from bot.routing.eval import row_input, score
 from bot.routing.features import normalize
 from bot.routing.router import RouteInput, Router
 
-HELDOUT = Path(__file__).parent / "heldout_samples.jsonl"
+# Two sets written apart from the seeds and from each other, by different authors, in other
+# industries than dev: the second was written blind, without seeing any of this code or data.
+HELDOUT_SETS = [Path(__file__).parent / "heldout_samples.jsonl",
+                Path(__file__).parent / "heldout_probe_2.jsonl"]
 
 
 @pytest.fixture(scope="module")
@@ -21,28 +24,32 @@ def router(classifier: TextClassifier) -> Router:
     return Router(classifier=classifier)
 
 
-def _heldout() -> list[dict[str, object]]:
-    return [json.loads(line) for line in HELDOUT.read_text(encoding="utf-8").splitlines()]
+def _heldout(path: Path = HELDOUT_SETS[0]) -> list[dict[str, object]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
-def test_heldout_samples_are_not_in_the_seed_file() -> None:
+@pytest.mark.parametrize("path", HELDOUT_SETS, ids=lambda p: p.stem)
+def test_heldout_samples_are_not_in_the_seed_file(path: Path) -> None:
     seeds = {normalize(text) for text, _ in load_seeds()}
-    leaked = [row["text"] for row in _heldout() if normalize(str(row["text"])) in seeds]
+    leaked = [row["text"] for row in _heldout(path) if normalize(str(row["text"])) in seeds]
     assert leaked == []
 
 
-def test_heldout_samples_route_with_at_least_95_percent_accuracy(router: Router) -> None:
-    rows = _heldout()
+@pytest.mark.parametrize("path", HELDOUT_SETS, ids=lambda p: p.stem)
+def test_heldout_samples_route_with_at_least_95_percent_accuracy(
+        router: Router, path: Path) -> None:
+    rows = _heldout(path)
     predicted = [router.decide_offline(row_input(row)).job for row in rows]
     report = score([str(r["label"]) for r in rows], predicted)
     assert report["n"] >= 100
     assert report["accuracy"] >= 0.95, report
 
 
-def test_heldout_non_english_samples_route_correctly(router: Router) -> None:
-    rows = [r for r in _heldout() if r["lang"] != "en"]
+@pytest.mark.parametrize("path", HELDOUT_SETS, ids=lambda p: p.stem)
+def test_heldout_non_english_samples_route_correctly(router: Router, path: Path) -> None:
+    rows = [r for r in _heldout(path) if r["lang"] != "en"]
     wrong = [r["text"] for r in rows if router.decide_offline(row_input(r)).job != r["label"]]
-    assert len(rows) >= 25
+    assert len(rows) >= 20
     assert len(wrong) <= 1, wrong
 
 
