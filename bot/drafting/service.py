@@ -240,6 +240,7 @@ class DraftingService:
                 text, usage, model = T.NO_SOURCES, {}, "none (no sources found)"
                 ttft = time.monotonic() - started
                 await writer.append(text)
+                writer.stream_ended()
             else:
                 # No stop strings: the server stops on the model's end-of-turn token
                 # (the embedded one has it in generation_config.json), and a stop string
@@ -252,6 +253,7 @@ class DraftingService:
                         if ttft is None:
                             ttft = time.monotonic() - started
                         await writer.append(delta)
+                    writer.stream_ended()
                 text, usage = stream.text.strip(), stream.usage or {}
             stream_text = None
             if sources:
@@ -325,6 +327,7 @@ class DraftingService:
         await writer.clear_status()
 
     async def _cancelled(self, writer: DraftWriter) -> None:
+        writer.abandon()
         if writer.ts and writer.mode == "stream":
             try:
                 await asyncio.shield(writer.client.api_call(

@@ -2,8 +2,10 @@
 
 Three ways, chosen when the draft starts:
 - *stream*: chat.startStream / appendStream / stopStream. The first token is
-  appended as soon as it arrives; later ones are batched on a short interval,
-  and an append is skipped (not queued) when the tier's budget is spent.
+  appended on the event loop's next turn, with whatever else the model has sent
+  by then; later ones are batched on a short interval, and an append is skipped
+  (not queued) when the tier's budget is spent. A draft whose whole answer had
+  already arrived by that turn (`stream_ended`) is shown by stopStream alone.
 - *update*: where streaming is unavailable (an error from startStream, or
   streaming switched off), a placeholder postMessage and throttled chat.update.
 - *once*: when the stream budget (Tier 2) is spent by a burst, the finished
@@ -56,6 +58,9 @@ class DraftWriter:
         self._sent = ""  # the neutralised text already shown
         self._text = ""
         self._last_flush = 0.0
+        self._first: asyncio.Task[None] | None = None  # the first append, one turn away
+        self._ended = False
+        self._first_sending = False  # the first append's call has gone out: never cancel it
         self.calls: list[str] = []
 
     @property
@@ -105,10 +110,46 @@ class DraftWriter:
 
     async def append(self, delta: str) -> None:
         self._text += delta
-        now = time.monotonic()
-        if self.mode == "once" or (self._sent and now - self._last_flush < self.interval):
+        if self.mode == "once":
             return
-        await self.flush(now)
+        if not self._sent:
+            # The first text goes out on the loop's next turn, not inline: tokens that
+            # are already buffered ride along, and a short answer that has fully arrived
+            # by then needs no append at all (one Slack call fewer in a burst).
+            if self._first is None:
+                self._first = asyncio.get_running_loop().create_task(self._first_flush())
+            return
+        now = time.monotonic()
+        if now - self._last_flush >= self.interval:
+            await self.flush(now)
+
+    async def _first_flush(self) -> None:
+        await asyncio.sleep(0)
+        if not self._ended:
+            self._first_sending = True
+            await self.flush()
+
+    def abandon(self) -> None:
+        """The draft was superseded: a first append still waiting must not go out."""
+        if self._first is not None and not self._first_sending:
+            self._first.cancel()
+
+    def stream_ended(self) -> None:
+        """The model's answer is complete: what is unsent goes out with the final call."""
+        self._ended = True
+
+    async def _settle(self) -> None:
+        """Let a first append that is already on the wire finish before the next call."""
+        first, self._first = self._first, None
+        if first is None:
+            return
+        if not first.done() and not self._first_sending:
+            first.cancel()  # still waiting for its turn: the caller's next call carries the text
+        try:
+            await first
+        except asyncio.CancelledError:
+            if not first.cancelled():
+                raise
 
     async def flush(self, now: float | None = None) -> None:
         s = self.surface
@@ -139,6 +180,16 @@ class DraftWriter:
         `stream_text` is what the streamed message must finally say (default: what
         the model wrote); if what was streamed is not its prefix, the message is rewritten.
         """
+        self._ended = True
+        await self._settle()
+        ts = await self._finish(text=text, blocks=blocks, stream_blocks=stream_blocks,
+                                stream_text=stream_text)
+        if self.first_visible_at is None:
+            self.first_visible_at = time.monotonic()  # the final call showed the first text
+        return ts
+
+    async def _finish(self, *, text: str, blocks: list[dict[str, Any]],
+                      stream_blocks: list[dict[str, Any]], stream_text: str | None) -> str:
         s = self.surface
         fallback = text[:MESSAGE_LIMIT] or " "
         if self.mode == "stream" and self.ts:
@@ -196,6 +247,11 @@ class DraftWriter:
 
     async def fail(self, blocks: list[dict[str, Any]], text: str) -> str:
         s = self.surface
+        self._ended = True
+        try:
+            await self._settle()
+        except SlackApiError:
+            pass  # the failure message below replaces whatever the append would have shown
         if self.ts and self.mode == "stream":
             try:
                 await self._call("chat.stopStream", channel=s.channel, ts=self.ts)
