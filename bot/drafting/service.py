@@ -240,7 +240,7 @@ class DraftingService:
                 text, usage, model = T.NO_SOURCES, {}, "none (no sources found)"
                 ttft = time.monotonic() - started
                 await writer.append(text)
-                writer.stream_ended()
+                writer.hold_first_append()
             else:
                 # No stop strings: the server stops on the model's end-of-turn token
                 # (the embedded one has it in generation_config.json), and a stop string
@@ -253,7 +253,7 @@ class DraftingService:
                         if ttft is None:
                             ttft = time.monotonic() - started
                         await writer.append(delta)
-                    writer.stream_ended()
+                    writer.hold_first_append()
                 text, usage = stream.text.strip(), stream.usage or {}
             stream_text = None
             if sources:
@@ -327,7 +327,7 @@ class DraftingService:
         await writer.clear_status()
 
     async def _cancelled(self, writer: DraftWriter) -> None:
-        writer.abandon()
+        writer.hold_first_append()
         if writer.ts and writer.mode == "stream":
             try:
                 await asyncio.shield(writer.client.api_call(

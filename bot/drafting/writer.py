@@ -5,7 +5,7 @@ Three ways, chosen when the draft starts:
   appended on the event loop's next turn, with whatever else the model has sent
   by then; later ones are batched on a short interval, and an append is skipped
   (not queued) when the tier's budget is spent. A draft whose whole answer had
-  already arrived by that turn (`stream_ended`) is shown by stopStream alone.
+  already arrived by that turn (`hold_first_append`) is shown by stopStream alone.
 - *update*: where streaming is unavailable (an error from startStream, or
   streaming switched off), a placeholder postMessage and throttled chat.update.
 - *once*: when the stream budget (Tier 2) is spent by a burst, the finished
@@ -59,8 +59,7 @@ class DraftWriter:
         self._text = ""
         self._last_flush = 0.0
         self._first: asyncio.Task[None] | None = None  # the first append, one turn away
-        self._ended = False
-        self._first_sending = False  # the first append's call has gone out: never cancel it
+        self._first_sending = False  # its call is on the wire: never cancel it
         self.calls: list[str] = []
 
     @property
@@ -116,7 +115,9 @@ class DraftWriter:
             # The first text goes out on the loop's next turn, not inline: tokens that
             # are already buffered ride along, and a short answer that has fully arrived
             # by then needs no append at all (one Slack call fewer in a burst).
-            if self._first is None:
+            # A first turn that showed nothing (a mention still being written, no budget)
+            # leaves the next delta to try again, as any later flush would.
+            if self._first is None or self._first.done():
                 self._first = asyncio.get_running_loop().create_task(self._first_flush())
             return
         now = time.monotonic()
@@ -125,26 +126,24 @@ class DraftWriter:
 
     async def _first_flush(self) -> None:
         await asyncio.sleep(0)
-        if not self._ended:
-            self._first_sending = True
+        self._first_sending = True
+        try:
             await self.flush()
+        finally:
+            self._first_sending = False
 
-    def abandon(self) -> None:
-        """The draft was superseded: a first append still waiting must not go out."""
+    def hold_first_append(self) -> None:
+        """A first append still waiting for its turn must not go out: the answer is complete
+        (the final call carries it) or the draft was superseded."""
         if self._first is not None and not self._first_sending:
             self._first.cancel()
 
-    def stream_ended(self) -> None:
-        """The model's answer is complete: what is unsent goes out with the final call."""
-        self._ended = True
-
     async def _settle(self) -> None:
         """Let a first append that is already on the wire finish before the next call."""
+        self.hold_first_append()
         first, self._first = self._first, None
         if first is None:
             return
-        if not first.done() and not self._first_sending:
-            first.cancel()  # still waiting for its turn: the caller's next call carries the text
         try:
             await first
         except asyncio.CancelledError:
@@ -180,7 +179,6 @@ class DraftWriter:
         `stream_text` is what the streamed message must finally say (default: what
         the model wrote); if what was streamed is not its prefix, the message is rewritten.
         """
-        self._ended = True
         await self._settle()
         ts = await self._finish(text=text, blocks=blocks, stream_blocks=stream_blocks,
                                 stream_text=stream_text)
@@ -247,7 +245,6 @@ class DraftWriter:
 
     async def fail(self, blocks: list[dict[str, Any]], text: str) -> str:
         s = self.surface
-        self._ended = True
         try:
             await self._settle()
         except SlackApiError:

@@ -45,11 +45,13 @@ def test_heldout_samples_route_with_at_least_95_percent_accuracy(
     assert report["accuracy"] >= 0.95, report
 
 
-@pytest.mark.parametrize("path", HELDOUT_SETS, ids=lambda p: p.stem)
-def test_heldout_non_english_samples_route_correctly(router: Router, path: Path) -> None:
+@pytest.mark.parametrize(("path", "at_least"), zip(HELDOUT_SETS, (25, 24), strict=True),
+                         ids=[p.stem for p in HELDOUT_SETS])
+def test_heldout_non_english_samples_route_correctly(router: Router, path: Path,
+                                                     at_least: int) -> None:
     rows = [r for r in _heldout(path) if r["lang"] != "en"]
     wrong = [r["text"] for r in rows if router.decide_offline(row_input(r)).job != r["label"]]
-    assert len(rows) >= 20
+    assert len(rows) >= at_least
     assert len(wrong) <= 1, wrong
 
 

@@ -37,7 +37,7 @@ async def test_an_answer_that_arrived_whole_is_shown_by_start_and_stop_alone(
     writer = await _writer(sandbox, client)
     for delta in ("Hello ", "team, ", "the update."):  # all buffered: no turn of the loop
         await writer.append(delta)
-    writer.stream_ended()
+    writer.hold_first_append()
     await writer.finish(text="Hello team, the update.", blocks=BUTTONS, stream_blocks=BUTTONS)
     assert writer.calls == ["chat.startStream", "chat.stopStream"]
     assert (await _shown(client, writer)).endswith("Hello team, the update.")
@@ -53,7 +53,7 @@ async def test_a_slow_answer_shows_its_first_text_at_once_and_nothing_twice(
     assert writer.calls == ["chat.startStream", "chat.appendStream"]
     assert (await client.calls("chat.appendStream"))[0]["args"]["markdown_text"] == "Hello team, "
     await writer.append("the update.")
-    writer.stream_ended()
+    writer.hold_first_append()
     await writer.finish(text="Hello team, the update.", blocks=BUTTONS, stream_blocks=BUTTONS)
     assert writer.calls == ["chat.startStream", "chat.appendStream", "chat.stopStream"]
     shown = await _shown(client, writer)
@@ -70,6 +70,17 @@ async def test_a_failure_before_the_first_append_sends_no_stale_append(
     assert "chat.appendStream" not in writer.calls
     assert await client.calls("chat.appendStream") == []
     assert "Drafting failed" in await _shown(client, writer)
+
+
+async def test_a_first_turn_that_showed_nothing_leaves_the_next_text_to_stream(
+        sandbox: Sandbox, client: SandboxClient) -> None:
+    writer = await _writer(sandbox, client)
+    await writer.append("<@U0AL")  # a mention still being written: nothing safe to show yet
+    await asyncio.sleep(0.05)
+    assert writer.calls == ["chat.startStream"]
+    await writer.append("ICE> hello")
+    await client.wait_for(lambda: _appended(client))  # streams without waiting for the end
+    assert writer.calls == ["chat.startStream", "chat.appendStream"]
 
 
 async def _appended(client: SandboxClient) -> bool:
