@@ -11,14 +11,18 @@ corpus's (length-bucketed batching), which roughly halves the cost on mixed text
 from __future__ import annotations
 
 import asyncio
+import copy
 import sys
 import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any, Protocol
 
 import aiohttp
 import numpy as np
 
-__all__ = ["EmbeddingError", "Embedder", "LocalEmbedder", "HttpEmbedder", "default_model_path"]
+__all__ = ["EmbeddingError", "Embedder", "LocalEmbedder", "HttpEmbedder", "cpu_has_bf16",
+           "default_model_path"]
 
 
 class EmbeddingError(RuntimeError):
@@ -61,19 +65,45 @@ def _dimension(model: Any) -> int:
     return int(getter())
 
 
+def cpu_has_bf16() -> bool:
+    """True when the CPU multiplies bfloat16 natively (AVX512-BF16 or AMX): there a
+    bf16 copy of the model embeds about twice as fast at a cosine of 0.997+ to fp32."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text(errors="replace")
+    except OSError:
+        return False
+    return " avx512_bf16" in flags or " amx_bf16" in flags
+
+
 class LocalEmbedder:
-    """sentence-transformers on CPU; `max_seq_length` trades recall for speed."""
+    """sentence-transformers on CPU; `max_seq_length` trades recall for speed.
+
+    The model runs without `SentenceTransformer.encode()`'s per-call machinery: the
+    fast tokenizer, one forward pass per length-sorted batch and mean pooling, as the
+    packaged model's pooling config says. A one-line query takes about 7 ms instead
+    of 30. `precision="auto"` embeds in bfloat16 on CPUs that have it natively.
+    """
 
     def __init__(self, model_path: str | None = None, *, max_seq_length: int = 128,
-                 batch_size: int = 32, threads: int | None = None) -> None:
+                 batch_size: int = 32, threads: int | None = None,
+                 precision: str = "auto") -> None:
+        if precision not in ("auto", "fp32", "bf16"):
+            raise ValueError(f"precision {precision!r}: use auto, fp32 or bf16")
         self._path = model_path
         self._max_seq_length = max_seq_length
         self._batch_size = batch_size
         self._threads = threads
+        self._bf16 = precision == "bf16" or (precision == "auto" and cpu_has_bf16())
         self._model: Any = None
+        self._query_model: Any = None
         self._lock = threading.Lock()
+        # One thread owns the model: torch keeps an OpenMP team per calling thread,
+        # and hopping between the loop's worker threads made a query cost 20 ms, not 7.
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embedder")
         label = "all-MiniLM-L6-v2" if model_path is None else model_path.rstrip("/")
-        self.name = f"st:{label}:{max_seq_length}"
+        # The precision is part of the name: vectors made in bf16 differ slightly, and
+        # a store embedded one way re-embeds when opened the other way.
+        self.name = f"st:{label}:{max_seq_length}" + (":bf16" if self._bf16 else "")
 
     def _load(self) -> Any:
         with self._lock:
@@ -86,23 +116,68 @@ class LocalEmbedder:
                     torch.set_num_threads(self._threads)
                 model = SentenceTransformer(self._path or default_model_path(), device="cpu")
                 model.max_seq_length = self._max_seq_length
+                model.eval()
+                # A few short texts (a query) are latency-bound, and fp32 is faster
+                # there (7 ms against 9); bulk batches are compute-bound, and bf16 is
+                # twice as fast. Both copies are kept (MiniLM is 90 MB in fp32).
+                self._query_model = model
+                if self._bf16:
+                    model = copy.deepcopy(model).to(torch.bfloat16)
                 self._model = model
         return self._model
 
     async def dimension(self) -> int:
-        return _dimension(await asyncio.to_thread(self._load))
+        loop = asyncio.get_running_loop()
+        return _dimension(await loop.run_in_executor(self._worker, self._load))
 
     async def embed(self, texts: list[str]) -> np.ndarray:
-        return await asyncio.to_thread(self._encode, texts)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._worker, self._encode, texts)
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         model = self._load()
         if not texts:
             return np.zeros((0, _dimension(model)), dtype=np.float32)
-        # encode() already sorts by length inside one call; we hand it everything at once.
-        vectors = model.encode(texts, batch_size=self._batch_size, normalize_embeddings=True,
-                               convert_to_numpy=True, show_progress_bar=False)
-        return np.asarray(vectors, dtype=np.float32)
+        if not _mean_pooled(model):
+            vectors = model.encode(texts, batch_size=self._batch_size,
+                                   normalize_embeddings=True, convert_to_tensor=True)
+            return np.asarray(vectors.float().numpy(), dtype=np.float32)
+        if len(texts) <= _QUERY_BATCH:
+            return self._forward(self._query_model, texts)
+        # Length-bucketed: each batch pads to its own longest text.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.empty((len(texts), _dimension(model)), dtype=np.float32)
+        for i in range(0, len(order), self._batch_size):
+            rows = order[i:i + self._batch_size]
+            out[rows] = self._forward(model, [texts[j] for j in rows])
+        return out
+
+    def _forward(self, model: Any, batch: list[str]) -> np.ndarray:
+        import torch
+
+        with torch.inference_mode():
+            features = model.tokenizer(batch, padding=True, truncation=True,
+                                       max_length=self._max_seq_length, return_tensors="pt")
+            hidden = model[0].auto_model(**features).last_hidden_state.float()
+            mask = features["attention_mask"].unsqueeze(-1).float()
+            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            return torch.nn.functional.normalize(pooled, dim=1).numpy()
+
+
+_QUERY_BATCH = 4  # up to this many texts take the fp32 query path
+
+
+def _mean_pooled(model: Any) -> bool:
+    """A transformer followed by mean pooling (and optionally Normalize), nothing else."""
+    modules = list(model)
+    if len(modules) < 2 or type(modules[0]).__name__ != "Transformer":
+        return False
+    pooling = modules[1]
+    if type(pooling).__name__ != "Pooling" or \
+            getattr(pooling, "pooling_mode", None) not in (None, "mean") or \
+            not getattr(pooling, "pooling_mode_mean_tokens", True):
+        return False
+    return all(type(m).__name__ == "Normalize" for m in modules[2:])
 
 
 class HttpEmbedder:

@@ -148,18 +148,39 @@ class KnowledgeBase:
                           channel_id=channel_id)
         params = self.params
         match = fts_query(query)
-        vector = (await self.embedder.embed([query]))[0] if params.dense_weight > 0 else None
-        return await asyncio.to_thread(self._search_sync, query, match, vector, k, filters)
+        # The dense side (embed the query, then scan the vectors) and the lexical
+        # side run at once: the model, numpy and SQLite all release the GIL, so on
+        # two cores the two overlap.
+        dense_side = (asyncio.ensure_future(self._dense(query, k, filters))
+                      if params.dense_weight > 0 else None)
+        try:
+            lexical, near = await asyncio.to_thread(self._lexical_sync, query, match, k,
+                                                    filters)
+            dense = await dense_side if dense_side is not None else []
+        finally:
+            if dense_side is not None and not dense_side.done():
+                dense_side.cancel()
+        return await asyncio.to_thread(self._fuse_sync, query, lexical, near, dense, k)
 
-    def _search_sync(self, query: str, match: str, vector: np.ndarray | None, k: int,
-                     filters: Filters) -> list[Source]:
+    async def _dense(self, query: str, k: int, filters: Filters) -> list[tuple[int, float]]:
+        vector = (await self.embedder.embed([query]))[0]
+        n = max(self.params.candidates, k)
+        return await asyncio.to_thread(self.store.knn, vector, n, filters)
+
+    def _lexical_sync(self, query: str, match: str, k: int, filters: Filters
+                      ) -> tuple[list[tuple[int, float]], list[tuple[int, float]]]:
         params, store = self.params, self.store
         n = max(params.candidates, k)
         lexical = store.bm25(match, n, filters) if params.bm25_weight > 0 else []
         lexical = self._by_window(query, lexical)
         near = (store.bm25(near_query(query), n, filters)
                 if params.proximity_weight > 0 and store.supports_near and lexical else [])
-        dense = store.knn(vector, n, filters) if vector is not None else []
+        return lexical, near
+
+    def _fuse_sync(self, query: str, lexical: list[tuple[int, float]],
+                   near: list[tuple[int, float]], dense: list[tuple[int, float]], k: int
+                   ) -> list[Source]:
+        params, store = self.params, self.store
         if not self._relevant(query, lexical, dense):
             return []
         fused = fuse([[r for r, _ in lexical], [r for r, _ in near], [r for r, _ in dense]],

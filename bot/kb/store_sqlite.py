@@ -9,8 +9,9 @@ never half-written, and a re-run resumes by content hash.
 from __future__ import annotations
 
 import math
+import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,28 @@ def _connect(path: str) -> Any:
     return db
 
 
+def _scanner(matrix: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """Cosine scores of one query against every row.
+
+    The scan is memory-bound (100k × 384 float32 is 150 MB a query). When the local
+    embedder has loaded torch, a bfloat16 copy halves the bytes and runs on the same
+    OpenMP threads as the model, where numpy's BLAS threads would fight them for the
+    two cores: 3 ms instead of 15. Otherwise numpy on float32.
+    """
+    torch = sys.modules.get("torch")
+    if torch is None or not len(matrix):
+        return lambda vector: matrix @ vector
+    table = torch.from_numpy(matrix.copy()).to(torch.bfloat16)
+
+    def scan(vector: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            scores: np.ndarray = (table @ torch.from_numpy(vector).to(torch.bfloat16)
+                                  ).float().numpy()
+        return scores
+
+    return scan
+
+
 class SqliteStore:
     supports_near = True
     def __init__(self, path: str | Path, *, field_weights: Sequence[float] = DEFAULT_FIELD_WEIGHTS
@@ -60,6 +83,7 @@ class SqliteStore:
         # rows takes milliseconds where vec0's scan takes hundreds. Rebuilt lazily
         # after any write; sqlite-vec stays the durable store.
         self._matrix: np.ndarray | None = None
+        self._scan: Callable[[np.ndarray], np.ndarray] = _scanner(np.zeros((0, 0), np.float32))
         self._rowids: np.ndarray | None = None
         self._n_chunks: int | None = None  # for IDF; reset by every write
         self._idf: dict[str, float] = {}  # word → IDF, valid while _n_chunks is set
@@ -274,6 +298,7 @@ class SqliteStore:
                 self._rowids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
                 self._matrix = (np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
                                 .reshape(len(rows), dim))
+                self._scan = _scanner(self._matrix)
             assert self._rowids is not None
             return self._matrix, self._rowids
 
@@ -283,7 +308,7 @@ class SqliteStore:
         matrix, rowids = self._vectors()
         if not len(rowids):
             return []
-        scores = matrix @ np.asarray(vector, dtype=np.float32)
+        scores = self._scan(np.asarray(vector, dtype=np.float32))
         want = min(len(scores), limit * 3)
         top = np.argpartition(-scores, want - 1)[:want]
         top = top[np.argsort(-scores[top])]

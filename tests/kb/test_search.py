@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 
+import numpy as np
+import pytest
+
+from bot.kb.embedding import LocalEmbedder
 from bot.kb.ranking import RankParams
 from bot.kb.service import KnowledgeBase
 from bot.kb.types import Document
@@ -100,3 +105,33 @@ async def test_approved_answer_becomes_searchable_in_its_channel(kb: KnowledgeBa
                         channel_id="C1", private=False)
     hits = await kb.search("staging database port", k=3, channel_id="C2")
     assert len(hits) == 1 and "7000" in hits[0].text
+
+
+async def test_a_failing_lexical_search_raises_and_leaves_no_dense_task_behind(
+        kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch) -> None:
+    await kb.upsert(_docs())
+
+    def broken(*_args: object, **_kwargs: object) -> list[tuple[int, float]]:
+        raise RuntimeError("disk I/O error")
+
+    monkeypatch.setattr(kb.store, "bm25", broken)
+    before = set(asyncio.all_tasks())
+    with pytest.raises(RuntimeError, match="disk I/O error"):
+        await kb.search("how many holidays do staff get")
+    await asyncio.sleep(0)
+    assert {t for t in asyncio.all_tasks() if not t.done()} - before == set()
+
+
+async def test_search_results_are_the_same_whether_dense_or_lexical_finishes_first(
+        kb: KnowledgeBase, embedder: LocalEmbedder, monkeypatch: pytest.MonkeyPatch) -> None:
+    await kb.upsert(_docs())
+    first = [s.doc_id for s in await kb.search("connect to the office intranet from my house")]
+    real_embed = embedder.embed
+
+    async def slow_embed(texts: list[str]) -> np.ndarray:
+        await asyncio.sleep(0.2)
+        return await real_embed(texts)
+
+    monkeypatch.setattr(kb.embedder, "embed", slow_embed)
+    again = [s.doc_id for s in await kb.search("connect to the office intranet from my house")]
+    assert first == again and first[0] == "vpn"

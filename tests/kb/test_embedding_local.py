@@ -1,0 +1,60 @@
+"""The local embedder's fast paths agree with sentence-transformers' own encode()."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bot.kb.embedding import LocalEmbedder, cpu_has_bf16
+
+TEXTS = [
+    "How do I reset my password?",
+    "Employees accrue twenty days of paid time off per year; book leave in the HR portal.",
+    "Receipts for travel, meals and hotels are reimbursed when filed before month end. " * 8,
+    "x",
+    "连接办公室内网需要安装 VPN 客户端。",
+    "¿Cómo pido un reembolso de gastos de viaje?",
+]
+
+
+def _reference(embedder: LocalEmbedder, texts: list[str]) -> np.ndarray:
+    model = embedder._query_model  # the fp32 SentenceTransformer itself
+    return np.asarray(model.encode(texts, normalize_embeddings=True, convert_to_numpy=True))
+
+
+async def test_bulk_and_query_paths_match_sentence_transformers_encode(
+        embedder: LocalEmbedder) -> None:
+    bulk = await embedder.embed(TEXTS)  # more than the query batch: the bulk path
+    reference = _reference(embedder, TEXTS)
+    cosines = (bulk * reference).sum(axis=1)
+    assert cosines.min() > 0.99, cosines
+    for text, row in zip(TEXTS, reference, strict=True):
+        alone = (await embedder.embed([text]))[0]  # the query path
+        assert float(alone @ row) > 0.9999
+    assert np.allclose(np.linalg.norm(bulk, axis=1), 1.0, atol=1e-3)
+
+
+async def test_bulk_results_come_back_in_input_order_despite_length_sorting(
+        embedder: LocalEmbedder) -> None:
+    shuffled = TEXTS[::-1] + TEXTS
+    vectors = await embedder.embed(shuffled)
+    alone = np.stack([(await embedder.embed([t]))[0] for t in shuffled])
+    assert ((vectors * alone).sum(axis=1) > 0.99).all()
+
+
+def test_precision_is_part_of_the_embedder_name_so_a_change_forces_a_re_embed() -> None:
+    assert LocalEmbedder(precision="fp32").name == "st:all-MiniLM-L6-v2:128"
+    assert LocalEmbedder(precision="bf16").name == "st:all-MiniLM-L6-v2:128:bf16"
+    auto = LocalEmbedder(precision="auto").name
+    assert auto.endswith(":bf16") == cpu_has_bf16()
+    with pytest.raises(ValueError, match="precision"):
+        LocalEmbedder(precision="int4")
+
+
+async def test_bf16_embedder_ranks_like_fp32() -> None:
+    bf16 = LocalEmbedder(precision="bf16")
+    docs = await bf16.embed(TEXTS)
+    fp32 = _reference(bf16, TEXTS)
+    query = (await bf16.embed(["can I get my travel dinner paid back"]))[0]
+    assert int(np.argmax(docs @ query)) == int(np.argmax(fp32 @ query)) == 2
+    assert ((docs * fp32).sum(axis=1) > 0.99).all()
