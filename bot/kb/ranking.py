@@ -11,7 +11,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["RankParams", "fts_query", "fuse", "near_query", "normalize", "query_terms",
+__all__ = ["RankParams", "diversify", "fts_query", "fuse", "near_query", "normalize", "query_terms",
            "rescore", "stem", "term_coverage", "window_scores"]
 
 # Function words carry no topic; dropping them keeps BM25 from rewarding chunks
@@ -47,6 +47,10 @@ class RankParams:
     window: int = 250  # characters, about 40 words
     rrf_k: float = 10.0
     candidates: int = 50
+    # Each further chunk of a document already listed counts `doc_decay` times its
+    # fused score (1 = off): answers cite several sources, and a long document's
+    # many similar chunks would otherwise crowd out the one document that answers.
+    doc_decay: float = 0.9
     # "Nothing relevant": the best dense match must reach this cosine, or the best
     # lexical match must cover this share of the query's content words.
     min_cosine: float = 0.35
@@ -89,6 +93,24 @@ def fuse(ranked_lists: Sequence[Sequence[int]], weights: Sequence[float], k: flo
         for rank, item in enumerate(ranking, start=1):
             scores[item] = scores.get(item, 0.0) + weight / (k + rank)
     return sorted(scores.items(), key=lambda pair: (-pair[1], pair[0]))
+
+
+def diversify(ranked: Sequence[tuple[int, float]], doc_of: dict[int, str], decay: float
+              ) -> list[tuple[int, float]]:
+    """Greedy re-ranking: a chunk's score is multiplied by `decay` for each chunk of
+    its document already placed, so a second-best document's best chunk can pass a
+    long document's third-best. decay=1 keeps the order."""
+    left = list(ranked)
+    placed: dict[str, int] = {}
+    out: list[tuple[int, float]] = []
+    while left:
+        best = max(range(len(left)), key=lambda i: (
+            left[i][1] * decay ** placed.get(doc_of.get(left[i][0], ""), 0), -i))
+        item = left.pop(best)
+        doc = doc_of.get(item[0], "")
+        placed[doc] = placed.get(doc, 0) + 1
+        out.append(item)
+    return out
 
 
 def term_coverage(terms: Sequence[str], text: str) -> float:

@@ -22,6 +22,7 @@ from bot.kb.chunking import chunk_document
 from bot.kb.embedding import Embedder
 from bot.kb.ranking import (
     RankParams,
+    diversify,
     fts_query,
     fuse,
     near_query,
@@ -185,7 +186,13 @@ class KnowledgeBase:
             return []
         fused = fuse([[r for r, _ in lexical], [r for r, _ in near], [r for r, _ in dense]],
                      [params.bm25_weight, params.proximity_weight, params.dense_weight],
-                     params.rrf_k)[:k]
+                     params.rrf_k)
+        if params.doc_decay < 1:
+            pool = fused[:max(k * 4, 20)]
+            docs = store.fetch([r for r, _ in pool])
+            fused = diversify(pool, {r: row.doc_id for r, row in docs.items()},
+                              params.doc_decay)
+        fused = fused[:k]
         rows = store.fetch([r for r, _ in fused])
         return [Source(n=i, title=row.title, url=row.url, text=row.text, heading=row.heading,
                        collection=row.collection, score=round(score, 6), doc_id=row.doc_id,

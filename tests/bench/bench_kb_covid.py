@@ -79,9 +79,10 @@ async def run(args: argparse.Namespace) -> None:
     dev = _split(data / "papers_queries.jsonl", "dev")
     test = _split(data / "papers_queries.jsonl", "test")
     grid = [RankParams(bm25_weight=1.0, proximity_weight=pw, dense_weight=dw, rrf_k=rk,
-                       window_weight=ww, min_cosine=-1.0, min_term_coverage=0.0)
-            for dw, pw, rk, ww in itertools.product(args.dense_weights, args.proximity_weights,
-                                                    args.rrf_ks, args.window_weights)]
+                       window_weight=ww, doc_decay=dd, min_cosine=-1.0, min_term_coverage=0.0)
+            for dw, pw, rk, ww, dd in itertools.product(
+                args.dense_weights, args.proximity_weights, args.rrf_ks, args.window_weights,
+                args.doc_decays)]
     best, best_score = grid[0], -1.0
     for params in grid:
         kb.params = params
@@ -90,20 +91,23 @@ async def run(args: argparse.Namespace) -> None:
         print(json.dumps({"dev": True, "dense_weight": params.dense_weight,  # noqa: T201
                           "proximity_weight": params.proximity_weight,
                           "window_weight": params.window_weight,
-                          "rrf_k": params.rrf_k, **res}), file=sys.stderr, flush=True)
+                          "rrf_k": params.rrf_k, "doc_decay": params.doc_decay, **res}),
+              file=sys.stderr, flush=True)
         if score > best_score:
             best, best_score = params, score
     # The relevance gate stays on for the reported runs: it must not cost recall.
     kb.params = replace(best, min_cosine=RankParams().min_cosine,
                         min_term_coverage=RankParams().min_term_coverage)
     tuned = {"dense_weight": best.dense_weight, "proximity_weight": best.proximity_weight,
-             "rrf_k": best.rrf_k, "window_weight": best.window_weight}
+             "rrf_k": best.rrf_k, "window_weight": best.window_weight,
+             "doc_decay": best.doc_decay}
     for name, queries in (("papers_test", test), ("papers_all", dev + test)):
         res = await evaluate(kb, queries, spans, k=10)
         line = json.dumps({"set": name, **tuned, "ingest_chunks_per_s": rate, **res})
         print(line, flush=True)  # noqa: T201
     kb.params = RankParams(bm25_weight=1.0, proximity_weight=0.0, dense_weight=0.0,
-                           window_weight=0.0, min_cosine=-1.0, min_term_coverage=0.0)
+                           window_weight=0.0, doc_decay=1.0, min_cosine=-1.0,
+                           min_term_coverage=0.0)
     res = await evaluate(kb, dev + test, spans, k=10)
     print(json.dumps({"set": "papers_all_bm25_only", **res}))  # noqa: T201
     await kb.close()
@@ -111,7 +115,8 @@ async def run(args: argparse.Namespace) -> None:
     faq_index = index.with_name("faq.sqlite")
     faq_kb, faq_spans, faq_rate = await _index(data / "faq_corpus.jsonl", faq_index, embedder,
                                                True)
-    bm25_only = RankParams(proximity_weight=0.0, dense_weight=0.0, window_weight=0.0)
+    bm25_only = RankParams(proximity_weight=0.0, dense_weight=0.0, window_weight=0.0,
+                           doc_decay=1.0)
     for name, params in (("faq", best), ("faq_bm25_only", bm25_only)):
         faq_kb.params = replace(params, min_cosine=-1.0, min_term_coverage=0.0)
         res = await evaluate(faq_kb, load_queries(data / "faq_queries.jsonl"), faq_spans, k=10)
@@ -127,10 +132,11 @@ def main() -> None:
     parser.add_argument("--fresh", action="store_true")
     parser.add_argument("--max-seq-length", type=int, default=128)
     parser.add_argument("--dense-weights", type=float, nargs="+",
-                        default=[0.0, 0.1, 0.2, 0.3, 0.5])
+                        default=[0.0, 0.1, 0.3])
     parser.add_argument("--proximity-weights", type=float, nargs="+", default=[0.0, 0.3, 0.5])
     parser.add_argument("--rrf-ks", type=float, nargs="+", default=[10])
     parser.add_argument("--window-weights", type=float, nargs="+", default=[0.0, 2.0])
+    parser.add_argument("--doc-decays", type=float, nargs="+", default=[1.0, 0.9, 0.8])
     asyncio.run(run(parser.parse_args()))
 
 

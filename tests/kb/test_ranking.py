@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.kb.ranking import RankParams, rescore, stem, window_scores
+from bot.kb.ranking import RankParams, diversify, rescore, stem, window_scores
 from bot.kb.service import KnowledgeBase
 from bot.kb.store_sqlite import SqliteStore
 from bot.kb.types import Document
@@ -60,3 +60,23 @@ async def test_search_ranks_the_passage_that_holds_the_question_words_first(
     assert (await kb.search(query, k=2))[0].doc_id == "decoy"
     kb.params = RankParams(dense_weight=0.0, proximity_weight=0.0, window=60)
     assert (await kb.search(query, k=2))[0].doc_id == "answer"
+
+
+def test_diversify_lets_a_second_document_pass_a_long_documents_third_chunk() -> None:
+    ranked = [(1, 1.0), (2, 0.95), (3, 0.9), (4, 0.85)]
+    doc_of = {1: "long", 2: "long", 3: "long", 4: "other"}
+    # "long"'s second chunk counts 0.95 * 0.9 = 0.855 > 0.85, its third 0.9 * 0.81 < 0.85.
+    assert [r for r, _ in diversify(ranked, doc_of, 0.9)] == [1, 2, 4, 3]
+
+
+def test_diversify_with_decay_one_keeps_the_fused_order() -> None:
+    ranked = [(5, 0.9), (6, 0.9), (7, 0.4), (8, 0.1)]
+    doc_of = {5: "a", 6: "a", 7: "a", 8: "b"}
+    assert diversify(ranked, doc_of, 1.0) == ranked
+
+
+def test_diversify_keeps_every_chunk_and_the_scores_unchanged() -> None:
+    ranked = [(i, 1.0 - i / 10) for i in range(8)]
+    doc_of = {i: "ab"[i % 2] for i in range(8)}
+    out = diversify(ranked, doc_of, 0.5)
+    assert sorted(out) == sorted(ranked)
