@@ -143,7 +143,8 @@ async def start_bot(settings: Settings, *, limiter: SlackLimiter | None = None,
         bot.metrics_server = await serve_metrics(metrics, settings.tandem_metrics_port)
     if settings.socket_mode:
         bot.socket = EagerAckSocketModeHandler(app, settings.slack_app_token or "",
-                                               metrics=metrics)
+                                               metrics=metrics,
+                                               bot_user_id=services.bot_user_id)
         await bot.socket.connect_async()  # type: ignore[no-untyped-call]
     else:
         bot.http, bot.http_port = await _serve_http(app, settings.tandem_http_port)

@@ -229,25 +229,29 @@ class DraftingService:
                                        sources=sources, draft_version=draft.version)
         started = time.monotonic()
         ttft: float | None = None
+        stream = None
+        if not (draft.job == "question" and s.kb is not None and not sources):
+            # No stop strings: the server stops on the model's end-of-turn token
+            # (the embedded one has it in generation_config.json), and a stop string
+            # makes vLLM hold back its length in characters of every streamed draft.
+            stream = s.llm.stream_chat(
+                messages, model=model, request_id=draft_id, params=prompt.params,
+                affinity=f"{request.team_id}:{request.channel_id}:{request.thread_ts}")
+            # The request goes out now: the model works while Slack opens the message.
+            stream.start()
         try:
             await writer.open()
             if writer.ts:
                 await s.store.core(lambda x: repo.update_draft(
                     x, draft_id=draft_id, message_channel_id=surface.channel,
                     message_ts=writer.ts))
-            if draft.job == "question" and s.kb is not None and not sources:
+            if stream is None:
                 # Nothing relevant in the knowledge base: say so, invent nothing.
                 text, usage, model = T.NO_SOURCES, {}, "none (no sources found)"
                 ttft = time.monotonic() - started
                 await writer.append(text)
                 writer.hold_first_append()
             else:
-                # No stop strings: the server stops on the model's end-of-turn token
-                # (the embedded one has it in generation_config.json), and a stop string
-                # makes vLLM hold back its length in characters of every streamed draft.
-                stream = s.llm.stream_chat(
-                    messages, model=model, request_id=draft_id, params=prompt.params,
-                    affinity=f"{request.team_id}:{request.channel_id}:{request.thread_ts}")
                 async with stream:
                     async for delta in stream:
                         if ttft is None:
@@ -295,6 +299,9 @@ class DraftingService:
             log.warning("draft %s failed: %s", draft_id, exc)
             s.metrics.drafts.labels(draft.job, "failed").inc()
             await self._fail(draft_id, writer, what, header)
+        finally:
+            if stream is not None:  # e.g. Slack refused the message before it was read
+                await stream.aclose()
 
     async def _review_thread(self, request: Request, header: str | None) -> str | None:
         """Drafts reviewed in another channel get an anchor message there first."""

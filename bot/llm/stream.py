@@ -9,6 +9,7 @@ response, so cancelling the consuming task (a superseded draft) or leaving an
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +42,7 @@ class ChatStream:
         self._headers = headers
         self._parts: list[str] = []
         self._gen: AsyncIterator[str] | None = None
+        self._first: asyncio.Future[str] | None = None  # see `start()`
         self.model: str = body["model"]
         self.request_id: str | None = body.get("request_id")
         self.usage: dict[str, Any] = {}
@@ -56,12 +58,30 @@ class ChatStream:
     def __aiter__(self) -> ChatStream:
         return self
 
+    def start(self) -> None:
+        """Send the request now, in the background; the first `__anext__` takes its first
+        delta. The caller can then do other work (open the Slack message) while the
+        model works, instead of adding that work's latency to every draft's."""
+        if self._gen is None:
+            self._gen = self._run()
+            self._first = asyncio.ensure_future(self._gen.__anext__())
+
     async def __anext__(self) -> str:
+        if self._first is not None:
+            first, self._first = self._first, None
+            return await first
         if self._gen is None:
             self._gen = self._run()
         return await self._gen.__anext__()
 
     async def aclose(self) -> None:
+        if self._first is not None:
+            # A started request nobody read from: stop it (dropping the connection makes
+            # vLLM abort the generation) and swallow what it raised, if anything.
+            first, self._first = self._first, None
+            first.cancel()
+            with contextlib.suppress(BaseException):
+                await first
         if self._gen is not None:
             await self._gen.aclose()  # type: ignore[attr-defined]
 

@@ -9,7 +9,7 @@ from slack_bolt.async_app import AsyncApp
 from bot.container import Services
 from bot.drafting.intake import Ask
 
-__all__ = ["register"]
+__all__ = ["is_inert_message", "register"]
 
 
 def register(app: AsyncApp) -> None:
@@ -38,14 +38,28 @@ async def on_mention(body: dict[str, Any], event: dict[str, Any], services: Serv
     services.spawn(services.drafting.handle_ask(_ask(body, event, "mention")))
 
 
-async def on_message(body: dict[str, Any], event: dict[str, Any], services: Services) -> None:
+def _is_dm(event: dict[str, Any]) -> bool:
+    return event.get("channel_type") == "im" or str(event.get("channel", "")).startswith("D")
+
+
+def is_inert_message(event: dict[str, Any], bot_user_id: str | None = None) -> bool:
+    """A `message` event that can never start a draft: edits, joins and bot posts (ours
+    included: every draft we stream comes back as one post and one edit), our own
+    messages, and a channel message that mentions us (its `app_mention` carries it)."""
+    if event.get("type") != "message":
+        return False
     if event.get("subtype") or event.get("bot_id") or not event.get("user"):
-        return  # edits, joins and bot posts (ours included) never start a draft
-    if event["user"] == services.bot_user_id:
+        return True
+    if bot_user_id is None:
+        return False
+    return event["user"] == bot_user_id or (
+        not _is_dm(event) and f"<@{bot_user_id}>" in (event.get("text") or ""))
+
+
+async def on_message(body: dict[str, Any], event: dict[str, Any], services: Services) -> None:
+    if is_inert_message(event, services.bot_user_id):
         return
-    if event.get("channel_type") == "im" or str(event.get("channel", "")).startswith("D"):
+    if _is_dm(event):
         services.spawn(services.drafting.handle_ask(_ask(body, event, "dm")))
         return
-    if f"<@{services.bot_user_id}>" in (event.get("text") or ""):
-        return  # app_mention carries this one
     services.spawn(services.drafting.handle_external(_ask(body, event, "external")))

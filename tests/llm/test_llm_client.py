@@ -233,3 +233,42 @@ async def test_count_tokens_estimates_when_tokenize_unreachable(session, fake) -
     client = make_client(session, fake, max_retries=0)
     await fake.set_mode("refuse")
     assert await client.count_tokens("x" * 400) == 100
+
+
+async def test_started_stream_sends_its_request_before_anyone_reads_it(session) -> None:
+    slow = FakeLLM(reply="early bird", first_token_delay=0.3)
+    await slow.start()
+    try:
+        client = LLMClient(session, slow.base_url, model="m")
+        stream = client.stream_chat(MESSAGES)
+        stream.start()
+        await asyncio.sleep(0.1)  # the caller busy elsewhere (opening the Slack message)
+        assert len(slow.requests) == 1  # already at the server, before the first read
+        began = time.monotonic()
+        async with stream:
+            text = "".join([delta async for delta in stream])
+        assert text == "early bird"
+        # The model's 0.3 s ran while the caller was busy: only the rest is waited for.
+        assert time.monotonic() - began < 0.28
+    finally:
+        await slow.stop()
+
+
+async def test_started_stream_closed_unread_frees_its_slot_and_hides_its_error(session) -> None:
+    fake = FakeLLM(reply="never read", first_token_delay=5)
+    await fake.start()
+    try:
+        client = LLMClient(session, fake.base_url, model="m", max_concurrency=1)
+        stream = client.stream_chat(MESSAGES)
+        stream.start()
+        await asyncio.sleep(0.1)
+        assert client.semaphore.locked()
+        await asyncio.wait_for(stream.aclose(), 1)  # e.g. Slack refused the draft message
+        assert not client.semaphore.locked()
+        await fake.set_mode("refuse")
+        failed = client.stream_chat(MESSAGES)
+        failed.start()
+        await asyncio.sleep(0.2)  # its LLMUnavailable is raised inside the background read
+        await failed.aclose()  # swallowed: nobody reads a stream whose draft has failed
+    finally:
+        await fake.stop()
