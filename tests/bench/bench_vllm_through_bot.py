@@ -110,7 +110,7 @@ async def p4(h: Harness, llm: LLMClient, concurrency: int, tokens: int) -> dict[
     assert h.slack is not None and h.bot is not None
     started = time.monotonic()
     roots = await asyncio.gather(*(h.slack.post("general", "alice",
-                                                f"<@U0BOT> write the status note {i}")
+                                                f"<@U0BOT> write the status note #{i:03d}")
                                    for i in range(concurrency)))
     await asyncio.gather(*(h.wait_draft("C0GENERAL", ts, timeout=900) for ts in roots))
     bot_wall = time.monotonic() - started
@@ -118,9 +118,17 @@ async def p4(h: Harness, llm: LLMClient, concurrency: int, tokens: int) -> dict[
     with h.bot.services.store.engine.connect() as conn:
         rows = list(conn.exec_driver_sql("SELECT messages, params, model FROM draft "
                                          "ORDER BY created_at DESC LIMIT ?", (concurrency,)))
+    # Cold twins, as in P2: replaying the bot's exact messages would meet a prefix cache
+    # that already holds their whole prompts, and time a prefill the bot had to do.
+    twins = []
+    for messages, params, model in rows:
+        parsed = json.loads(messages)
+        tag = next(f"#{i:03d}" for i in range(concurrency)
+                   if f"status note #{i:03d}" in str(parsed[-1]["content"]))
+        twins.append((cold_twin(parsed, tag, f"#{int(tag[1:]) + 500:03d}"), params, model))
     started = time.monotonic()
-    streams = [llm.stream_chat(json.loads(r[0]), model=r[2], params=json.loads(r[1]))
-               for r in rows]
+    streams = [llm.stream_chat(m, model=model, params=json.loads(params))
+               for m, params, model in twins]
     await asyncio.gather(*(s.collect() for s in streams))
     direct_wall = time.monotonic() - started
     direct_tokens = sum(int(s.usage.get("completion_tokens", 0)) for s in streams)
