@@ -8,6 +8,8 @@ environment-free defaults apply):
   an OpenAI-compatible `/v1/embeddings` endpoint instead of the local model.
 - `tandem_embed_max_seq_length`: token cap of the local model (default 128,
   the length all-MiniLM-L6-v2 was trained with).
+- `tandem_embed_precision`: `auto` (bfloat16 where the CPU has it natively), `fp32`
+  or `bf16`. The precision is part of the embedder's name, so a change re-embeds.
 """
 
 from __future__ import annotations
@@ -68,4 +70,5 @@ def build_embedder(settings: Settings, *, session: Any = None) -> tuple[Embedder
                                 api_key=getattr(settings, "tandem_embed_api_key", None))
         return embedder, owned
     seq = int(getattr(settings, "tandem_embed_max_seq_length", None) or 128)
-    return LocalEmbedder(max_seq_length=seq), None
+    precision = str(getattr(settings, "tandem_embed_precision", None) or "auto")
+    return LocalEmbedder(max_seq_length=seq, precision=precision), None

@@ -1,0 +1,23 @@
+"""TANDEM_EMBED_PRECISION reaches the local embedder (and so its name and the re-embed check)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.kb.config import build_embedder
+from bot.settings import Settings
+
+
+@pytest.mark.parametrize(("value", "suffix"), [("fp32", ""), ("bf16", ":bf16")])
+def test_embed_precision_setting_picks_the_local_embedders_precision(
+        monkeypatch: pytest.MonkeyPatch, value: str, suffix: str) -> None:
+    monkeypatch.setenv("TANDEM_EMBED_PRECISION", value)
+    embedder, session = build_embedder(Settings())
+    assert session is None
+    assert embedder.name == "st:all-MiniLM-L6-v2:128" + suffix
+
+
+def test_unknown_embed_precision_is_refused_at_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TANDEM_EMBED_PRECISION", "int4")
+    with pytest.raises(ValueError, match="tandem_embed_precision"):
+        Settings()
