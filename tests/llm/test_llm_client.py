@@ -27,10 +27,8 @@ async def session() -> AsyncIterator[aiohttp.ClientSession]:
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeLLM]:
-    server = FakeLLM(reply="Release 2.3 ships faster drafts today.")
-    await server.start()
-    yield server
-    await server.stop()
+    async with FakeLLM(reply="Release 2.3 ships faster drafts today.") as server:
+        yield server
 
 
 def make_client(session: aiohttp.ClientSession, fake: FakeLLM, **kw: object) -> LLMClient:
@@ -137,9 +135,7 @@ async def test_first_token_timeout_when_server_hangs(session, fake) -> None:
 
 
 async def test_idle_timeout_between_tokens(session) -> None:
-    slow = FakeLLM(reply="one two three", token_delay=1.0)
-    await slow.start()
-    try:
+    async with FakeLLM(reply="one two three", token_delay=1.0) as slow:
         timeouts = LLMTimeouts(connect=1, first_token=5, idle=0.2, total=10)
         client = LLMClient(session, slow.base_url, model="m", timeouts=timeouts)
         seen: list[str] = []
@@ -149,14 +145,10 @@ async def test_idle_timeout_between_tokens(session) -> None:
                     seen.append(delta)
         assert seen == ["one "]
         assert info.value.what == "the model stopped answering"
-    finally:
-        await slow.stop()
 
 
 async def test_cancelling_consumer_closes_response_and_frees_slot(session) -> None:
-    slow = FakeLLM(reply="a b c d e f g h", token_delay=0.2)
-    await slow.start()
-    try:
+    async with FakeLLM(reply="a b c d e f g h", token_delay=0.2) as slow:
         client = LLMClient(session, slow.base_url, model="m", max_concurrency=1)
         got_first = asyncio.Event()
 
@@ -175,26 +167,18 @@ async def test_cancelling_consumer_closes_response_and_frees_slot(session) -> No
         slow.token_delay = 0
         text = await asyncio.wait_for(client.stream_chat(MESSAGES).collect(), 2)
         assert text == "a b c d e f g h"
-    finally:
-        await slow.stop()
 
 
 async def test_concurrent_streams_overlap_instead_of_serialising(session) -> None:
-    slow = FakeLLM(reply="w " * 5, token_delay=0.1)
-    await slow.start()
-    try:
+    async with FakeLLM(reply="w " * 5, token_delay=0.1) as slow:
         client = LLMClient(session, slow.base_url, model="m", max_concurrency=8)
         texts = await asyncio.gather(*(client.stream_chat(MESSAGES).collect() for _ in range(8)))
         assert all(t == "w " * 5 for t in texts)
         assert slow.max_in_flight == 8  # a serialising client would never exceed 1
-    finally:
-        await slow.stop()
 
 
 async def test_concurrency_bound_queues_excess_requests(session) -> None:
-    slow = FakeLLM(reply="x y z", token_delay=0.1)
-    await slow.start()
-    try:
+    async with FakeLLM(reply="x y z", token_delay=0.1) as slow:
         client = LLMClient(session, slow.base_url, model="m", max_concurrency=2)
         streams = [client.stream_chat(MESSAGES) for _ in range(4)]
         texts = await asyncio.gather(*(s.collect() for s in streams))
@@ -202,8 +186,6 @@ async def test_concurrency_bound_queues_excess_requests(session) -> None:
         assert slow.max_in_flight == 2
         queued = sorted(s.queued for s in streams)
         assert queued[2] > queued[1]  # the excess two waited for a slot
-    finally:
-        await slow.stop()
 
 
 async def test_metrics_record_ttft_and_tokens(session, fake) -> None:
@@ -236,9 +218,7 @@ async def test_count_tokens_estimates_when_tokenize_unreachable(session, fake) -
 
 
 async def test_started_stream_sends_its_request_before_anyone_reads_it(session) -> None:
-    slow = FakeLLM(reply="early bird", first_token_delay=0.3)
-    await slow.start()
-    try:
+    async with FakeLLM(reply="early bird", first_token_delay=0.3) as slow:
         client = LLMClient(session, slow.base_url, model="m")
         stream = client.stream_chat(MESSAGES)
         stream.start()
@@ -250,14 +230,10 @@ async def test_started_stream_sends_its_request_before_anyone_reads_it(session) 
         assert text == "early bird"
         # The model's 0.3 s ran while the caller was busy: only the rest is waited for.
         assert time.monotonic() - began < 0.28
-    finally:
-        await slow.stop()
 
 
 async def test_started_stream_closed_unread_frees_its_slot_and_hides_its_error(session) -> None:
-    fake = FakeLLM(reply="never read", first_token_delay=5)
-    await fake.start()
-    try:
+    async with FakeLLM(reply="never read", first_token_delay=5) as fake:
         client = LLMClient(session, fake.base_url, model="m", max_concurrency=1)
         stream = client.stream_chat(MESSAGES)
         stream.start()
@@ -270,5 +246,3 @@ async def test_started_stream_closed_unread_frees_its_slot_and_hides_its_error(s
         failed.start()
         await asyncio.sleep(0.2)  # its LLMUnavailable is raised inside the background read
         await failed.aclose()  # swallowed: nobody reads a stream whose draft has failed
-    finally:
-        await fake.stop()

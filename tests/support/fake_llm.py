@@ -7,6 +7,7 @@ mid-stream, and a refused connection.
 
     fake = FakeLLM(reply="Hello there")
     await fake.start()           # fake.base_url == "http://127.0.0.1:PORT/v1"
+                                 # (or: async with FakeLLM(...) as fake: ...)
     fake.mode = "cut"            # or: await fake.set_mode("refuse")
     await fake.stop()
 """
@@ -79,6 +80,13 @@ class FakeLLM:
         await self._listen()
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
         return self.base_url
+
+    async def __aenter__(self) -> FakeLLM:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.stop()
 
     async def stop(self) -> None:
         self._released.set()  # wake handlers stuck in "hang"
