@@ -187,13 +187,12 @@ class KnowledgeBase:
         fused = fuse([[r for r, _ in lexical], [r for r, _ in near], [r for r, _ in dense]],
                      [params.bm25_weight, params.proximity_weight, params.dense_weight],
                      params.rrf_k)
-        if params.doc_decay < 1:
-            pool = fused[:max(k * 4, 20)]
-            docs = store.fetch([r for r, _ in pool])
-            fused = diversify(pool, {r: row.doc_id for r, row in docs.items()},
-                              params.doc_decay)
-        fused = fused[:k]
+        # Diversifying looks a little deeper than k; one fetch serves it and the result.
+        fused = fused[:max(k * 4, 20)] if params.doc_decay < 1 else fused[:k]
         rows = store.fetch([r for r, _ in fused])
+        if params.doc_decay < 1:
+            fused = diversify(fused, {r: row.doc_id for r, row in rows.items()},
+                              params.doc_decay)[:k]
         return [Source(n=i, title=row.title, url=row.url, text=row.text, heading=row.heading,
                        collection=row.collection, score=round(score, 6), doc_id=row.doc_id,
                        chunk_id=row.chunk_id)
