@@ -2,19 +2,26 @@
 
 Names and channel kinds rarely change, so each is fetched once per process
 (members with a short TTL): a burst of drafts costs no extra Tier 2/3 calls.
+Concurrent lookups of the same thing share one request: 200 asks arriving
+together used to send about 100 users.info and conversations.info calls
+before the first answer filled the cache.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from slack_sdk.errors import SlackApiError
 
 from bot.slack.client import LimitedWebClient
 
 __all__ = ["ChannelInfo", "Directory", "UserInfo"]
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -45,19 +52,33 @@ class Directory:
         self._members: dict[str, tuple[float, set[str]]] = {}
         self._groups: dict[str, set[str]] = {}
         self._names: dict[str, str] = {}  # channel name -> id
+        self._inflight: dict[tuple[str, str], asyncio.Future[Any]] = {}
+
+    async def _shared(self, key: tuple[str, str], fetch: Callable[[], Awaitable[T]]) -> T:
+        """Run `fetch` once for all concurrent callers asking for `key`."""
+        pending = self._inflight.get(key)
+        if pending is None:
+            pending = asyncio.ensure_future(fetch())
+            self._inflight[key] = pending
+            pending.add_done_callback(lambda _f: self._inflight.pop(key, None))
+        # A caller that is cancelled must not cancel the others' lookup.
+        return await asyncio.shield(pending)  # type: ignore[no-any-return]
 
     async def user(self, user_id: str) -> UserInfo:
-        if user_id not in self._users:
-            try:
-                resp = await self.client.users_info(user=user_id)
-                u: dict[str, Any] = resp["user"]
-                profile = u.get("profile") or {}
-                name = profile.get("display_name") or u.get("real_name") or u.get("name") or user_id
-                self._users[user_id] = UserInfo(user_id, name, u.get("team_id") or self.team_id,
-                                                bool(u.get("is_bot")))
-            except SlackApiError:
-                return UserInfo(user_id, user_id, self.team_id)
-        return self._users[user_id]
+        if user_id in self._users:
+            return self._users[user_id]
+        return await self._shared(("user", user_id), lambda: self._fetch_user(user_id))
+
+    async def _fetch_user(self, user_id: str) -> UserInfo:
+        try:
+            u: dict[str, Any] = (await self.client.users_info(user=user_id))["user"]
+        except SlackApiError:
+            return UserInfo(user_id, user_id, self.team_id)
+        profile = u.get("profile") or {}
+        name = profile.get("display_name") or u.get("real_name") or u.get("name") or user_id
+        info = UserInfo(user_id, name, u.get("team_id") or self.team_id, bool(u.get("is_bot")))
+        self._users[user_id] = info
+        return info
 
     async def is_external(self, user_id: str, team_id: str | None = None) -> bool:
         if team_id and team_id != self.team_id:
@@ -65,19 +86,23 @@ class Directory:
         return (await self.user(user_id)).team_id != self.team_id
 
     async def channel(self, channel_id: str) -> ChannelInfo:
-        if channel_id not in self._channels:
-            if channel_id.startswith("D"):
-                self._channels[channel_id] = ChannelInfo(channel_id, channel_id, is_im=True)
-            else:
-                try:
-                    c = (await self.client.conversations_info(channel=channel_id))["channel"]
-                    self._channels[channel_id] = ChannelInfo(
-                        channel_id, c.get("name") or channel_id, bool(c.get("is_im")),
-                        bool(c.get("is_ext_shared") or c.get("is_shared")
-                             or c.get("is_org_shared")), bool(c.get("is_private")))
-                except SlackApiError:
-                    return ChannelInfo(channel_id, channel_id)
-        return self._channels[channel_id]
+        if channel_id in self._channels:
+            return self._channels[channel_id]
+        return await self._shared(("channel", channel_id), lambda: self._fetch_channel(channel_id))
+
+    async def _fetch_channel(self, channel_id: str) -> ChannelInfo:
+        if channel_id.startswith("D"):
+            info = ChannelInfo(channel_id, channel_id, is_im=True)
+        else:
+            try:
+                c = (await self.client.conversations_info(channel=channel_id))["channel"]
+            except SlackApiError:
+                return ChannelInfo(channel_id, channel_id)
+            info = ChannelInfo(channel_id, c.get("name") or channel_id, bool(c.get("is_im")),
+                               bool(c.get("is_ext_shared") or c.get("is_shared")
+                                    or c.get("is_org_shared")), bool(c.get("is_private")))
+        self._channels[channel_id] = info
+        return info
 
     async def resolve_channel(self, ref: str | None) -> str | None:
         """A channel ID from an ID or a #name in tandem.yaml."""
@@ -87,21 +112,28 @@ class Directory:
         if ref.startswith(("C", "G", "D")) and ref.upper() == ref:
             return ref
         if name not in self._names:
-            cursor = None
-            while True:
-                resp = await self.client.conversations_list(
-                    cursor=cursor, limit=200, types="public_channel,private_channel")
-                for c in resp["channels"]:
-                    self._names[c["name"]] = c["id"]
-                cursor = (resp.get("response_metadata") or {}).get("next_cursor")
-                if not cursor:
-                    break
+            await self._shared(("names", ""), self._fetch_names)
         return self._names.get(name)
+
+    async def _fetch_names(self) -> None:
+        cursor = None
+        while True:
+            resp = await self.client.conversations_list(
+                cursor=cursor, limit=200, types="public_channel,private_channel")
+            for c in resp["channels"]:
+                self._names[c["name"]] = c["id"]
+            cursor = (resp.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                break
 
     async def members(self, channel_id: str) -> set[str]:
         cached = self._members.get(channel_id)
         if cached and time.monotonic() - cached[0] < self.members_ttl:
             return cached[1]
+        return await self._shared(("members", channel_id),
+                                  lambda: self._fetch_members(channel_id))
+
+    async def _fetch_members(self, channel_id: str) -> set[str]:
         members: set[str] = set()
         try:
             cursor = None
