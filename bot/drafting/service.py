@@ -101,13 +101,13 @@ class DraftingService:
             "review_channel_id": where.review_channel, "review_thread_ts": where.review_thread_ts,
             "source_permalink": permalink}
 
-        draft_id = await s.store.core(
+        opened = await s.store.core(
             lambda x: repo.open_request(x, context_text=conv.transcript, **fields))
-        if draft_id is None:
+        if opened is None:
             return  # a Slack retry of an ask we already took
         if problem == "truncated":
             await self._say(ask, T.TOO_LONG.format(n=len(ask.text), limit=MAX_REQUEST_CHARS))
-        self.start(draft_id)
+        self.start(opened[0].id, loaded=opened)
 
     async def handle_external(self, ask: Ask) -> None:
         """A customer's message in a support channel gets a support draft by itself."""
@@ -159,8 +159,10 @@ class DraftingService:
         return self.s.settings.policy_for(channel_id, channel.name)
 
     # ---- generation ---------------------------------------------------------
-    def start(self, draft_id: str) -> asyncio.Task[None]:
-        task = asyncio.create_task(self.generate(draft_id))
+    def start(self, draft_id: str,
+              loaded: tuple[Draft, Request] | None = None) -> asyncio.Task[None]:
+        """Generate a draft in the background; `loaded` spares re-reading a new one."""
+        task = asyncio.create_task(self.generate(draft_id, loaded))
         self.s.generations[draft_id] = task
         task.add_done_callback(lambda _t: self.s.generations.pop(draft_id, None))
         return task
@@ -191,9 +193,10 @@ class DraftingService:
                                  sources=numbered or "(no sources found)")
         return messages, sources
 
-    async def generate(self, draft_id: str) -> None:
+    async def generate(self, draft_id: str, loaded: tuple[Draft, Request] | None = None) -> None:
         s = self.s
-        loaded = await s.store.core(lambda x: repo.load_generation(x, draft_id=draft_id))
+        if loaded is None:
+            loaded = await s.store.core(lambda x: repo.load_generation(x, draft_id=draft_id))
         if loaded is None:
             return
         draft, request = loaded  # read-only rows

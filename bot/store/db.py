@@ -5,7 +5,9 @@ writer at a time, so its queries run on a single thread in arrival order:
 threads racing for its lock would sleep in the busy handler (1 to 100 ms a try)
 and 200 drafts at once spent seconds there. Postgres, used when `TANDEM_DB_URL`
 says so, gets a pool of threads. `run` gives a Session (the ORM); `core` gives a
-bare Connection, for the per-draft hot path written as prepared Core statements.
+bare Connection, for the per-draft hot path written as prepared Core statements;
+with SQLite that is one connection kept open on the writer thread, since checking
+a connection out of the pool and back cost as much as the statements themselves.
 `read` runs read-only queries (App Home's reports) on threads of their own, so a
 long report never holds up drafts (WAL readers do not block the writer).
 """
@@ -13,6 +15,7 @@ long report never holds up drafts (WAL readers do not block the writer).
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -70,6 +73,8 @@ class Store:
             workers = 1 if url.startswith("sqlite") else 8
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="store")
         self._readers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="store-read")
+        self._held = threading.local() if url.startswith("sqlite") else None
+        self._held_all: list[Connection] = []
 
     @classmethod
     async def open(cls, url: str) -> Store:
@@ -104,12 +109,28 @@ class Store:
         """Run `fn(connection)` in one transaction on the pool; commit if it returns."""
 
         def work() -> T:
-            with self.engine.begin() as conn:
+            if self._held is None:
+                with self.engine.begin() as conn:
+                    return fn(conn)
+            conn = self._connection()
+            with conn.begin():
                 return fn(conn)
 
         return await self.call(work)
 
+    def _connection(self) -> Connection:
+        """This thread's held connection (SQLite only), opened again if it was lost."""
+        assert self._held is not None
+        conn: Connection | None = getattr(self._held, "conn", None)
+        if conn is None or conn.closed or conn.invalidated:
+            conn = self._held.conn = self.engine.connect()
+            self._held_all.append(conn)
+        return conn
+
     async def close(self) -> None:
         self._pool.shutdown(wait=True)
         self._readers.shutdown(wait=True)
+        for conn in self._held_all:
+            conn.close()
         self.engine.dispose()
+

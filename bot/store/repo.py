@@ -58,10 +58,11 @@ REQUESTS: Table = Request.__table__  # type: ignore[attr-defined]
 
 
 # Prepared statements: built once, so each call only binds its parameters.
+# The inserts return their rows, so a new draft needs no second read before generating.
 _NEW_REQUEST: dict[str, Executable] = {
-    "sqlite": sqlite.insert(REQUESTS).on_conflict_do_nothing(),
-    "postgresql": postgresql.insert(REQUESTS).on_conflict_do_nothing()}
-_NEW_DRAFT = DRAFTS.insert()
+    "sqlite": sqlite.insert(REQUESTS).on_conflict_do_nothing().returning(*REQUESTS.c),
+    "postgresql": postgresql.insert(REQUESTS).on_conflict_do_nothing().returning(*REQUESTS.c)}
+_NEW_DRAFT = DRAFTS.insert().returning(*DRAFTS.c)
 _DRAFT_BY_ID = core_select(DRAFTS).where(DRAFTS.c.id == bindparam("_id"))
 _REQUEST_BY_ID = core_select(REQUESTS).where(REQUESTS.c.id == bindparam("_id"))
 _SET_DRAFT = update(DRAFTS).where(DRAFTS.c.id == bindparam("_id"))
@@ -71,23 +72,22 @@ _MOVE_DRAFT = update(DRAFTS).where(DRAFTS.c.id == bindparam("_id"),
 Db = Session | Connection
 
 
-def open_request(c: Db, *, context_text: str, **fields: Any) -> str | None:
-    """Insert a request and its first draft; the draft's id, or None for a Slack retry
-    (the request's event_key was already used)."""
+def open_request(c: Db, *, context_text: str, **fields: Any) -> tuple[Draft, Request] | None:
+    """Insert a request and its first draft; both as read-only rows (as `load_generation`
+    gives them), or None for a Slack retry (the request's event_key was already used)."""
     now = utcnow()
-    request = {"id": new_id(), "created_at": now, "text": "", "participants": [], **fields}
+    values = {"id": new_id(), "created_at": now, "text": "", "participants": [], **fields}
     dialect = c.get_bind().dialect if isinstance(c, Session) else c.dialect
-    inserted = c.execute(_NEW_REQUEST[dialect.name], request)
-    if not inserted.rowcount:  # type: ignore[attr-defined]
+    request = c.execute(_NEW_REQUEST[dialect.name], values).first()
+    if request is None:
         return None
-    draft_id = new_id()
-    c.execute(_NEW_DRAFT, {
-        "id": draft_id, "request_id": request["id"], "version": 1,
+    draft = c.execute(_NEW_DRAFT, {
+        "id": new_id(), "request_id": values["id"], "version": 1,
         "job": fields.get("job", "document"), "status": DraftStatus.requested, "params": {},
         "messages": [], "sources": [], "usage": {}, "text": "", "context_text": context_text,
         "created_at": now, "updated_at": now, "prompt_name": "", "prompt_version": "",
-        "model": ""})
-    return draft_id
+        "model": ""}).one()
+    return cast(Draft, draft), cast(Request, request)
 
 
 def load_generation(c: Db, *, draft_id: str) -> tuple[Draft, Request] | None:

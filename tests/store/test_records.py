@@ -41,16 +41,18 @@ async def test_a_redelivered_ask_opens_no_second_request(store: Store) -> None:
     first = await store.core(lambda c: repo.open_request(c, context_text="ctx", **ASK))
     again = await store.core(lambda c: repo.open_request(c, context_text="ctx", **ASK))
     assert first is not None and again is None
-    loaded = await store.core(lambda c: repo.load_generation(c, draft_id=first))
+    loaded = await store.core(lambda c: repo.load_generation(c, draft_id=first[0].id))
     assert loaded is not None
     draft, request = loaded
     assert (draft.status, draft.version, draft.context_text) == (DraftStatus.requested, 1, "ctx")
     assert (request.text, request.participants) == (ASK["text"], ["U1", "U2"])
+    assert tuple(first) == loaded  # the rows the insert returned are the rows stored
 
 
 async def test_a_draft_moves_only_from_the_state_it_is_in(store: Store) -> None:
-    draft_id = await store.core(lambda c: repo.open_request(c, context_text="", **ASK))
-    assert draft_id is not None
+    opened = await store.core(lambda c: repo.open_request(c, context_text="", **ASK))
+    assert opened is not None
+    draft_id = opened[0].id
     messages = [{"role": "user", "content": "write the weekly update"}]
 
     def generating(c: Connection, source: DraftStatus) -> bool:
@@ -88,3 +90,19 @@ async def test_a_long_report_does_not_hold_up_drafts(store: Store) -> None:
     await store.core(lambda c: repo.open_request(c, context_text="", **ASK))
     written.set()
     assert await report
+
+
+async def test_a_failed_transaction_leaves_nothing_and_the_next_one_commits(store: Store) -> None:
+    """SQLite keeps one connection open on the writer thread: an error must not leave it
+    inside a half-done transaction."""
+
+    def open_then_fail(c: Connection) -> None:
+        repo.open_request(c, context_text="", **ASK)
+        raise RuntimeError("the draft could not be built")
+
+    with pytest.raises(RuntimeError):
+        await store.core(open_then_fail)
+    opened = await store.core(lambda c: repo.open_request(c, context_text="", **ASK))
+    assert opened is not None  # the failed insert was rolled back, so its event_key is free
+    rows = await store.read(lambda s: s.exec(select(Request)).all())
+    assert [r.id for r in rows] == [opened[1].id]
