@@ -62,7 +62,7 @@ class Directory:
             self._inflight[key] = pending
             pending.add_done_callback(lambda _f: self._inflight.pop(key, None))
         # A caller that is cancelled must not cancel the others' lookup.
-        return await asyncio.shield(pending)  # type: ignore[no-any-return]
+        return await asyncio.shield(pending)
 
     async def user(self, user_id: str) -> UserInfo:
         if user_id in self._users:
