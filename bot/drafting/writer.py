@@ -212,12 +212,16 @@ class DraftWriter:
                              blocks=blocks)
             return self.ts
         whole = neutralise(self._text if stream_text is None else stream_text, self.allowed)
-        # Wait for whichever budget frees first: the channel's posts or Tier 2 streams.
-        while not self.limiter_ok("chat.postMessage", team=s.team_id, channel=s.channel):
-            if await self._stream_whole(whole, stream_blocks):
-                assert self.ts is not None
-                return self.ts
-            await asyncio.sleep(0.1)
+        # Wait for whichever budget frees first: the channel's posts or Tier 2 streams,
+        # which go to the channel with the most drafts waiting.
+        limiter = self.client.limiter
+        with limiter.queued_post(team=s.team_id, channel=s.channel):
+            while not self.limiter_ok("chat.postMessage", team=s.team_id, channel=s.channel):
+                if limiter.longest_post_queue(team=s.team_id, channel=s.channel) \
+                        and await self._stream_whole(whole, stream_blocks):
+                    assert self.ts is not None
+                    return self.ts
+                await asyncio.sleep(0.1)
         resp = await self._call("chat.postMessage", channel=s.channel, thread_ts=s.thread_ts,
                                 text=fallback, blocks=blocks)
         self.ts = resp["ts"]

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from bot.slack.tiers import POST_MESSAGE_PER_CHANNEL, Limit, limit_for
@@ -47,6 +50,29 @@ class SlackLimiter:
         self.enabled = enabled
         self._buckets: dict[tuple[str, str], _Bucket] = {}
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+        self._post_queues: Counter[tuple[str, str]] = Counter()  # (team, channel) -> waiting
+
+    @contextmanager
+    def queued_post(self, *, team: str, channel: str) -> Iterator[None]:
+        """Count a finished draft as waiting for its channel's post budget while inside."""
+        key = (team, channel)
+        self._post_queues[key] += 1
+        try:
+            yield
+        finally:
+            self._post_queues[key] -= 1
+            if self._post_queues[key] <= 0:
+                del self._post_queues[key]
+
+    def longest_post_queue(self, *, team: str, channel: str) -> bool:
+        """True if no channel of the team has more drafts waiting for a post than `channel`.
+
+        Streams are the one budget shared by all channels (Tier 2, per workspace); giving
+        each refill to the channel with the longest queue makes the channels finish together
+        instead of the unluckiest one finishing last.
+        """
+        mine = self._post_queues[(team, channel)]
+        return all(n <= mine for (t, _c), n in self._post_queues.items() if t == team)
 
     def _key(self, team: str, method: str, channel: str | None) -> tuple[str, str] | None:
         if method == "chat.postMessage":

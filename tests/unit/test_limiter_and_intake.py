@@ -25,6 +25,23 @@ def test_post_message_budget_is_per_channel() -> None:
     assert limiter.available("chat.postMessage", team="T", channel="C2")
 
 
+def test_a_refilled_stream_goes_to_the_channel_with_the_most_drafts_waiting_to_post() -> None:
+    limiter = SlackLimiter()
+    with limiter.queued_post(team="T", channel="C1"), \
+            limiter.queued_post(team="T", channel="C1"), \
+            limiter.queued_post(team="T", channel="C2"), \
+            limiter.queued_post(team="OTHER", channel="C9"), \
+            limiter.queued_post(team="OTHER", channel="C9"), \
+            limiter.queued_post(team="OTHER", channel="C9"):
+        assert limiter.longest_post_queue(team="T", channel="C1")
+        assert not limiter.longest_post_queue(team="T", channel="C2")  # C1 waits longer
+        with limiter.queued_post(team="T", channel="C2"):  # a tie: either may take it
+            assert limiter.longest_post_queue(team="T", channel="C2")
+            assert limiter.longest_post_queue(team="T", channel="C1")
+        assert limiter.longest_post_queue(team="OTHER", channel="C9")  # other teams: their own
+    assert limiter.longest_post_queue(team="T", channel="C2")  # nobody waits any more
+
+
 async def test_acquire_queues_until_refill_instead_of_failing() -> None:
     limiter = SlackLimiter(scale=60.0)  # tier 4: 100/min * 60 = 100/s
     for _ in range(TIERS[4].burst * 60):
