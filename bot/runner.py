@@ -30,6 +30,7 @@ from bot.settings import ChannelPolicy, Settings, load_settings
 from bot.slack.app import build_app
 from bot.slack.client import LimitedWebClient
 from bot.slack.directory import Directory
+from bot.slack.http import events_handler
 from bot.slack.limiter import SlackLimiter
 from bot.slack.socket import EagerAckSocketModeHandler
 from bot.store.db import Store
@@ -147,18 +148,16 @@ async def start_bot(settings: Settings, *, limiter: SlackLimiter | None = None,
                                                bot_user_id=services.bot_user_id)
         await bot.socket.connect_async()  # type: ignore[no-untyped-call]
     else:
-        bot.http, bot.http_port = await _serve_http(app, settings.tandem_http_port)
+        bot.http, bot.http_port = await _serve_http(
+            app, settings.tandem_http_port, signing_secret=settings.slack_signing_secret or "",
+            bot_user_id=services.bot_user_id)
     return bot
 
 
-async def _serve_http(app: AsyncApp, port: int) -> tuple[web.AppRunner, int]:
+async def _serve_http(app: AsyncApp, port: int, *, signing_secret: str,
+                      bot_user_id: str) -> tuple[web.AppRunner, int]:
     """HTTP Events API mode: Bolt's aiohttp adapter on /slack/events."""
-    from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
-
-    async def handle(request: web.Request) -> web.Response:
-        bolt_request = await to_bolt_request(request)
-        return await to_aiohttp_response(await app.async_dispatch(bolt_request))
-
+    handle = events_handler(app, signing_secret=signing_secret, bot_user_id=bot_user_id)
     web_app = web.Application()
     web_app.router.add_post("/slack/events", handle)
     runner = web.AppRunner(web_app)
