@@ -159,8 +159,12 @@ class KnowledgeBase:
                                                     filters)
             dense = await dense_side if dense_side is not None else []
         finally:
-            if dense_side is not None and not dense_side.done():
-                dense_side.cancel()
+            if dense_side is not None:
+                if not dense_side.done():
+                    dense_side.cancel()
+                elif not dense_side.cancelled():
+                    # Read: if both halves failed, the lexical error is the one raised.
+                    dense_side.exception()
         return await asyncio.to_thread(self._fuse_sync, query, lexical, near, dense, k)
 
     async def _dense(self, query: str, k: int, filters: Filters) -> list[tuple[int, float]]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import time
 from dataclasses import replace
 
 import numpy as np
@@ -120,6 +122,32 @@ async def test_a_failing_lexical_search_raises_and_leaves_no_dense_task_behind(
         await kb.search("how many holidays do staff get")
     await asyncio.sleep(0)
     assert {t for t in asyncio.all_tasks() if not t.done()} - before == set()
+
+
+async def test_when_both_halves_fail_the_lexical_error_is_raised_and_nothing_is_left_unread(
+        kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch) -> None:
+    await kb.upsert(_docs())
+
+    def broken_index(*_args: object, **_kwargs: object) -> list[tuple[int, float]]:
+        time.sleep(0.05)  # the dense half has failed by the time this raises
+        raise RuntimeError("disk I/O error")
+
+    async def broken_model(_texts: list[str]) -> object:
+        raise OSError("model file unreadable")
+
+    monkeypatch.setattr(kb.store, "bm25", broken_index)
+    monkeypatch.setattr(kb.embedder, "embed", broken_model)
+    unread: list[dict[str, object]] = []
+    loop = asyncio.get_running_loop()
+    loop.set_exception_handler(lambda _loop, context: unread.append(context))
+    try:
+        with pytest.raises(RuntimeError, match="disk I/O error"):
+            await kb.search("how many holidays do staff get")
+        await asyncio.sleep(0)
+        gc.collect()  # an unread task exception is reported when its task is collected
+    finally:
+        loop.set_exception_handler(None)
+    assert unread == []
 
 
 async def test_search_results_are_the_same_whether_dense_or_lexical_finishes_first(
