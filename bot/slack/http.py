@@ -19,7 +19,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.signature import SignatureVerifier
 
-from bot.slack.mentions import is_inert_message
+from bot.slack.mentions import is_inert_callback
 
 __all__ = ["events_handler", "is_inert_body"]
 
@@ -32,9 +32,7 @@ def is_inert_body(body: str, bot_user_id: str) -> bool:
         payload: Any = json.loads(body)
     except ValueError:
         return False
-    event = payload.get("event") if isinstance(payload, dict) else None
-    return payload.get("type") == "event_callback" and isinstance(event, dict) \
-        and is_inert_message(event, bot_user_id)
+    return is_inert_callback(payload, bot_user_id)
 
 
 def events_handler(app: AsyncApp, *, signing_secret: str, bot_user_id: str,

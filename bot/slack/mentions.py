@@ -9,7 +9,7 @@ from slack_bolt.async_app import AsyncApp
 from bot.container import Services
 from bot.drafting.intake import Ask
 
-__all__ = ["is_inert_message", "register"]
+__all__ = ["is_inert_callback", "is_inert_message", "register"]
 
 
 def register(app: AsyncApp) -> None:
@@ -54,6 +54,15 @@ def is_inert_message(event: dict[str, Any], bot_user_id: str | None = None) -> b
         return False
     return event["user"] == bot_user_id or (
         not _is_dm(event) and f"<@{bot_user_id}>" in (event.get("text") or ""))
+
+
+def is_inert_callback(payload: Any, bot_user_id: str | None = None) -> bool:
+    """An Events API callback (an HTTP body or a Socket Mode payload, parsed) whose event
+    is an inert `message`: the transports drop these before Bolt."""
+    if not isinstance(payload, dict) or payload.get("type") != "event_callback":
+        return False
+    event = payload.get("event")
+    return isinstance(event, dict) and is_inert_message(event, bot_user_id)
 
 
 async def on_message(body: dict[str, Any], event: dict[str, Any], services: Services) -> None:

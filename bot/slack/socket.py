@@ -22,7 +22,7 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 
 from bot.metrics import BotMetrics
-from bot.slack.mentions import is_inert_message
+from bot.slack.mentions import is_inert_callback
 
 __all__ = ["EagerAckSocketModeHandler"]
 
@@ -69,8 +69,7 @@ class EagerAckSocketModeHandler(AsyncSocketModeHandler):
             self._acked.discard(req.envelope_id)
         else:  # not acked by the reader (e.g. it arrived before the hook was set)
             await self._ack(req.envelope_id)
-        event = req.payload.get("event") if isinstance(req.payload, dict) else None
-        if isinstance(event, dict) and is_inert_message(event, self.bot_user_id):
+        if is_inert_callback(req.payload, self.bot_user_id):
             # Three of a burst's four envelopes per draft are inert: the mention's own
             # `message` twin and our draft echoed back (a post, then its edit). Bolt
             # would parse, authorize and dispatch each one only for `on_message` to drop

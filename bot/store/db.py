@@ -133,4 +133,3 @@ class Store:
         for conn in self._held_all:
             conn.close()
         self.engine.dispose()
-
