@@ -10,6 +10,7 @@ before the first answer filled the cache.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -18,6 +19,8 @@ from typing import Any, TypeVar
 from slack_sdk.errors import SlackApiError
 
 from bot.slack.client import LimitedWebClient
+
+log = logging.getLogger(__name__)
 
 __all__ = ["ChannelInfo", "Directory", "UserInfo"]
 
@@ -60,9 +63,15 @@ class Directory:
         if pending is None:
             pending = asyncio.ensure_future(fetch())
             self._inflight[key] = pending
-            pending.add_done_callback(lambda _f: self._inflight.pop(key, None))
+            pending.add_done_callback(lambda f: self._settled(key, f))
         # A caller that is cancelled must not cancel the others' lookup.
         return await asyncio.shield(pending)
+
+    def _settled(self, key: tuple[str, str], done: asyncio.Future[Any]) -> None:
+        self._inflight.pop(key, None)
+        if not done.cancelled() and done.exception() is not None:
+            # Marked retrieved: when every caller was cancelled, nobody else reads it.
+            log.debug("directory lookup %s failed: %s", key, done.exception())
 
     async def user(self, user_id: str) -> UserInfo:
         if user_id in self._users:

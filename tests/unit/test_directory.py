@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from typing import Any
 
 import pytest
@@ -82,3 +83,31 @@ async def test_a_failed_lookup_falls_back_and_is_tried_again_next_time() -> None
     client.fail = False
     assert (await directory.channel("C9")).name == "general"
     assert client.calls == ["conversations.info", "conversations.info"]
+
+
+async def test_a_lookup_that_fails_after_all_its_callers_left_reports_no_lost_error() -> None:
+    client = SlowClient()
+
+    async def broken(**_: str) -> dict[str, Any]:
+        await client.release.wait()
+        raise OSError("connection reset")
+
+    client.users_info = broken  # type: ignore[method-assign]
+    loop = asyncio.get_running_loop()
+    reported: list[dict[str, Any]] = []
+    loop.set_exception_handler(lambda _loop, context: reported.append(context))
+    try:
+        directory = Directory(client, team_id="T1")  # type: ignore[arg-type]
+        caller = asyncio.ensure_future(directory.user("U1"))
+        await _settle()
+        caller.cancel()
+        await _settle()
+        client.release.set()
+        await _settle()
+        del caller
+        gc.collect()
+        await _settle()
+    finally:
+        loop.set_exception_handler(None)
+    assert not [c for c in reported if "never retrieved" in str(c.get("message"))], reported
+    assert not directory._inflight  # the next lookup tries again
