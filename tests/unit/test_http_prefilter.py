@@ -8,11 +8,10 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
-from slack_bolt.async_app import AsyncApp
-from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.signature import SignatureVerifier
 
 from bot.slack.http import events_handler, is_inert_body
+from tests.support.bolt_app import recording_app
 
 SECRET = "test-signing-secret"
 EDIT = {"type": "message", "subtype": "message_changed", "channel": "C1",
@@ -43,17 +42,7 @@ def test_only_event_callbacks_carrying_inert_messages_are_inert_bodies() -> None
 
 
 async def test_signed_inert_events_skip_bolt_and_the_rest_reach_it() -> None:
-    async def authorize(**_: Any) -> AuthorizeResult:
-        return AuthorizeResult(enterprise_id=None, team_id="T1", bot_token="xoxb-test",
-                               bot_user_id="U0BOT", bot_id="B0BOT")
-
-    app = AsyncApp(authorize=authorize, signing_secret=SECRET, process_before_response=True)
-    seen: list[str] = []
-
-    @app.middleware
-    async def record(body: dict[str, Any], next: Any) -> None:  # noqa: A002
-        seen.append(str(body["event"].get("subtype") or body["event"]["type"]))
-        await next()
+    app, seen = recording_app(signing_secret=SECRET)
 
     @app.event("app_mention")
     async def mentioned() -> None:

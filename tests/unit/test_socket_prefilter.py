@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from slack_bolt.async_app import AsyncApp
-from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.socket_mode.request import SocketModeRequest
 
 from bot.slack.mentions import is_inert_message
 from bot.slack.socket import EagerAckSocketModeHandler
+from tests.support.bolt_app import recording_app
 
 USER_MESSAGE = {"type": "message", "user": "U1", "text": "hi", "channel": "C1", "ts": "1.1"}
 BOT_ECHO = {"type": "message", "bot_id": "B0OTHER", "user": "U9", "text": "Draft", "ts": "1.2"}
@@ -38,19 +35,7 @@ def test_inert_messages_are_edits_joins_bot_posts_and_mention_twins_only() -> No
 
 
 async def test_handler_skips_bolt_for_inert_messages_and_dispatches_the_rest() -> None:
-    async def authorize(**_: Any) -> AuthorizeResult:
-        return AuthorizeResult(enterprise_id=None, team_id="T1", bot_token="xoxb-test",
-                               bot_user_id="U0BOT", bot_id="B0BOT")
-
-    app = AsyncApp(authorize=authorize, signing_secret="s", request_verification_enabled=False,
-                   process_before_response=True)
-    seen: list[str] = []
-
-    @app.middleware
-    async def record(body: dict[str, Any], next: Any) -> None:  # noqa: A002
-        seen.append(str(body["event"].get("subtype") or body["event"].get("bot_id")
-                        or body["event"]["type"]))
-        await next()
+    app, seen = recording_app(signing_secret="s", request_verification_enabled=False)
 
     handler = EagerAckSocketModeHandler(app, "xapp-test", bot_user_id="U0BOT")
     for n, event in enumerate((USER_MESSAGE, BOT_ECHO, EDIT, MENTION_TWIN, MENTION, JOIN,
