@@ -19,10 +19,12 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
 
 from bot.container import Services
 from bot.errors import ConfigError
 from bot.llm.client import LLMClient
+from bot.llm.errors import LLMError
 from bot.metrics import BotMetrics, serve_metrics
 from bot.prompts import PromptBook
 from bot.routing.router import Router
@@ -85,6 +87,21 @@ async def _open_kb(settings: Settings) -> Any | None:
         return None
 
 
+async def _check_model(llm: LLMClient, url: str) -> None:
+    """Pick the served model when none is set; refuse one the server does not serve."""
+    try:
+        models = await llm.models()
+    except LLMError:
+        models = []  # no model list (not vLLM): trust TANDEM_LLM_MODEL
+    if not llm.model:
+        if not models:
+            raise ConfigError("the LLM server lists no models: set TANDEM_LLM_MODEL")
+        llm.model = models[0]
+    elif models and llm.model not in models:
+        raise ConfigError(f"the LLM at {url} does not serve TANDEM_LLM_MODEL={llm.model!r}: "
+                          f"set it to one it serves ({', '.join(models[:5])})")
+
+
 async def start_bot(settings: Settings, *, limiter: SlackLimiter | None = None,
                     with_kb: bool = True) -> Bot:
     """Build the services, check they can work, and connect to Slack."""
@@ -106,20 +123,20 @@ async def start_bot(settings: Settings, *, limiter: SlackLimiter | None = None,
         if not await llm.health():
             raise ConfigError(f"the LLM at {settings.tandem_llm_base_url} is unreachable: start "
                               "vLLM there or set TANDEM_LLM_BASE_URL")
-        if not llm.model:
-            models = await llm.models()
-            if not models:
-                raise ConfigError("the LLM server lists no models: set TANDEM_LLM_MODEL")
-            llm.model = models[0]
+        await _check_model(llm, settings.tandem_llm_base_url)
         limiter = limiter or SlackLimiter()
         # One shared HTTP session: a new connection per Web API call costs more than the call.
         client = LimitedWebClient(limiter=limiter, token=settings.slack_bot_token,
                                   base_url=settings.slack_api_url, session=session)
         try:
             auth = await client.auth_test()
+        except SlackApiError as exc:
+            raise ConfigError(f"Slack refused SLACK_BOT_TOKEN at {settings.slack_api_url} "
+                              f"({exc.response.get('error')}): set a valid bot token (xoxb-…)"
+                              ) from exc
         except Exception as exc:
-            raise ConfigError(f"Slack refused SLACK_BOT_TOKEN at {settings.slack_api_url}: "
-                              f"{exc}") from exc
+            raise ConfigError(f"Slack at {settings.slack_api_url} cannot be reached ({exc}): "
+                              "check SLACK_API_URL") from exc
         client.team_id = str(auth["team_id"])
         store = await Store.open(settings.db_url)
         prompts = PromptBook(settings.tandem_prompts_dir)
@@ -195,6 +212,8 @@ async def _run(args: argparse.Namespace) -> int:
             for name, policy in SANDBOX_CHANNELS.items():
                 settings.channels.setdefault(name, policy)
             print(f"Sandbox Slack workspace: {sandbox.url}  (open it in a browser)", flush=True)  # noqa: T201
+        # Wrong Slack settings must not wait a minute for the embedded vLLM to say so.
+        settings.check_slack()
         if not settings.tandem_llm_base_url:
             from bot.llm.embedded import EmbeddedVLLM
 
