@@ -69,9 +69,10 @@ class Directory:
 
     def _settled(self, key: tuple[str, str], done: asyncio.Future[Any]) -> None:
         self._inflight.pop(key, None)
-        if not done.cancelled() and done.exception() is not None:
-            # Marked retrieved: when every caller was cancelled, nobody else reads it.
-            log.debug("directory lookup %s failed: %s", key, done.exception())
+        # Read here, so the error counts as retrieved even when every caller was cancelled.
+        error = None if done.cancelled() else done.exception()
+        if error is not None:
+            log.debug("directory lookup %s failed: %s", key, error)
 
     async def user(self, user_id: str) -> UserInfo:
         if user_id in self._users:
