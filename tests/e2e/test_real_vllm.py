@@ -36,14 +36,7 @@ async def test_mention_streams_real_model_draft_and_approval_records_model(
         assert slack is not None
         ts = await slack.post("general", "alice", "<@U0BOT> write a short announcement that "
                               "the office is closed on Monday")
-
-        async def settled() -> list[dict]:  # type: ignore[type-arg]
-            shown = await slack.messages("C0GENERAL", thread_ts=ts)
-            done = [m for m in shown if not m.get("streaming")
-                    and {"tandem_approve", "tandem_retry"} & set(button_values(m))]
-            return done
-
-        draft = (await slack.wait_for(settled, timeout=900))[-1]
+        draft = await h.wait_draft("C0GENERAL", ts, timeout=900, or_failed=True)
         if "tandem_retry" in button_values(draft):
             pytest.fail(f"the draft failed: {text_of(draft)!r}\nvLLM log:\n"
                         f"{vllm_log_tail(vllm_server)}")

@@ -20,7 +20,7 @@ from bot.settings import ChannelPolicy, Settings
 from bot.slack.limiter import SlackLimiter
 from tests.support.sandbox_client import SandboxClient
 
-__all__ = ["Harness", "button_values", "draft_messages", "text_of"]
+__all__ = ["Harness", "button_values", "text_of"]
 
 
 def text_of(message: dict[str, Any]) -> str:
@@ -47,11 +47,6 @@ def button_values(message: dict[str, Any]) -> dict[str, str]:
         if isinstance(accessory, dict) and accessory.get("type") == "button":
             found[accessory["action_id"]] = accessory.get("value", "")
     return found
-
-
-def draft_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Bot messages that carry review buttons (an open draft)."""
-    return [m for m in messages if "tandem_approve" in button_values(m)]
 
 
 @dataclass
@@ -133,15 +128,21 @@ class Harness:
         assert self.slack is not None
         return await self.slack.messages(channel, thread_ts=ts)
 
-    async def wait_draft(self, channel: str, thread_ts: str | None,
-                         timeout: float = 10) -> dict[str, Any]:
-        """The newest finished draft (with review buttons) in a thread or channel."""
+    async def wait_draft(self, channel: str, thread_ts: str | None, timeout: float = 10,
+                         *, or_failed: bool = False) -> dict[str, Any]:
+        """The newest finished draft (with review buttons) in a thread or channel; with
+        `or_failed`, a draft that failed (Retry button) also ends the wait."""
         assert self.slack is not None
         slack = self.slack
 
+        def settled(m: dict[str, Any]) -> bool:
+            buttons = button_values(m)
+            return not m.get("streaming") and (
+                "tandem_approve" in buttons or (or_failed and "tandem_retry" in buttons))
+
         async def ready() -> dict[str, Any] | None:
             messages = await slack.messages(channel, thread_ts=thread_ts)
-            drafts = [m for m in draft_messages(messages) if not m.get("streaming")]
+            drafts = [m for m in messages if settled(m)]
             return drafts[-1] if drafts else None
 
         return await slack.wait_for(ready, timeout=timeout)
