@@ -1,8 +1,10 @@
-"""`tandem kb ingest | ingest-slack | search | eval`.
+"""`tandem kb ingest | ingest-slack | search | eval | tune`.
 
 Thin: parse arguments, open the knowledge base from settings, call one
 service function, print. `eval` ingests into a throwaway index in a temporary
-directory and prints its metrics as the last stdout line (one JSON object).
+directory and prints its metrics as the last stdout line (one JSON object);
+with `--tune DEV.jsonl` it first fits the search knobs on those other questions.
+`tune` fits them on the live store's own labelled questions and saves them there.
 """
 
 from __future__ import annotations
@@ -74,20 +76,57 @@ async def _search(args: argparse.Namespace) -> int:
     return 0
 
 
+def _tuned(params: Any) -> dict[str, float]:
+    from bot.kb.evaluation import DEFAULT_GRID
+
+    return {name: getattr(params, name) for name in DEFAULT_GRID}
+
+
 async def _eval(args: argparse.Namespace) -> int:
-    from bot.kb.evaluation import build_index, evaluate, load_corpus, load_queries
+    from bot.kb.evaluation import build_index, evaluate, load_corpus, load_queries, tune
     from bot.kb.service import KnowledgeBase
 
+    tuned: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="tandem-kb-eval-") as tmp:
         kb = await KnowledgeBase.open(_settings(), url=str(Path(tmp) / "eval.sqlite"))
         try:
             spans, rate = await build_index(kb, load_corpus(Path(args.corpus)))
+            if args.tune:
+                best, _ = await tune(kb, load_queries(Path(args.tune)), spans)
+                kb.params = best
+                tuned = {"tuned_on": args.tune, **_tuned(best)}
             result = await evaluate(kb, load_queries(Path(args.queries)), spans, k=args.k)
         finally:
             await kb.close()
     result["ingest_chunks_per_s"] = round(rate, 1)
     result["chunks"] = len(spans)
-    print(json.dumps(result))  # noqa: T201
+    print(json.dumps({**result, **tuned}))  # noqa: T201
+    return 0
+
+
+async def _tune(args: argparse.Namespace) -> int:
+    from bot.kb.evaluation import QueryCache, evaluate, load_queries, tune
+    from bot.kb.service import KnowledgeBase
+
+    queries = load_queries(Path(args.queries))
+    kb = await KnowledgeBase.open(_settings())
+    try:
+        kb.embedder = QueryCache(kb.embedder)
+        known = set(await kb.hashes())
+        missing = sorted({d for q in queries for d in q.relevant} - known)
+        if missing:
+            print(f"{len(missing)} relevant documents are not in the knowledge base "  # noqa: T201
+                  f"(first: {missing[0]}): ingest them first")
+            return 2
+        before = await evaluate(kb, queries, {}, k=10)
+        best, after = await tune(kb, queries, {})
+        if not args.dry_run:
+            await kb.save_params(best)
+    finally:
+        await kb.close()
+    print(json.dumps({"before_recall@5": before["recall@5"],  # noqa: T201
+                      "after_recall@5": after["recall@5"], "queries": len(queries),
+                      "saved": not args.dry_run, **_tuned(best)}))
     return 0
 
 
@@ -124,4 +163,11 @@ def register(subparsers: Any) -> None:
     p.add_argument("--corpus", required=True)
     p.add_argument("--queries", required=True)
     p.add_argument("--k", type=int, default=10)
+    p.add_argument("--tune", metavar="DEV.jsonl",
+                   help="fit the search knobs on these other questions first")
     p.set_defaults(func=_run(_eval))
+
+    p = sub.add_parser("tune", help="fit the search knobs to labelled questions and save them")
+    p.add_argument("--queries", required=True, help='JSONL: {"query", "relevant": [doc_id]}')
+    p.add_argument("--dry-run", action="store_true", help="report, do not save")
+    p.set_defaults(func=_run(_tune))

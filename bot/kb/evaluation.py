@@ -4,22 +4,40 @@ Corpus lines: {"doc_id", "title", "text"}. Query lines: {"query", "relevant":
 [doc_id, ...]} and optionally "answer_start" (offset of the answer in the
 relevant document) for chunk-level recall: a chunk hits when it holds that
 offset. Document-level recall counts any chunk of a relevant document.
+
+`tune` grid-searches the fusion knobs (`RankParams`) on labelled questions, so a
+team whose documents differ from the ones the defaults were chosen on can fit
+them to its own (`tandem kb tune`).
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import statistics
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from bot.kb.embedding import Embedder
+from bot.kb.ranking import RankParams
 from bot.kb.service import KnowledgeBase
 from bot.kb.types import Document
 
-__all__ = ["EvalQuery", "build_index", "evaluate", "load_corpus", "load_queries"]
+__all__ = ["DEFAULT_GRID", "EvalQuery", "QueryCache", "build_index", "evaluate", "load_corpus",
+           "load_queries", "tune"]
+
+# The knobs that differ most between kinds of documents (see `RankParams`).
+DEFAULT_GRID: Mapping[str, Sequence[float]] = {
+    "dense_weight": (0.3, 0.6, 1.0, 1.5, 2.0),
+    "proximity_weight": (0.0, 0.3, 0.5),
+    "window_weight": (0.0, 2.0),
+    "doc_decay": (1.0, 0.9, 0.7, 0.5),
+}
 
 
 @dataclass(frozen=True)
@@ -104,3 +122,54 @@ async def evaluate(kb: KnowledgeBase, queries: Sequence[EvalQuery],
     result["p50_ms"] = round(_percentile(latencies, 0.5), 2)
     result["p95_ms"] = round(_percentile(latencies, 0.95), 2)
     return result
+
+
+class QueryCache:
+    """Wraps an embedder so a tuning grid embeds each question once (same name, same vectors)."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self._cache: dict[str, np.ndarray] = {}
+
+    async def dimension(self) -> int:
+        return await self.inner.dimension()
+
+    async def embed(self, texts: list[str]) -> np.ndarray:
+        if len(texts) != 1:
+            return await self.inner.embed(texts)
+        if texts[0] not in self._cache:
+            self._cache[texts[0]] = (await self.inner.embed(texts))[0]
+        return self._cache[texts[0]][None, :]
+
+
+def _objective(result: Mapping[str, Any]) -> float:
+    return float(result["recall@5"]) + float(result.get("chunk_recall@5", 0.0))
+
+
+async def tune(kb: KnowledgeBase, queries: Sequence[EvalQuery],
+               spans: dict[str, tuple[str, int, int]], *,
+               grid: Mapping[str, Sequence[float]] = DEFAULT_GRID,
+               on_result: Callable[[RankParams, dict[str, Any]], None] | None = None
+               ) -> tuple[RankParams, dict[str, Any]]:
+    """The grid point with the best recall@5 (plus chunk recall@5 where answer offsets
+    are known) on `queries`, and its metrics. Ties keep the earlier point, and the
+    knowledge base's current params are tried first, so a grid that finds nothing
+    better changes nothing. The relevance gate is off while tuning (it would hide
+    misses) and keeps its values in the result."""
+    base = kb.params
+    names = list(grid)
+    points = [base] + [replace(base, **dict[str, Any](zip(names, values, strict=True)))
+                       for values in itertools.product(*(grid[n] for n in names))]
+    best, best_result, best_score = base, {}, -1.0
+    try:
+        for params in points:
+            kb.params = replace(params, min_cosine=-1.0, min_term_coverage=0.0)
+            result = await evaluate(kb, queries, spans, k=10)
+            if on_result is not None:
+                on_result(params, result)
+            if _objective(result) > best_score:
+                best, best_result, best_score = params, result, _objective(result)
+    finally:
+        kb.params = base
+    return best, best_result

@@ -11,7 +11,10 @@ gets an empty list rather than the least-bad chunks.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
+import json
+import logging
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -39,11 +42,29 @@ if TYPE_CHECKING:
 
 __all__ = ["KnowledgeBase", "content_hash", "embed_text"]
 
+log = logging.getLogger(__name__)
+PARAMS_KEY = "rank_params"
+
 
 def content_hash(doc: Document) -> str:
     # Title, location and visibility are part of what a chunk says, so they count.
     key = "\0".join([doc.title, doc.url, doc.collection, doc.private_channel or "", doc.text])
     return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _stored_params(raw: str | None) -> RankParams | None:
+    """Tuned knobs saved with the store; unknown keys (from a newer version) are ignored."""
+    if not raw:
+        return None
+    known = {f.name for f in dataclasses.fields(RankParams)}
+    try:
+        values: dict[str, Any] = {k: int(v) if k in ("window", "candidates") else float(v)
+                                  for k, v in json.loads(raw).items() if k in known}
+        return RankParams(**values)
+    except (ValueError, TypeError, AttributeError) as exc:
+        log.warning("ignoring unreadable tuned search settings in the store (%s); "
+                    "using the defaults: run `tandem kb tune` again", exc)
+        return None
 
 
 def embed_text(title: str, heading: str, text: str) -> str:
@@ -76,9 +97,17 @@ class KnowledgeBase:
                 owned.append(own_session)
         store = build_store(settings, url=url)
         await asyncio.to_thread(store.open)
+        if params is None:
+            params = _stored_params(await asyncio.to_thread(store.get_meta, PARAMS_KEY))
         kb = cls(store, embedder, params=params, owned=owned)
         await kb._check_embedder()
         return kb
+
+    async def save_params(self, params: RankParams) -> None:
+        """Keep tuned knobs with the store: every later `open` of it searches with them."""
+        self.params = params
+        await asyncio.to_thread(self.store.set_meta, PARAMS_KEY,
+                                json.dumps(dataclasses.asdict(params), sort_keys=True))
 
     async def close(self) -> None:
         await asyncio.to_thread(self.store.close)

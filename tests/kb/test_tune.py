@@ -1,0 +1,118 @@
+"""Fitting the search knobs to a team's own labelled questions, and keeping them with the store."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from bot.kb.embedding import LocalEmbedder
+from bot.kb.evaluation import EvalQuery, evaluate, tune
+from bot.kb.ranking import RankParams
+from bot.kb.service import PARAMS_KEY, KnowledgeBase
+from bot.settings import Settings
+from tests.kb.test_cli import _main, _write
+from tests.kb.test_search import QUERIES, _docs
+
+LABELLED = [EvalQuery(query=q, relevant=frozenset([gold])) for q, gold in QUERIES.items()]
+BM25_ONLY = RankParams(dense_weight=0.0, proximity_weight=0.0, window_weight=0.0)
+
+
+async def test_tune_finds_dense_weight_that_paraphrased_questions_need(kb: KnowledgeBase
+                                                                       ) -> None:
+    await kb.upsert(_docs())
+    kb.params = BM25_ONLY
+    before = await evaluate(kb, LABELLED, {}, k=10)
+    best, result = await tune(kb, LABELLED, {}, grid={"dense_weight": (0.0, 1.0)})
+    assert best.dense_weight == 1.0
+    assert result["recall@1"] > before["recall@1"]
+    assert kb.params == BM25_ONLY  # tuning reports; it does not switch the live knobs
+
+
+async def test_tune_keeps_current_params_when_no_grid_point_is_better(kb: KnowledgeBase
+                                                                      ) -> None:
+    await kb.upsert(_docs())
+    best, _ = await tune(kb, LABELLED, {}, grid={"dense_weight": (0.0,)})
+    assert best == kb.params == RankParams()
+
+
+async def test_saved_params_are_used_by_every_later_open_of_the_store(
+        settings: Settings, embedder: LocalEmbedder) -> None:
+    kb = await KnowledgeBase.open(settings, embedder=embedder)
+    tuned = RankParams(dense_weight=1.5, doc_decay=0.5, window=180)
+    await kb.save_params(tuned)
+    await kb.close()
+    again = await KnowledgeBase.open(settings, embedder=embedder)
+    try:
+        assert again.params == tuned
+    finally:
+        await again.close()
+
+
+async def test_unreadable_saved_params_fall_back_to_defaults_with_a_warning(
+        settings: Settings, embedder: LocalEmbedder, caplog: pytest.LogCaptureFixture) -> None:
+    kb = await KnowledgeBase.open(settings, embedder=embedder)
+    kb.store.set_meta(PARAMS_KEY, json.dumps({"dense_weight": "lots", "future_knob": 1}))
+    await kb.close()
+    with caplog.at_level(logging.WARNING):
+        again = await KnowledgeBase.open(settings, embedder=embedder)
+    await again.close()
+    assert again.params == RankParams()
+    assert "tandem kb tune" in caplog.text
+
+
+def test_tune_command_refuses_questions_about_documents_not_ingested(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TANDEM_DATA_DIR", str(tmp_path / "data"))
+    queries = _write(tmp_path / "q.jsonl", [{"query": "who has the pager", "relevant": ["x"]}])
+    assert _main(["kb", "tune", "--queries", str(queries)]) == 2
+    assert "not in the knowledge base (first: x): ingest them first" in capsys.readouterr().out
+
+
+def test_tune_command_saves_the_knobs_it_found_unless_dry_run(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TANDEM_DATA_DIR", str(tmp_path / "data"))
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for doc in _docs():
+        (docs / f"{doc.doc_id}.md").write_text(f"# {doc.title}\n\n{doc.text}\n")
+    assert _main(["kb", "ingest", str(docs), "--quiet"]) == 0
+    capsys.readouterr()
+    store = tmp_path / "data" / "kb.sqlite"
+    with sqlite3.connect(store) as db:
+        by_title = dict(db.execute("SELECT title, doc_id FROM docs").fetchall())
+    gold = {d.doc_id: by_title[d.title] for d in _docs()}
+    queries = _write(tmp_path / "q.jsonl", [{"query": q, "relevant": [gold[g]]}
+                                            for q, g in QUERIES.items()])
+    assert _main(["kb", "tune", "--queries", str(queries), "--dry-run"]) == 0
+    dry = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert dry["saved"] is False and dry["after_recall@5"] >= dry["before_recall@5"]
+    with sqlite3.connect(store) as db:
+        assert db.execute("SELECT value FROM meta WHERE key=?", (PARAMS_KEY,)).fetchone() is None
+    assert _main(["kb", "tune", "--queries", str(queries)]) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert out["saved"] is True and out["queries"] == len(QUERIES)
+    with sqlite3.connect(store) as db:
+        saved = json.loads(db.execute("SELECT value FROM meta WHERE key=?",
+                                      (PARAMS_KEY,)).fetchone()[0])
+    assert saved["dense_weight"] == out["dense_weight"]
+
+
+def test_eval_with_tune_fits_on_the_dev_questions_and_reports_the_knobs(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TANDEM_DATA_DIR", str(tmp_path / "data"))
+    corpus = _write(tmp_path / "c.jsonl", [{"doc_id": d.doc_id, "title": d.title, "text": d.text}
+                                           for d in _docs()])
+    rows = [{"query": q, "relevant": [g]} for q, g in QUERIES.items()]
+    dev, test = _write(tmp_path / "dev.jsonl", rows[:3]), _write(tmp_path / "t.jsonl", rows[3:])
+    assert _main(["kb", "eval", "--corpus", str(corpus), "--queries", str(test),
+                  "--tune", str(dev)]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["tuned_on"] == str(dev) and result["queries"] == 3
+    assert {"dense_weight", "doc_decay", "recall@5"} <= set(result)
