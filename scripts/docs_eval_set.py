@@ -1,11 +1,16 @@
-"""Build a documentation eval corpus from the Node.js and npm docs on this machine.
+"""Build documentation eval corpora from docs that Debian packages install on this machine.
 
-Debian's nodejs package installs the Node.js API reference (/usr/share/doc/nodejs/api/*.md)
-and npm's own docs (/usr/lib/node_modules/npm/docs/content/**/*.md). Together they are a
-real documentation set of about 150 pages, which `tests/data/kb_docs/queries.jsonl`
-(questions written without looking at retrieval results) asks about.
+- `node_npm`: the Node.js API reference (/usr/share/doc/nodejs/api/*.md) and npm's own
+  docs (/usr/lib/node_modules/npm/docs/content/**/*.md), from the nodejs package: about
+  150 long pages. Questions: tests/data/kb_docs/queries.jsonl.
+- `cmake`: CMake's reference (/usr/share/cmake-*/Help/**/*.rst, module pages read from
+  the .rst block of their .cmake file), from cmake-data: about 1,900 short pages.
+  Questions: tests/data/kb_docs/cmake_queries.jsonl.
 
-Usage: python3 scripts/docs_eval_set.py OUT.jsonl   (exits 3 when the docs are missing)
+The questions were written from knowledge of the docs before any retrieval was run.
+
+Usage: python3 scripts/docs_eval_set.py OUT.jsonl [node_npm|cmake]
+(exits 3 when the docs are missing)
 """
 
 from __future__ import annotations
@@ -15,13 +20,36 @@ import re
 import sys
 from pathlib import Path
 
-SOURCES = {"node": Path("/usr/share/doc/nodejs/api"),
-           "npm": Path("/usr/lib/node_modules/npm/docs/content")}
+SETS = {
+    "node_npm": {"node": Path("/usr/share/doc/nodejs/api"),
+                 "npm": Path("/usr/lib/node_modules/npm/docs/content")},
+    "cmake": {"cmake": next(iter(sorted(Path("/usr/share").glob("cmake-*/Help"))),
+                            Path("/usr/share/cmake/Help"))},
+}
 _FRONT = re.compile(r"\A---\n(.*?)\n---\n", re.S)
 _H1 = re.compile(r"^#\s+(.+)$", re.M)
+_RST_TITLE = re.compile(r"^(\S[^\n]*)\n([-=^~*#])\2{2,}\s*$", re.M)
+_MODULE = re.compile(r"\A\.\. cmake-module:: (\S+)")
+_RST_BLOCK = re.compile(r"#\[(=*)\[\.rst:\n(.*?)\]\1\]", re.S)
+
+
+def _rst(path: Path) -> str:
+    text = path.read_text(encoding="utf-8")
+    module = _MODULE.match(text)
+    if module:  # a module's docs live in the comment block of its .cmake file
+        source = (path.parent / module.group(1)).resolve()
+        block = _RST_BLOCK.search(source.read_text(encoding="utf-8")) if source.is_file() else None
+        text = block.group(2) if block else ""
+    return text
 
 
 def page(prefix: str, root: Path, path: Path) -> dict[str, str]:
+    if path.suffix == ".rst":
+        text = _rst(path)
+        title_match = _RST_TITLE.search(text)
+        return {"doc_id": f"{prefix}/{path.relative_to(root)}", "kind": "text",
+                "title": title_match.group(1).strip() if title_match else path.stem,
+                "text": text}
     text = path.read_text(encoding="utf-8")
     title = ""
     front = _FRONT.match(text)
@@ -35,11 +63,13 @@ def page(prefix: str, root: Path, path: Path) -> dict[str, str]:
 
 
 def main(argv: list[str]) -> int:
-    out = Path(argv[1])
-    rows = [page(prefix, root, p) for prefix, root in SOURCES.items() if root.is_dir()
-            for p in sorted(root.rglob("*.md")) if p.name != "index.md"]
+    out, name = Path(argv[1]), argv[2] if len(argv) > 2 else "node_npm"
+    rows = [row for prefix, root in SETS[name].items() if root.is_dir()
+            for p in sorted([*root.rglob("*.md"), *root.rglob("*.rst")])
+            if p.stem != "index" and (row := page(prefix, root, p))["text"].strip()]
     if not rows:
-        print("no Node.js or npm docs on this machine (Debian package nodejs)", file=sys.stderr)  # noqa: T201
+        print(f"no {name} docs on this machine (Debian packages nodejs, cmake-data)",  # noqa: T201
+              file=sys.stderr)
         return 3
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", encoding="utf-8") as fh:
