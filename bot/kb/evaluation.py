@@ -164,7 +164,7 @@ async def tune(kb: KnowledgeBase, queries: Sequence[EvalQuery],
     best, best_result, best_score = base, {}, -1.0
     try:
         for params in points:
-            kb.params = replace(params, min_cosine=-1.0, min_term_coverage=0.0)
+            kb.params = replace(params, relevance_gate=False)
             result = await evaluate(kb, queries, spans, k=10)
             if on_result is not None:
                 on_result(params, result)

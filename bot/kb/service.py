@@ -56,9 +56,11 @@ def _stored_params(raw: str | None) -> RankParams | None:
     """Tuned knobs saved with the store; unknown keys (from a newer version) are ignored."""
     if not raw:
         return None
+    defaults = RankParams()
     known = {f.name for f in dataclasses.fields(RankParams)}
     try:
-        values: dict[str, Any] = {k: int(v) if k in ("window", "candidates") else float(v)
+        # Each value is read as the type of its default (bool, int or float).
+        values: dict[str, Any] = {k: type(getattr(defaults, k))(v)
                                   for k, v in json.loads(raw).items() if k in known}
         return RankParams(**values)
     except (ValueError, TypeError, AttributeError) as exc:
@@ -253,12 +255,18 @@ class KnowledgeBase:
 
     def _relevant(self, query: str, lexical: list[tuple[int, float]],
                   dense: list[tuple[int, float]]) -> bool:
-        if dense and dense[0][1] >= self.params.min_cosine:
+        params = self.params
+        if not params.relevance_gate:
             return True
-        if not lexical:
+        cosine = dense[0][1] if dense else None
+        if cosine is not None and cosine >= params.min_cosine:
+            return True
+        if not lexical or (cosine is not None and cosine < params.lexical_min_cosine):
             return False
         top = self.store.fetch([r for r, _ in lexical[:3]])
         terms = query_terms(query)
         best = max(term_coverage(terms, f"{row.title} {row.heading} {row.text}")
                    for row in top.values())
-        return best >= self.params.min_term_coverage
+        if best >= 1.0:
+            return True
+        return len(terms) >= params.min_terms_partial and best >= params.min_term_coverage

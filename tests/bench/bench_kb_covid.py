@@ -84,8 +84,7 @@ async def run(args: argparse.Namespace) -> None:
         line = json.dumps({"set": name, **tuned, "ingest_chunks_per_s": rate, **res})
         print(line, flush=True)  # noqa: T201
     kb.params = RankParams(bm25_weight=1.0, proximity_weight=0.0, dense_weight=0.0,
-                           window_weight=0.0, doc_decay=1.0, min_cosine=-1.0,
-                           min_term_coverage=0.0)
+                           window_weight=0.0, doc_decay=1.0, relevance_gate=False)
     res = await evaluate(kb, dev + test, spans, k=10)
     print(json.dumps({"set": "papers_all_bm25_only", **res}))  # noqa: T201
     await kb.close()
@@ -97,7 +96,7 @@ async def run(args: argparse.Namespace) -> None:
                            doc_decay=1.0)
     for name, params in (("faq_defaults", RankParams()), ("faq_papers_tuned", best),
                          ("faq_bm25_only", bm25_only)):
-        faq_kb.params = replace(params, min_cosine=-1.0, min_term_coverage=0.0)
+        faq_kb.params = replace(params, relevance_gate=False)
         res = await evaluate(faq_kb, load_queries(data / "faq_queries.jsonl"), faq_spans, k=10)
         print(json.dumps({"set": name, "ingest_chunks_per_s": faq_rate, **res}))  # noqa: T201
     await faq_kb.close()

@@ -27,7 +27,7 @@ from bot.kb.service import KnowledgeBase
 from bot.kb.store_sqlite import SqliteStore
 
 ROOT = Path(__file__).resolve().parents[2]
-_OFF = {"min_cosine": -1.0, "min_term_coverage": 0.0}
+_OFF = {"relevance_gate": False}
 METHODS = {
     "defaults": RankParams(),
     "bm25_only": RankParams(proximity_weight=0.0, dense_weight=0.0, window_weight=0.0,

@@ -78,6 +78,16 @@ async def test_search_returns_nothing_when_nothing_is_relevant(kb: KnowledgeBase
     assert await kb.search("", k=5) == []
 
 
+async def test_one_chance_word_of_a_short_question_is_not_evidence(kb: KnowledgeBase) -> None:
+    # "hotels" and "portal" occur in the fixture, but these questions are about neither.
+    await kb.upsert(_docs())
+    assert await kb.search("hotel elevator", k=5) == []
+    assert await kb.search("portal two", k=5) == []
+    # Every word matching still counts, even when the model sees little in common
+    # (cosine 0.22, under the 0.35 a semantic match alone needs).
+    assert [s.doc_id for s in await kb.search("five minutes", k=1)] == ["pw"]
+
+
 async def test_private_channel_content_stays_in_its_channel(kb: KnowledgeBase) -> None:
     await kb.upsert([replace(d, doc_id=f"p-{d.doc_id}") for d in _docs(private="CSECRET")])
     query = "how many holidays do staff get"
