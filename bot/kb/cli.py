@@ -108,8 +108,19 @@ async def _tune(args: argparse.Namespace) -> int:
     from bot.kb.evaluation import QueryCache, evaluate, load_queries, tune
     from bot.kb.service import KnowledgeBase
 
-    queries = load_queries(Path(args.queries))
-    kb = await KnowledgeBase.open(_settings())
+    settings = _settings()
+    if args.queries:
+        queries = load_queries(Path(args.queries))
+    else:
+        from bot.kb.labels import questions_from_decisions
+        from bot.tuning.export import open_readonly
+
+        queries = questions_from_decisions(open_readonly(settings.db_url))
+    if len(queries) < args.min_questions:
+        print(f"{len(queries)} labelled questions; tuning needs at least "  # noqa: T201
+              f"{args.min_questions} (--min-questions) to fit more than noise")
+        return 2
+    kb = await KnowledgeBase.open(settings)
     try:
         kb.embedder = QueryCache(kb.embedder)
         known = set(await kb.hashes())
@@ -168,6 +179,10 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=_run(_eval))
 
     p = sub.add_parser("tune", help="fit the search knobs to labelled questions and save them")
-    p.add_argument("--queries", required=True, help='JSONL: {"query", "relevant": [doc_id]}')
+    given = p.add_mutually_exclusive_group(required=True)
+    given.add_argument("--queries", help='JSONL: {"query", "relevant": [doc_id]}')
+    given.add_argument("--from-decisions", action="store_true",
+                       help="approved or edited answers and the sources they still cite")
+    p.add_argument("--min-questions", type=int, default=20)
     p.add_argument("--dry-run", action="store_true", help="report, do not save")
     p.set_defaults(func=_run(_tune))

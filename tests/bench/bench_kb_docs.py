@@ -8,7 +8,8 @@ knowledge of the docs before any retrieval was run. The CMake set was written af
 the default weights were chosen, as a check on them. Prints one JSON line per set and
 method: the defaults, then the calibration rows the issue's table names (BM25 over
 chunks, dense MiniLM, simple RRF), so a held-out documentation set's figures can be
-compared.
+compared. Last per set: the share of 30 off-topic questions
+(tests/data/kb_docs/offtopic.txt) that get any sources at all, which should be 0.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ METHODS = {
 }
 
 
+OFFTOPIC = ROOT / "tests/data/kb_docs/offtopic.txt"
 QUERIES = {"node_npm": ROOT / "tests/data/kb_docs/queries.jsonl",
            "cmake": ROOT / "tests/data/kb_docs/cmake_queries.jsonl"}
 
@@ -70,6 +72,12 @@ async def run_set(data: Path, name: str) -> None:
             res = await evaluate(kb, queries, spans, k=10)
             print(json.dumps({"set": name, "method": method, "chunks": len(spans),  # noqa: T201
                               "ingest_chunks_per_s": round(rate, 1), **res}), flush=True)
+        kb.params = RankParams()
+        off = [line.strip() for line in OFFTOPIC.read_text().splitlines() if line.strip()]
+        answered = [q for q in off if await kb.search(q, k=5)]
+        print(json.dumps({"set": name, "offtopic_questions": len(off),  # noqa: T201
+                          "offtopic_with_sources": round(len(answered) / len(off), 3),
+                          "examples": answered[:3]}), flush=True)
     finally:
         await kb.close()
 

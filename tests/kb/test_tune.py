@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import create_engine
 
 from bot.kb.embedding import LocalEmbedder
 from bot.kb.evaluation import EvalQuery, evaluate, tune
+from bot.kb.labels import questions_from_decisions
 from bot.kb.ranking import RankParams
 from bot.kb.service import PARAMS_KEY, KnowledgeBase
 from bot.settings import Settings
+from bot.store.db import Store
 from tests.kb.test_cli import _main, _write
 from tests.kb.test_search import QUERIES, _docs
+from tests.tuning.records import add_decision, add_draft, add_request
 
 LABELLED = [EvalQuery(query=q, relevant=frozenset([gold])) for q, gold in QUERIES.items()]
 BM25_ONLY = RankParams(dense_weight=0.0, proximity_weight=0.0, window_weight=0.0)
@@ -69,8 +75,18 @@ def test_tune_command_refuses_questions_about_documents_not_ingested(
 ) -> None:
     monkeypatch.setenv("TANDEM_DATA_DIR", str(tmp_path / "data"))
     queries = _write(tmp_path / "q.jsonl", [{"query": "who has the pager", "relevant": ["x"]}])
-    assert _main(["kb", "tune", "--queries", str(queries)]) == 2
+    assert _main(["kb", "tune", "--queries", str(queries), "--min-questions", "1"]) == 2
     assert "not in the knowledge base (first: x): ingest them first" in capsys.readouterr().out
+
+
+def test_tune_command_refuses_too_few_questions_to_fit_more_than_noise(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TANDEM_DATA_DIR", str(tmp_path / "data"))
+    queries = _write(tmp_path / "q.jsonl", [{"query": q, "relevant": [g]}
+                                            for q, g in QUERIES.items()])
+    assert _main(["kb", "tune", "--queries", str(queries)]) == 2
+    assert "6 labelled questions; tuning needs at least 20" in capsys.readouterr().out
 
 
 def test_tune_command_saves_the_knobs_it_found_unless_dry_run(
@@ -89,12 +105,13 @@ def test_tune_command_saves_the_knobs_it_found_unless_dry_run(
     gold = {d.doc_id: by_title[d.title] for d in _docs()}
     queries = _write(tmp_path / "q.jsonl", [{"query": q, "relevant": [gold[g]]}
                                             for q, g in QUERIES.items()])
-    assert _main(["kb", "tune", "--queries", str(queries), "--dry-run"]) == 0
+    assert _main(["kb", "tune", "--queries", str(queries), "--dry-run",
+                  "--min-questions", "1"]) == 0
     dry = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert dry["saved"] is False and dry["after_recall@5"] >= dry["before_recall@5"]
     with sqlite3.connect(store) as db:
         assert db.execute("SELECT value FROM meta WHERE key=?", (PARAMS_KEY,)).fetchone() is None
-    assert _main(["kb", "tune", "--queries", str(queries)]) == 0
+    assert _main(["kb", "tune", "--queries", str(queries), "--min-questions", "1"]) == 0
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert out["saved"] is True and out["queries"] == len(QUERIES)
     with sqlite3.connect(store) as db:
@@ -116,3 +133,56 @@ def test_eval_with_tune_fits_on_the_dev_questions_and_reports_the_knobs(
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert result["tuned_on"] == str(dev) and result["queries"] == 3
     assert {"dense_weight", "doc_decay", "recall@5"} <= set(result)
+
+
+def _answered(session: Any, question: str, verdict: str, cited: str, *, job: str = "question",
+              sources: tuple[str, ...] = ("pw", "vac", "answer:https://slack/p1")) -> None:
+    request = add_request(session, job=job, text=question)
+    session.flush()
+    draft = add_draft(session, request, text=f"See {cited}.")
+    draft.sources = [{"n": n, "doc_id": doc, "title": doc} for n, doc in enumerate(sources, 1)]
+    session.flush()
+    decision = add_decision(session, draft, verdict, final_text=f"Answer {cited}.")
+    decision.request_text = question
+
+
+async def test_reviewed_answers_label_the_sources_a_person_let_stand(tmp_path: Path) -> None:
+    store = await Store.open(f"sqlite:///{tmp_path / 'tandem.sqlite'}")
+
+    def work(session: Any) -> None:
+        _answered(session, "reset my password?", "approved", "[1] and [2]")
+        _answered(session, "how much leave?", "edited", "[2]")
+        _answered(session, "how much leave?", "edited", "[1, 2]")  # asked again: latest wins
+        _answered(session, "rejected one", "rejected", "[1]")
+        _answered(session, "a support reply", "approved", "[1]", job="support")
+        _answered(session, "only our own answer", "approved", "[3]")
+        _answered(session, "cites nothing", "approved", "no brackets")
+        _answered(session, "cites a number never retrieved", "approved", "[9]")
+
+    await store.run(work)
+    try:
+        labelled = questions_from_decisions(create_engine(store.url))
+    finally:
+        await store.close()
+    assert {q.query: set(q.relevant) for q in labelled} == {
+        "reset my password?": {"pw", "vac"}, "how much leave?": {"pw", "vac"}}
+
+
+def test_tune_from_decisions_reads_the_bots_database(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TANDEM_DATA_DIR", str(tmp_path / "data"))
+
+    async def seed() -> None:
+        kb = await KnowledgeBase.open(Settings(tandem_data_dir=tmp_path / "data"))
+        await kb.upsert(_docs())
+        await kb.close()
+        store = await Store.open(Settings(tandem_data_dir=tmp_path / "data").db_url)
+        await store.run(lambda session: [_answered(session, q, "approved", "[1]", sources=(g,))
+                                         for q, g in QUERIES.items()])
+        await store.close()
+
+    asyncio.run(seed())
+    assert _main(["kb", "tune", "--from-decisions", "--min-questions", "1", "--dry-run"]) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert out["queries"] == len(QUERIES) and out["after_recall@5"] == 1.0
