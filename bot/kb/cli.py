@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import json
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -92,9 +93,8 @@ async def _eval(args: argparse.Namespace) -> int:
         try:
             spans, rate = await build_index(kb, load_corpus(Path(args.corpus)))
             if args.tune:
-                best, _ = await tune(kb, load_queries(Path(args.tune)), spans)
-                kb.params = best
-                tuned = {"tuned_on": args.tune, **_tuned(best)}
+                kb.params = (await tune(kb, load_queries(Path(args.tune)), spans)).params
+                tuned = {"tuned_on": args.tune, **_tuned(kb.params)}
             result = await evaluate(kb, load_queries(Path(args.queries)), spans, k=args.k)
         finally:
             await kb.close()
@@ -104,8 +104,14 @@ async def _eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _too_few(n: int, needed: int) -> int:
+    print(f"{n} labelled questions; tuning needs at least {needed} "  # noqa: T201
+          "(--min-questions) to fit more than noise")
+    return 2
+
+
 async def _tune(args: argparse.Namespace) -> int:
-    from bot.kb.evaluation import QueryCache, evaluate, load_queries, tune
+    from bot.kb.evaluation import DEFAULT_GRID, QueryCache, load_queries, tune
     from bot.kb.service import KnowledgeBase
 
     settings = _settings()
@@ -117,27 +123,31 @@ async def _tune(args: argparse.Namespace) -> int:
 
         queries = questions_from_decisions(open_readonly(settings.db_url))
     if len(queries) < args.min_questions:
-        print(f"{len(queries)} labelled questions; tuning needs at least "  # noqa: T201
-              f"{args.min_questions} (--min-questions) to fit more than noise")
-        return 2
+        return _too_few(len(queries), args.min_questions)
     kb = await KnowledgeBase.open(settings)
     try:
-        kb.embedder = QueryCache(kb.embedder)
         known = set(await kb.hashes())
         missing = sorted({d for q in queries for d in q.relevant} - known)
-        if missing:
+        if missing and args.queries:
             print(f"{len(missing)} relevant documents are not in the knowledge base "  # noqa: T201
                   f"(first: {missing[0]}): ingest them first")
             return 2
-        before = await evaluate(kb, queries, {}, k=10)
-        best, after = await tune(kb, queries, {})
+        if missing:  # cited once, deleted since: a question keeps the sources still there
+            kept = [replace(q, relevant=q.relevant & known) for q in queries]
+            queries = [q for q in kept if q.relevant]
+            print(f"{len(missing)} cited documents are no longer in the knowledge base; "  # noqa: T201
+                  f"{len(queries)} questions keep a source that is")
+        if len(queries) < args.min_questions:
+            return _too_few(len(queries), args.min_questions)
+        kb.embedder = QueryCache(kb.embedder)
+        tuning = await tune(kb, queries, {})
         if not args.dry_run:
-            await kb.save_params(best)
+            await kb.save_params(tuning.params, DEFAULT_GRID)
     finally:
         await kb.close()
-    print(json.dumps({"before_recall@5": before["recall@5"],  # noqa: T201
-                      "after_recall@5": after["recall@5"], "queries": len(queries),
-                      "saved": not args.dry_run, **_tuned(best)}))
+    print(json.dumps({"before_recall@5": tuning.baseline["recall@5"],  # noqa: T201
+                      "after_recall@5": tuning.result["recall@5"], "queries": len(queries),
+                      "saved": not args.dry_run, **_tuned(tuning.params)}))
     return 0
 
 

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -28,8 +28,8 @@ from bot.kb.ranking import RankParams
 from bot.kb.service import KnowledgeBase
 from bot.kb.types import Document
 
-__all__ = ["DEFAULT_GRID", "EvalQuery", "QueryCache", "build_index", "evaluate", "load_corpus",
-           "load_queries", "tune"]
+__all__ = ["DEFAULT_GRID", "EvalQuery", "QueryCache", "Tuning", "build_index", "evaluate",
+           "load_corpus", "load_queries", "tune"]
 
 # The knobs that differ most between kinds of documents (see `RankParams`).
 DEFAULT_GRID: Mapping[str, Sequence[float]] = {
@@ -147,29 +147,34 @@ def _objective(result: Mapping[str, Any]) -> float:
     return float(result["recall@5"]) + float(result.get("chunk_recall@5", 0.0))
 
 
+class Tuning(NamedTuple):
+    params: RankParams  # the best grid point (relevance gate as it was)
+    result: dict[str, Any]  # its metrics
+    baseline: dict[str, Any]  # the metrics of the params tuning started from
+
+
 async def tune(kb: KnowledgeBase, queries: Sequence[EvalQuery],
                spans: dict[str, tuple[str, int, int]], *,
                grid: Mapping[str, Sequence[float]] = DEFAULT_GRID,
                on_result: Callable[[RankParams, dict[str, Any]], None] | None = None
-               ) -> tuple[RankParams, dict[str, Any]]:
+               ) -> Tuning:
     """The grid point with the best recall@5 (plus chunk recall@5 where answer offsets
-    are known) on `queries`, and its metrics. Ties keep the earlier point, and the
-    knowledge base's current params are tried first, so a grid that finds nothing
-    better changes nothing. The relevance gate is off while tuning (it would hide
-    misses) and keeps its values in the result."""
+    are known) on `queries`. Ties keep the earlier point, and the knowledge base's
+    current params are tried first, so a grid that finds nothing better changes
+    nothing. The relevance gate is off for every point, the baseline included (it
+    would hide misses), and keeps its values in the result."""
     base = kb.params
     names = list(grid)
     points = [base] + [replace(base, **dict[str, Any](zip(names, values, strict=True)))
                        for values in itertools.product(*(grid[n] for n in names))]
-    best, best_result, best_score = base, {}, -1.0
+    results: list[dict[str, Any]] = []
     try:
         for params in points:
             kb.params = replace(params, relevance_gate=False)
-            result = await evaluate(kb, queries, spans, k=10)
+            results.append(await evaluate(kb, queries, spans, k=10))
             if on_result is not None:
-                on_result(params, result)
-            if _objective(result) > best_score:
-                best, best_result, best_score = params, result, _objective(result)
+                on_result(params, results[-1])
     finally:
         kb.params = base
-    return best, best_result
+    best = max(range(len(points)), key=lambda i: (_objective(results[i]), -i))
+    return Tuning(points[best], results[best], results[0])

@@ -16,7 +16,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -105,11 +105,13 @@ class KnowledgeBase:
         await kb._check_embedder()
         return kb
 
-    async def save_params(self, params: RankParams) -> None:
-        """Keep tuned knobs with the store: every later `open` of it searches with them."""
+    async def save_params(self, params: RankParams, names: Iterable[str]) -> None:
+        """Keep the tuned knobs `names` with the store: every later `open` of it searches
+        with them. Only those are saved, so the other knobs follow this version's defaults."""
         self.params = params
+        values = {name: getattr(params, name) for name in names}
         await asyncio.to_thread(self.store.set_meta, PARAMS_KEY,
-                                json.dumps(dataclasses.asdict(params), sort_keys=True))
+                                json.dumps(values, sort_keys=True))
 
     async def close(self) -> None:
         await asyncio.to_thread(self.store.close)
