@@ -56,12 +56,11 @@ def _stored_params(raw: str | None) -> RankParams | None:
     """Tuned knobs saved with the store; unknown keys (from a newer version) are ignored."""
     if not raw:
         return None
-    defaults = RankParams()
-    known = {f.name for f in dataclasses.fields(RankParams)}
+    defaults = dataclasses.asdict(RankParams())
     try:
         # Each value is read as the type of its default (bool, int or float).
-        values: dict[str, Any] = {k: type(getattr(defaults, k))(v)
-                                  for k, v in json.loads(raw).items() if k in known}
+        values: dict[str, Any] = {k: type(defaults[k])(v)
+                                  for k, v in json.loads(raw).items() if k in defaults}
         return RankParams(**values)
     except (ValueError, TypeError, AttributeError) as exc:
         log.warning("ignoring unreadable tuned search settings in the store (%s); "

@@ -38,7 +38,7 @@ def _split(path: Path, split: str) -> list[EvalQuery]:
     return [q for q, s in zip(load_queries(path), splits, strict=True) if s == split]
 
 
-async def _index(corpus: Path, index: Path, embedder: QueryCache, fresh: bool
+async def open_index(corpus: Path, index: Path, embedder: QueryCache, fresh: bool
                  ) -> tuple[KnowledgeBase, dict[str, tuple[str, int, int]], float | None]:
     spans_file = index.with_suffix(".spans.json")
     if fresh and index.exists():
@@ -61,7 +61,7 @@ async def run(args: argparse.Namespace) -> None:
     embedder = QueryCache(LocalEmbedder(max_seq_length=args.max_seq_length))
     index = Path(args.index)
     index.parent.mkdir(parents=True, exist_ok=True)
-    kb, spans, rate = await _index(data / "papers_corpus.jsonl", index, embedder, args.fresh)
+    kb, spans, rate = await open_index(data / "papers_corpus.jsonl", index, embedder, args.fresh)
     dev = _split(data / "papers_queries.jsonl", "dev")
     test = _split(data / "papers_queries.jsonl", "test")
     grid = {"dense_weight": args.dense_weights, "proximity_weight": args.proximity_weights,
@@ -75,7 +75,7 @@ async def run(args: argparse.Namespace) -> None:
     # Untuned first: the defaults were chosen across three kinds of documents, not here.
     res = await evaluate(kb, test, spans, k=10)
     print(json.dumps({"set": "papers_test_defaults", **res}), flush=True)  # noqa: T201
-    # The relevance gate stays on for the reported runs: it must not cost recall.
+    # The relevance gate stays on for the reported runs, as in the product.
     best = (await tune(kb, dev, spans, grid=grid, on_result=show)).params
     kb.params = best
     tuned = {n: getattr(best, n) for n in grid}
@@ -90,7 +90,7 @@ async def run(args: argparse.Namespace) -> None:
     await kb.close()
 
     faq_index = index.with_name("faq.sqlite")
-    faq_kb, faq_spans, faq_rate = await _index(data / "faq_corpus.jsonl", faq_index, embedder,
+    faq_kb, faq_spans, faq_rate = await open_index(data / "faq_corpus.jsonl", faq_index, embedder,
                                                True)
     bm25_only = RankParams(proximity_weight=0.0, dense_weight=0.0, window_weight=0.0,
                            doc_decay=1.0)

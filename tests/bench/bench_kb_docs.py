@@ -22,10 +22,9 @@ import sys
 from pathlib import Path
 
 from bot.kb.embedding import LocalEmbedder
-from bot.kb.evaluation import QueryCache, build_index, evaluate, load_corpus, load_queries
+from bot.kb.evaluation import QueryCache, evaluate, load_queries
 from bot.kb.ranking import RankParams
-from bot.kb.service import KnowledgeBase
-from bot.kb.store_sqlite import SqliteStore
+from tests.bench.bench_kb_covid import open_index
 
 ROOT = Path(__file__).resolve().parents[2]
 _OFF = {"relevance_gate": False}
@@ -58,20 +57,15 @@ async def run_set(data: Path, name: str) -> None:
     if made.returncode:
         print(json.dumps({"set": name, "skipped": made.stderr.strip()}))  # noqa: T201
         return
-    index = data / f"{name}.sqlite"
-    for p in (index, Path(f"{index}-wal"), Path(f"{index}-shm")):
-        p.unlink(missing_ok=True)
-    store = SqliteStore(index)
-    await asyncio.to_thread(store.open)
-    kb = KnowledgeBase(store, QueryCache(LocalEmbedder()))
+    kb, spans, rate = await open_index(corpus, data / f"{name}.sqlite",
+                                       QueryCache(LocalEmbedder()), fresh=True)
     try:
-        spans, rate = await build_index(kb, load_corpus(corpus))
         queries = load_queries(QUERIES[name])
         for method, params in METHODS.items():
             kb.params = params
             res = await evaluate(kb, queries, spans, k=10)
             print(json.dumps({"set": name, "method": method, "chunks": len(spans),  # noqa: T201
-                              "ingest_chunks_per_s": round(rate, 1), **res}), flush=True)
+                              "ingest_chunks_per_s": round(rate or 0.0, 1), **res}), flush=True)
         kb.params = RankParams()
         off = [line.strip() for line in OFFTOPIC.read_text().splitlines() if line.strip()]
         answered = [q for q in off if await kb.search(q, k=5)]
