@@ -88,14 +88,19 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 async def evaluate(kb: KnowledgeBase, queries: Sequence[EvalQuery],
-                   spans: dict[str, tuple[str, int, int]], *, k: int = 10) -> dict[str, Any]:
+                   spans: dict[str, tuple[str, int, int]], *, k: int = 10,
+                   ignore: Callable[[str], bool] | None = None) -> dict[str, Any]:
+    """Recall and latency of `queries`. Results whose doc_id `ignore` accepts are
+    passed over, as if not in the store (a deeper search fills their places)."""
     depth = max(k, 10)
     doc_ranks: list[int | None] = []
     chunk_ranks: list[int | None] = []
     latencies: list[float] = []
     for q in queries:
         started = time.perf_counter()
-        sources = await kb.search(q.query, k=depth)
+        sources = await kb.search(q.query, k=depth * 3 if ignore else depth)
+        if ignore is not None:
+            sources = [src for src in sources if not ignore(src.doc_id)][:depth]
         latencies.append((time.perf_counter() - started) * 1000)
         doc_rank = chunk_rank = None
         for rank, src in enumerate(sources, start=1):
@@ -156,13 +161,14 @@ class Tuning(NamedTuple):
 async def tune(kb: KnowledgeBase, queries: Sequence[EvalQuery],
                spans: dict[str, tuple[str, int, int]], *,
                grid: Mapping[str, Sequence[float]] = DEFAULT_GRID,
-               on_result: Callable[[RankParams, dict[str, Any]], None] | None = None
-               ) -> Tuning:
+               on_result: Callable[[RankParams, dict[str, Any]], None] | None = None,
+               ignore: Callable[[str], bool] | None = None) -> Tuning:
     """The grid point with the best recall@5 (plus chunk recall@5 where answer offsets
     are known) on `queries`. Ties keep the earlier point, and the knowledge base's
     current params are tried first, so a grid that finds nothing better changes
     nothing. The relevance gate is off for every point, the baseline included (it
-    would hide misses), and keeps its values in the result."""
+    would hide misses), and keeps its values in the result. `ignore` is passed to
+    `evaluate`: documents the labels cannot judge, kept out of every ranking."""
     base = kb.params
     names = list(grid)
     points = [base] + [replace(base, **dict[str, Any](zip(names, values, strict=True)))
@@ -171,7 +177,7 @@ async def tune(kb: KnowledgeBase, queries: Sequence[EvalQuery],
     try:
         for params in points:
             kb.params = replace(params, relevance_gate=False)
-            results.append(await evaluate(kb, queries, spans, k=10))
+            results.append(await evaluate(kb, queries, spans, k=10, ignore=ignore))
             if on_result is not None:
                 on_result(params, results[-1])
     finally:

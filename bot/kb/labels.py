@@ -15,6 +15,7 @@ from sqlmodel import col, select
 
 from bot.kb.citations import cited_numbers
 from bot.kb.evaluation import EvalQuery
+from bot.kb.service import is_answer_entry
 from bot.store.models import Decision, Draft, Verdict
 
 __all__ = ["questions_from_decisions"]
@@ -23,7 +24,7 @@ __all__ = ["questions_from_decisions"]
 def _cited_docs(final_text: str, sources: list[dict[str, Any]]) -> frozenset[str]:
     by_number = {int(s["n"]): str(s.get("doc_id") or "") for s in sources if "n" in s}
     return frozenset(doc for n in cited_numbers(final_text)
-                     if (doc := by_number.get(n)) and not doc.startswith("answer:"))
+                     if (doc := by_number.get(n)) and not is_answer_entry(doc))
 
 
 def questions_from_decisions(engine: Engine) -> list[EvalQuery]:

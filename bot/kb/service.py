@@ -40,10 +40,16 @@ from bot.kb.types import Chunk, Document, Source
 if TYPE_CHECKING:
     from bot.settings import Settings
 
-__all__ = ["KnowledgeBase", "content_hash", "embed_text"]
+__all__ = ["ANSWER_PREFIX", "KnowledgeBase", "content_hash", "embed_text", "is_answer_entry"]
 
 log = logging.getLogger(__name__)
 PARAMS_KEY = "rank_params"
+# Approved answers become entries whose doc_id is this prefix + the thread's permalink.
+ANSWER_PREFIX = "answer:"
+
+
+def is_answer_entry(doc_id: str) -> bool:
+    return doc_id.startswith(ANSWER_PREFIX)
 
 
 def content_hash(doc: Document) -> str:
@@ -168,7 +174,7 @@ class KnowledgeBase:
         `private` defaults to True so an answer from a channel whose visibility the
         caller did not check is never shown elsewhere; pass False for public channels.
         """
-        doc = Document(doc_id=f"answer:{permalink}", title=question.strip()[:200],
+        doc = Document(doc_id=f"{ANSWER_PREFIX}{permalink}", title=question.strip()[:200],
                        url=permalink, text=f"Q: {question.strip()}\n\nA: {answer.strip()}",
                        collection=collection, private_channel=channel_id if private else None,
                        updated_at=time.time())

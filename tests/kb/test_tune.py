@@ -13,10 +13,10 @@ import pytest
 from sqlalchemy import create_engine
 
 from bot.kb.embedding import LocalEmbedder
-from bot.kb.evaluation import EvalQuery, tune
+from bot.kb.evaluation import EvalQuery, evaluate, tune
 from bot.kb.labels import questions_from_decisions
 from bot.kb.ranking import RankParams
-from bot.kb.service import PARAMS_KEY, KnowledgeBase
+from bot.kb.service import PARAMS_KEY, KnowledgeBase, is_answer_entry
 from bot.settings import Settings
 from bot.store.db import Store
 from tests.kb.test_cli import _main, _write
@@ -187,6 +187,46 @@ def test_tune_from_decisions_reads_the_bots_database(
     assert _main(["kb", "tune", "--from-decisions", "--min-questions", "1", "--dry-run"]) == 0
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert out["queries"] == len(QUERIES) and out["after_recall@5"] == 1.0
+
+
+def test_tune_from_decisions_keeps_each_questions_own_approved_answer_out_of_the_rankings(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every reviewed question left its approved answer in the store ("answer:" entries,
+    # titled with the question itself), which outranks the cited source at rank 1.
+    monkeypatch.setenv("TANDEM_DATA_DIR", str(tmp_path / "data"))
+    settings = Settings(tandem_data_dir=tmp_path / "data")
+
+    async def seed() -> None:
+        kb = await KnowledgeBase.open(settings)
+        await kb.upsert(_docs())
+        for i, question in enumerate(QUERIES):
+            await kb.add_answer(question=question, answer="As the handbook says [1].",
+                                permalink=f"https://slack/p{i}", channel_id="C1", private=False)
+        await kb.close()
+        store = await Store.open(settings.db_url)
+        await store.run(lambda session: [_answered(session, q, "approved", "[1]", sources=(g,))
+                                         for q, g in QUERIES.items()])
+        await store.close()
+
+    asyncio.run(seed())
+    assert _main(["kb", "tune", "--from-decisions", "--min-questions", "1", "--dry-run"]) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    # Counted, the answer entries would hold rank 1 for every question (recall@1 0).
+    assert out["before_recall@1"] >= 0.8 and out["after_recall@5"] == 1.0
+
+
+async def test_evaluation_passes_over_ignored_documents_and_fills_their_places(
+        kb: KnowledgeBase) -> None:
+    await kb.upsert(_docs())
+    for i, question in enumerate(QUERIES):
+        await kb.add_answer(question=question, answer="See the handbook.",
+                            permalink=f"https://slack/p{i}", channel_id="C1", private=False)
+    kb.params = RankParams(relevance_gate=False)
+    counted = await evaluate(kb, LABELLED, {}, k=10)
+    ignored = await evaluate(kb, LABELLED, {}, k=10, ignore=is_answer_entry)
+    assert counted["recall@1"] == 0.0  # each question's own answer entry comes first
+    assert ignored["recall@1"] == 1.0
 
 
 def test_tune_from_decisions_drops_sources_deleted_since_they_were_cited(
