@@ -25,6 +25,7 @@ from bot.kb.chunking import chunk_document
 from bot.kb.embedding import Embedder
 from bot.kb.ranking import (
     RankParams,
+    collapse_duplicates,
     diversify,
     fts_query,
     fuse,
@@ -229,12 +230,16 @@ class KnowledgeBase:
         fused = fuse([[r for r, _ in lexical], [r for r, _ in near], [r for r, _ in dense]],
                      [params.bm25_weight, params.proximity_weight, params.dense_weight],
                      params.rrf_k)
-        # Diversifying looks a little deeper than k; one fetch serves it and the result.
-        fused = fused[:max(k * 4, 20)] if params.doc_decay < 1 else fused[:k]
+        # Collapsing copies and diversifying look deeper than k; one fetch serves them
+        # and the result.
+        fused = fused[:max(k * 4, 20)]
         rows = store.fetch([r for r, _ in fused])
+        doc_of = {r: row.doc_id for r, row in rows.items()}
+        fused = collapse_duplicates(fused, {r: row.text for r, row in rows.items()}, doc_of,
+                                    params.duplicate_share)
         if params.doc_decay < 1:
-            fused = diversify(fused, {r: row.doc_id for r, row in rows.items()},
-                              params.doc_decay)[:k]
+            fused = diversify(fused, doc_of, params.doc_decay)
+        fused = fused[:k]
         return [Source(n=i, title=row.title, url=row.url, text=row.text, heading=row.heading,
                        collection=row.collection, score=round(score, 6), doc_id=row.doc_id,
                        chunk_id=row.chunk_id)

@@ -27,9 +27,11 @@ from bot.kb.ranking import RankParams
 from tests.bench.bench_kb_covid import open_index
 
 ROOT = Path(__file__).resolve().parents[2]
-_OFF = {"relevance_gate": False}
+# The calibration rows are the plain methods: no relevance gate, no collapsing of copies.
+_OFF = {"relevance_gate": False, "duplicate_share": 2.0}
 METHODS = {
     "defaults": RankParams(),
+    "defaults_keeping_copies": RankParams(duplicate_share=2.0),
     "bm25_only": RankParams(proximity_weight=0.0, dense_weight=0.0, window_weight=0.0,
                             doc_decay=1.0, **_OFF),
     "dense_only": RankParams(bm25_weight=0.0, proximity_weight=0.0, dense_weight=1.0,

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from bot.kb.ranking import RankParams, diversify, rescore, stem, window_scores
+from bot.kb.ranking import (
+    RankParams,
+    collapse_duplicates,
+    diversify,
+    rescore,
+    stem,
+    window_scores,
+)
 from bot.kb.service import KnowledgeBase
 from bot.kb.store_sqlite import SqliteStore
 from bot.kb.types import Document
@@ -80,3 +87,34 @@ def test_diversify_keeps_every_chunk_and_the_scores_unchanged() -> None:
     doc_of = {i: "ab"[i % 2] for i in range(8)}
     out = diversify(ranked, doc_of, 0.5)
     assert sorted(out) == sorted(ranked)
+
+
+PASSAGE = ("Use fs.watch to be told when a file or directory changes; the listener gets the "
+           "event type and the file name, and on Linux it relies on inotify so it stays cheap "
+           "even for large trees of files.")
+
+
+def test_collapse_drops_another_documents_copy_of_a_listed_passage() -> None:
+    ranked = [(1, 0.9), (2, 0.8), (3, 0.7)]
+    text_of = {1: PASSAGE, 2: "## fs.watch\n" + PASSAGE.replace(";", ","), 3: "Unrelated text "
+               "about timers: setTimeout runs a callback once after a delay in milliseconds."}
+    doc_of = {1: "fs.md", 2: "fs.html", 3: "timers.md"}
+    assert collapse_duplicates(ranked, text_of, doc_of, 0.5) == [(1, 0.9), (3, 0.7)]
+
+
+def test_collapse_keeps_a_documents_own_overlapping_chunks() -> None:
+    ranked = [(1, 0.9), (2, 0.8)]
+    assert collapse_duplicates(ranked, {1: PASSAGE, 2: PASSAGE}, {1: "fs.md", 2: "fs.md"},
+                               0.5) == ranked
+
+
+def test_collapse_keeps_a_short_entry_quoted_inside_a_long_one() -> None:
+    short = "Community spread means people have been infected in an area without knowing how."
+    long = " ".join([PASSAGE, short, PASSAGE.upper().replace("FS", "os"), "More words here."])
+    ranked = [(1, 0.9), (2, 0.8)]
+    assert collapse_duplicates(ranked, {1: long, 2: short}, {1: "a", 2: "b"}, 0.5) == ranked
+
+
+def test_collapse_with_share_above_one_keeps_everything() -> None:
+    ranked = [(1, 0.9), (2, 0.8)]
+    assert collapse_duplicates(ranked, {1: PASSAGE, 2: PASSAGE}, {1: "a", 2: "b"}, 2.0) == ranked

@@ -173,3 +173,24 @@ async def test_search_results_are_the_same_whether_dense_or_lexical_finishes_fir
     monkeypatch.setattr(kb.embedder, "embed", slow_embed)
     again = [s.doc_id for s in await kb.search("connect to the office intranet from my house")]
     assert first == again and first[0] == "vpn"
+
+
+async def test_a_page_ingested_as_markdown_and_html_is_listed_once(kb: KnowledgeBase) -> None:
+    from bot.kb.readers import html_to_markdown
+
+    body = ("Watching files", "Call fs.watch with a directory to be told when any file in it "
+            "changes. The listener receives the event type, rename or change, and the file name. "
+            "On Linux the watcher relies on inotify, so it stays cheap even for large trees.")
+    html = (f"<html><head><title>fs | Docs</title></head><body><h2>{body[0]}</h2>"
+            f"<p>{body[1]}</p></body></html>")
+    title, text = html_to_markdown(html)
+    await kb.upsert(_docs() + [
+        Document(doc_id="fs.md", title="fs", url="docs/fs.md", text=f"## {body[0]}\n\n{body[1]}",
+                 kind="markdown"),
+        Document(doc_id="fs.html", title=title, url="docs/fs.html", text=text, kind="html")])
+    query = "how do I get notified when files in a folder change"
+    kept = [s.doc_id for s in await kb.search(query, k=3)]
+    assert kept[0] in {"fs.md", "fs.html"} and not {"fs.md", "fs.html"} <= set(kept)
+    kb.params = RankParams(duplicate_share=2.0)
+    copies = [s.doc_id for s in await kb.search(query, k=3)]
+    assert {"fs.md", "fs.html"} <= set(copies)
