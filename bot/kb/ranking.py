@@ -61,11 +61,12 @@ class RankParams:
     # A chunk that shares this share of its word triples (and of the other's) with a
     # chunk of another document listed before it is left out: the same passage
     # ingested twice (a page's .md and .html, a docs folder's all-in-one page) would
-    # otherwise fill half the top 5 with copies. Measured on Node's API docs as
+    # otherwise fill a third of the top 5 with copies. Measured on Node's API docs as
     # shipped (.md + .html + all.html), 880 top-10 results: 486 share under 0.1 with
-    # any earlier result, 342 share 0.5 or more; copies whose chunk boundaries differ
-    # make the few in between.
-    duplicate_share: float = 0.5
+    # any earlier result, 328 share 0.6 or more (copies whose chunk boundaries differ
+    # make most of the few in between); templated pages that differ in what matters
+    # (CMake's CMAKE_BUILD_TYPE and CMAKE_CONFIGURATION_TYPES) share 0.56.
+    duplicate_share: float = 0.6
     # "Nothing relevant": the best dense match must reach `min_cosine`, or, failing
     # that, a weaker one (`lexical_min_cosine`) must come with lexical support: a top
     # lexical match that holds every content word of the query, or `min_term_coverage`
@@ -140,19 +141,21 @@ def diversify(ranked: Sequence[tuple[int, float]], doc_of: dict[int, str], decay
 
 def _triples(text: str) -> set[tuple[str, ...]]:
     words = _WORD.findall(normalize(text).lower())
-    return {tuple(words[i:i + 3]) for i in range(max(1, len(words) - 2))}
+    return set(zip(words, words[1:], words[2:], strict=False)) if len(words) > 2 else {
+        tuple(words)}
 
 
 def collapse_duplicates(ranked: Sequence[tuple[int, float]], text_of: dict[int, str],
-                        doc_of: dict[int, str], share: float) -> list[tuple[int, float]]:
+                        doc_of: dict[int, str], share: float, *, limit: int | None = None
+                        ) -> list[tuple[int, float]]:
     """Drop each chunk that shares at least `share` of its word triples, and of the
     larger one's, with a chunk of another document kept before it: one passage stored
     twice is listed once, at its better rank. A short entry quoted inside a long one
     stays (it shares most of its own triples but few of the long one's). A document's
     own chunks overlap by design and are never compared (`diversify` spreads them).
-    share > 1 keeps everything."""
+    share > 1 keeps everything. Stops once `limit` chunks are kept."""
     if share > 1:
-        return list(ranked)
+        return list(ranked)[:limit]
     kept: list[tuple[str, set[tuple[str, ...]]]] = []
     out = []
     for item in ranked:
@@ -163,6 +166,8 @@ def collapse_duplicates(ranked: Sequence[tuple[int, float]], text_of: dict[int, 
             continue
         kept.append((doc, triples))
         out.append(item)
+        if len(out) == limit:
+            break
     return out
 
 

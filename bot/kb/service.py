@@ -235,11 +235,12 @@ class KnowledgeBase:
         fused = fused[:max(k * 4, 20)]
         rows = store.fetch([r for r, _ in fused])
         doc_of = {r: row.doc_id for r, row in rows.items()}
-        fused = collapse_duplicates(fused, {r: row.text for r, row in rows.items()}, doc_of,
-                                    params.duplicate_share)
         if params.doc_decay < 1:
             fused = diversify(fused, doc_of, params.doc_decay)
-        fused = fused[:k]
+        # Copies are looked for in that order, only until k are kept: comparing every
+        # pair of the pool would cost more than the rest of the ranking.
+        fused = collapse_duplicates(fused, {r: row.text for r, row in rows.items()}, doc_of,
+                                    params.duplicate_share, limit=k)
         return [Source(n=i, title=row.title, url=row.url, text=row.text, heading=row.heading,
                        collection=row.collection, score=round(score, 6), doc_id=row.doc_id,
                        chunk_id=row.chunk_id)
