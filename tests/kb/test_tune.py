@@ -169,38 +169,18 @@ async def test_reviewed_answers_label_the_sources_a_person_let_stand(tmp_path: P
         "reset my password?": {"pw", "vac"}, "how much leave?": {"pw", "vac"}}
 
 
-def test_tune_from_decisions_reads_the_bots_database(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("TANDEM_DATA_DIR", str(tmp_path / "data"))
-
-    async def seed() -> None:
-        kb = await KnowledgeBase.open(Settings(tandem_data_dir=tmp_path / "data"))
-        await kb.upsert(_docs())
-        await kb.close()
-        store = await Store.open(Settings(tandem_data_dir=tmp_path / "data").db_url)
-        await store.run(lambda session: [_answered(session, q, "approved", "[1]", sources=(g,))
-                                         for q, g in QUERIES.items()])
-        await store.close()
-
-    asyncio.run(seed())
-    assert _main(["kb", "tune", "--from-decisions", "--min-questions", "1", "--dry-run"]) == 0
-    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert out["queries"] == len(QUERIES) and out["after_recall@5"] == 1.0
-
-
-def test_tune_from_decisions_keeps_each_questions_own_approved_answer_out_of_the_rankings(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Every reviewed question left its approved answer in the store ("answer:" entries,
-    # titled with the question itself), which outranks the cited source at rank 1.
+def _tune_reviewed_questions(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                            monkeypatch: pytest.MonkeyPatch, *, with_answer_entries: bool
+                            ) -> dict[str, Any]:
+    """Each fixture question approved citing its gold document; then `kb tune
+    --from-decisions --dry-run`, whose JSON line is returned."""
     monkeypatch.setenv("TANDEM_DATA_DIR", str(tmp_path / "data"))
     settings = Settings(tandem_data_dir=tmp_path / "data")
 
     async def seed() -> None:
         kb = await KnowledgeBase.open(settings)
         await kb.upsert(_docs())
-        for i, question in enumerate(QUERIES):
+        for i, question in enumerate(QUERIES if with_answer_entries else ()):
             await kb.add_answer(question=question, answer="As the handbook says [1].",
                                 permalink=f"https://slack/p{i}", channel_id="C1", private=False)
         await kb.close()
@@ -211,8 +191,24 @@ def test_tune_from_decisions_keeps_each_questions_own_approved_answer_out_of_the
 
     asyncio.run(seed())
     assert _main(["kb", "tune", "--from-decisions", "--min-questions", "1", "--dry-run"]) == 0
-    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    # Counted, the answer entries would hold rank 1 for every question (recall@1 0).
+    out: dict[str, Any] = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    return out
+
+
+def test_tune_from_decisions_reads_the_bots_database(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = _tune_reviewed_questions(tmp_path, capsys, monkeypatch, with_answer_entries=False)
+    assert out["queries"] == len(QUERIES) and out["after_recall@5"] == 1.0
+
+
+def test_tune_from_decisions_keeps_each_questions_own_approved_answer_out_of_the_rankings(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every reviewed question left its approved answer in the store ("answer:" entries,
+    # titled with the question itself), which would outrank the cited source at rank 1
+    # for every question (recall@1 0).
+    out = _tune_reviewed_questions(tmp_path, capsys, monkeypatch, with_answer_entries=True)
     assert out["before_recall@1"] >= 0.8 and out["after_recall@5"] == 1.0
 
 
