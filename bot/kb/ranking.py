@@ -61,11 +61,12 @@ class RankParams:
     # A chunk that shares this share of its word triples (and of the other's) with a
     # chunk of another document listed before it is left out: the same passage
     # ingested twice (a page's .md and .html, a docs folder's all-in-one page) would
-    # otherwise fill a third of the top 5 with copies (bench_kb_copies: 30 % → 2.5 %). Measured on Node's API docs as
-    # shipped (.md + .html + all.html), 880 top-10 results: 486 share under 0.1 with
-    # any earlier result, 328 share 0.6 or more (copies whose chunk boundaries differ
-    # make most of the few in between); templated pages that differ in what matters
-    # (CMake's CMAKE_BUILD_TYPE and CMAKE_CONFIGURATION_TYPES) share 0.56.
+    # otherwise fill a third of the top 5 with copies (bench_kb_copies: 30 % of the
+    # slots; 2.5 % collapsed). Measured on Node's API docs as shipped (.md + .html +
+    # all.html), 880 top-10 results: 486 share under 0.1 with any earlier result, 328
+    # share 0.6 or more (copies whose chunk boundaries differ make most of the few in
+    # between); templated pages that differ in what matters (CMake's CMAKE_BUILD_TYPE
+    # and CMAKE_CONFIGURATION_TYPES) share 0.56.
     duplicate_share: float = 0.6
     # "Nothing relevant": the best dense match must reach `min_cosine`, or, failing
     # that, a weaker one (`lexical_min_cosine`) must come with lexical support: a top
