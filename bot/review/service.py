@@ -247,7 +247,33 @@ class ReviewService:
                 except SlackApiError as exc:
                     log.warning("could not mark draft %s failed: %s", draft.id, exc)
         for decision in await s.store.run(repo.unpublished_decisions):
-            await self.publish(decision)
+            if not await self._posted_before_stop(decision):
+                await self.publish(decision)
+
+    async def _posted_before_stop(self, decision: Decision) -> bool:
+        """A stop between the final post and its record leaves the post in the thread:
+        find it (a bot message with the final text's first part) and record it instead
+        of posting a second copy."""
+        s = self.s
+        request = await s.store.run(lambda x: x.get(Request, decision.request_id))
+        if request is None or decision.final_text is None:
+            return False
+        thread = request.thread_ts or request.message_ts
+        if not thread:
+            return False
+        first = split_text(decision.final_text, MESSAGE_LIMIT)[0]
+        try:
+            resp = await s.client.conversations_replies(channel=request.channel_id, ts=thread,
+                                                        limit=200)
+        except SlackApiError as exc:
+            log.warning("could not read thread of decision %s: %s", decision.id, exc)
+            return False
+        for message in resp.get("messages") or []:
+            if message.get("bot_id") and message.get("text") == first:
+                await s.store.run(partial(_set_final, decision_id=decision.id,
+                                          channel=request.channel_id, ts=str(message["ts"])))
+                return True
+        return False
 
     async def home(self, user_id: str) -> None:
         s = self.s

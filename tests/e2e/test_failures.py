@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 
 from bot.settings import LLMTimeouts
@@ -79,6 +81,24 @@ async def test_approval_survives_restart_and_posts_once(tandem: Harness) -> None
     await slack.wait_for(lambda: _final_count(tandem, ts, 1))
     await tandem.restart_bot()
     assert await _final_count(tandem, ts, 1)  # not re-posted on start
+
+
+async def test_final_post_made_just_before_a_stop_is_found_not_posted_again(
+        tandem: Harness) -> None:
+    slack = tandem.slack
+    assert slack is not None and tandem.bot is not None
+    ts = await slack.post("general", "alice", "<@U0BOT> write the weekly update")
+    draft = await tandem.wait_draft("C0GENERAL", ts)
+    await slack.click("bob", "tandem_approve", channel="C0GENERAL", ts=draft["ts"])
+    await slack.wait_for(lambda: _final_count(tandem, ts, 1))
+    await tandem.bot.stop()
+    # The stop came between chat.postMessage and the record of where the post went.
+    with sqlite3.connect(tandem.tmp / "tandem.sqlite") as db:
+        assert db.execute("UPDATE decision SET final_ts = NULL").rowcount == 1
+    await tandem.start_bot()
+    assert await _final_count(tandem, ts, 1)
+    with sqlite3.connect(tandem.tmp / "tandem.sqlite") as db:
+        assert db.execute("SELECT final_ts FROM decision").fetchone()[0] is not None
 
 
 async def _final_count(h: Harness, ts: str, n: int) -> bool:
