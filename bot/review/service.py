@@ -124,13 +124,19 @@ class ReviewService:
         await self.show_verdict(draft, verdict.value, user_id, reason=reason)
         return decision
 
-    async def publish(self, decision: Decision) -> None:
-        """Post the final text where it belongs, once, and remember where."""
+    async def publish(self, decision: Decision, *, recovering: bool = False) -> None:
+        """Post the final text where it belongs, once, and remember where. `recovering`:
+        a stop between the post and its record left the post in the thread, so look
+        for it there first and record it instead of posting a second copy."""
         s = self.s
         request = await s.store.run(lambda x: x.get(Request, decision.request_id))
         if request is None or decision.final_text is None:
             return
         thread = request.thread_ts or request.message_ts
+        if recovering and thread and (
+                posted := await self._posted_before_stop(decision, request.channel_id, thread)):
+            await s.store.run(lambda x: _set_final(x, decision.id, request.channel_id, posted))
+            return
         first_ts: str | None = None
         for part in split_text(decision.final_text, MESSAGE_LIMIT):
             resp = await s.client.chat_postMessage(channel=request.channel_id, thread_ts=thread,
@@ -247,33 +253,21 @@ class ReviewService:
                 except SlackApiError as exc:
                     log.warning("could not mark draft %s failed: %s", draft.id, exc)
         for decision in await s.store.run(repo.unpublished_decisions):
-            if not await self._posted_before_stop(decision):
-                await self.publish(decision)
+            await self.publish(decision, recovering=True)
 
-    async def _posted_before_stop(self, decision: Decision) -> bool:
-        """A stop between the final post and its record leaves the post in the thread:
-        find it (a bot message with the final text's first part) and record it instead
-        of posting a second copy."""
-        s = self.s
-        request = await s.store.run(lambda x: x.get(Request, decision.request_id))
-        if request is None or decision.final_text is None:
-            return False
-        thread = request.thread_ts or request.message_ts
-        if not thread:
-            return False
+    async def _posted_before_stop(self, decision: Decision, channel: str, thread: str
+                                  ) -> str | None:
+        """The ts of a bot message in the thread holding the final text's first part."""
+        assert decision.final_text is not None
         first = split_text(decision.final_text, MESSAGE_LIMIT)[0]
         try:
-            resp = await s.client.conversations_replies(channel=request.channel_id, ts=thread,
-                                                        limit=200)
+            resp = await self.s.client.conversations_replies(channel=channel, ts=thread,
+                                                             limit=200)
         except SlackApiError as exc:
             log.warning("could not read thread of decision %s: %s", decision.id, exc)
-            return False
-        for message in resp.get("messages") or []:
-            if message.get("bot_id") and message.get("text") == first:
-                await s.store.run(partial(_set_final, decision_id=decision.id,
-                                          channel=request.channel_id, ts=str(message["ts"])))
-                return True
-        return False
+            return None
+        return next((str(m["ts"]) for m in resp.get("messages") or []
+                     if m.get("bot_id") and m.get("text") == first), None)
 
     async def home(self, user_id: str) -> None:
         s = self.s
