@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 __all__ = ["RankParams", "collapse_duplicates", "diversify", "fts_query", "fuse", "near_query",
-           "normalize", "query_terms", "rescore", "stem", "term_coverage", "window_scores"]
+           "normalize", "query_terms", "rescore", "stem", "term_coverage", "window_scores",
+           "word_triples"]
 
 # Function words carry no topic; dropping them keeps BM25 from rewarding chunks
 # that merely share "what", "the" or "does" with the question.
@@ -140,7 +141,7 @@ def diversify(ranked: Sequence[tuple[int, float]], doc_of: dict[int, str], decay
     return out
 
 
-def _triples(text: str) -> set[tuple[str, ...]]:
+def word_triples(text: str) -> set[tuple[str, ...]]:
     words = _WORD.findall(normalize(text).lower())
     return set(zip(words, words[1:], words[2:], strict=False)) if len(words) > 2 else {
         tuple(words)}
@@ -161,7 +162,7 @@ def collapse_duplicates(ranked: Sequence[tuple[int, float]], text_of: dict[int, 
     out = []
     for item in ranked:
         doc = doc_of.get(item[0], "")
-        triples = _triples(text_of.get(item[0], ""))
+        triples = word_triples(text_of.get(item[0], ""))
         if any(other != doc and len(triples & seen) >= share * max(len(triples), len(seen))
                for other, seen in kept):
             continue

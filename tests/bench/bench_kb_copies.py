@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import re
 import shutil
 import tempfile
 from dataclasses import replace
@@ -24,17 +23,12 @@ from pathlib import Path
 from bot.kb.embedding import LocalEmbedder
 from bot.kb.evaluation import QueryCache, load_queries
 from bot.kb.ingest import ingest_paths
+from bot.kb.ranking import word_triples
 from bot.kb.service import KnowledgeBase
 from bot.kb.store_sqlite import SqliteStore
 
 ROOT = Path(__file__).resolve().parents[2]
 API = Path("/usr/share/doc/nodejs/api")
-_WORD = re.compile(r"\w+")
-
-
-def _triples(text: str) -> set[tuple[str, ...]]:
-    words = _WORD.findall(text.lower())
-    return {tuple(words[i:i + 3]) for i in range(max(1, len(words) - 2))}
 
 
 def _page(doc_id: str) -> str:
@@ -70,7 +64,7 @@ async def run(args: argparse.Namespace) -> None:
                 top = found[:5]
                 seen: list[tuple[str, set[tuple[str, ...]]]] = []
                 for src in top:
-                    t = _triples(src.text)
+                    t = word_triples(src.text)
                     copies += any(doc != src.doc_id and len(t & s) >= 0.5 * max(len(t), len(s))
                                   for doc, s in seen)
                     seen.append((src.doc_id, t))
