@@ -55,16 +55,20 @@ def _scanner(matrix: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
     embedder has loaded torch, a bfloat16 copy halves the bytes and runs on the same
     OpenMP threads as the model, where numpy's BLAS threads would fight them for the
     two cores: 3 ms instead of 15. Otherwise numpy on float32.
+
+    The copy is stored transposed, and the query is a 1 × d matrix: torch's
+    matrix-vector kernel for bfloat16 has no fast path without AMX (7.7 ms for 100k
+    rows on AVX512-BF16), its matrix product has (4.8 ms).
     """
     torch = sys.modules.get("torch")
     if torch is None or not len(matrix):
         return lambda vector: matrix @ vector
-    table = torch.from_numpy(matrix.copy()).to(torch.bfloat16)
+    table = torch.from_numpy(matrix.copy()).to(torch.bfloat16).T.contiguous()
 
     def scan(vector: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
-            scores: np.ndarray = (table @ torch.from_numpy(vector).to(torch.bfloat16)
-                                  ).float().numpy()
+            query = torch.from_numpy(vector).to(torch.bfloat16).unsqueeze(0)
+            scores: np.ndarray = (query @ table)[0].float().numpy()
         return scores
 
     return scan
