@@ -11,6 +11,7 @@ corpus's (length-bucketed batching), which roughly halves the cost on mixed text
 from __future__ import annotations
 
 import asyncio
+import copy
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -19,6 +20,8 @@ from typing import Any, Protocol
 
 import aiohttp
 import numpy as np
+
+from bot.kb.threads import single_thread
 
 __all__ = ["EmbeddingError", "Embedder", "LocalEmbedder", "HttpEmbedder", "cpu_has_bf16",
            "default_model_path"]
@@ -79,11 +82,8 @@ class LocalEmbedder:
 
     The model runs without `SentenceTransformer.encode()`'s per-call machinery: the
     fast tokenizer, one forward pass per length-sorted batch and mean pooling, as the
-    packaged model's pooling config says. A one-line query takes 4–7 ms instead
-    of 30. `precision="auto"` embeds in bfloat16 on CPUs that have it natively,
-    queries included: inside a search the vector scan has just pushed the weights
-    out of the cache, and half the bytes to read back beat fp32's faster arithmetic
-    (on AVX512-BF16 without AMX, a search's p50 fell by 6 ms).
+    packaged model's pooling config says. A one-line query takes about 7 ms instead
+    of 30. `precision="auto"` embeds in bfloat16 on CPUs that have it natively.
     """
 
     def __init__(self, model_path: str | None = None, *, max_seq_length: int = 128,
@@ -97,6 +97,7 @@ class LocalEmbedder:
         self._threads = threads
         self._bf16 = precision == "bf16" or (precision == "auto" and cpu_has_bf16())
         self._model: Any = None
+        self._query_model: Any = None
         self._lock = threading.Lock()
         # One thread owns the model: torch keeps an OpenMP team per calling thread,
         # and hopping between the loop's worker threads made a query cost 20 ms, not 7.
@@ -118,7 +119,14 @@ class LocalEmbedder:
                 model = SentenceTransformer(self._path or default_model_path(), device="cpu")
                 model.max_seq_length = self._max_seq_length
                 model.eval()
-                self._model = model.to(torch.bfloat16) if self._bf16 else model
+                # Bulk batches are compute-bound, and bf16 is twice as fast there. A
+                # query stays in fp32: bf16 would save 3-5 ms a search on CPUs without
+                # AMX, but it moved 2 of 50 CMake questions out of the top 5 (and
+                # 1 of 687 COVID ones). Both copies are kept (MiniLM is 90 MB in fp32).
+                self._query_model = model
+                if self._bf16:
+                    model = copy.deepcopy(model).to(torch.bfloat16)
+                self._model = model
         return self._model
 
     async def dimension(self) -> int:
@@ -137,6 +145,11 @@ class LocalEmbedder:
             vectors = model.encode(texts, batch_size=self._batch_size,
                                    normalize_embeddings=True, convert_to_tensor=True)
             return np.asarray(vectors.float().numpy(), dtype=np.float32)
+        if len(texts) <= _QUERY_BATCH:
+            import torch
+
+            with single_thread(torch):
+                return self._forward(self._query_model, texts)
         # Length-bucketed: each batch pads to its own longest text.
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         out = np.empty((len(texts), _dimension(model)), dtype=np.float32)
@@ -155,6 +168,9 @@ class LocalEmbedder:
             mask = features["attention_mask"].unsqueeze(-1).float()
             pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
             return torch.nn.functional.normalize(pooled, dim=1).numpy()
+
+
+_QUERY_BATCH = 4  # up to this many texts take the fp32 query path
 
 
 def _mean_pooled(model: Any) -> bool:

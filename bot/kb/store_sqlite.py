@@ -19,6 +19,7 @@ import numpy as np
 
 from bot.kb.ranking import normalize
 from bot.kb.store_base import ChunkRow, DocRecord, Filters
+from bot.kb.threads import single_thread
 
 __all__ = ["SqliteStore"]
 
@@ -58,7 +59,8 @@ def _scanner(matrix: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
 
     The copy is stored transposed, and the query is a 1 × d matrix: torch's
     matrix-vector kernel for bfloat16 has no fast path without AMX (7.7 ms for 100k
-    rows on AVX512-BF16), its matrix product has (4.8 ms).
+    rows on AVX512-BF16), its matrix product has (4.8 ms). It runs on one thread:
+    see `bot.kb.threads`.
     """
     torch = sys.modules.get("torch")
     if torch is None or not len(matrix):
@@ -66,7 +68,7 @@ def _scanner(matrix: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
     table = torch.from_numpy(matrix.copy()).to(torch.bfloat16).T.contiguous()
 
     def scan(vector: np.ndarray) -> np.ndarray:
-        with torch.inference_mode():
+        with torch.inference_mode(), single_thread(torch):
             query = torch.from_numpy(vector).to(torch.bfloat16).unsqueeze(0)
             scores: np.ndarray = (query @ table)[0].float().numpy()
         return scores
