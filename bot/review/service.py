@@ -30,6 +30,26 @@ __all__ = ["ReviewService", "thread_of"]
 log = logging.getLogger(__name__)
 
 
+FINAL_EVENT = "tandem_final_post"
+
+
+def final_metadata(decision_id: str, part: int, parts: int) -> dict[str, Any]:
+    """Slack message metadata marking part `part` of `parts` of a decision's final post."""
+    return {"event_type": FINAL_EVENT,
+            "event_payload": {"decision_id": decision_id, "part": part, "parts": parts}}
+
+
+def final_part(metadata: Any, decision_id: str) -> int | None:
+    """Which part of `decision_id`'s final post a message's metadata marks, if any."""
+    if not isinstance(metadata, dict) or metadata.get("event_type") != FINAL_EVENT:
+        return None
+    payload = metadata.get("event_payload") or {}
+    if payload.get("decision_id") != decision_id:
+        return None
+    part = payload.get("part")
+    return part if isinstance(part, int) else None
+
+
 def _when(moment: datetime | None = None) -> str:
     return (moment or datetime.now()).strftime("%Y-%m-%d %H:%M UTC")
 
@@ -125,23 +145,26 @@ class ReviewService:
         return decision
 
     async def publish(self, decision: Decision, *, recovering: bool = False) -> None:
-        """Post the final text where it belongs, once, and remember where. `recovering`:
-        a stop between the post and its record left the post in the thread, so look
-        for it there first and record it instead of posting a second copy."""
+        """Post the final text where it belongs, once, and remember where.
+
+        Each part carries message metadata naming its decision and place. `recovering`:
+        a stop after some posts but before their record left them in the thread, so
+        read the thread first and post only the parts that are not there."""
         s = self.s
         request = await s.store.run(lambda x: x.get(Request, decision.request_id))
         if request is None or decision.final_text is None:
             return
         thread = request.thread_ts or request.message_ts
-        if recovering and thread and (
-                posted := await self._posted_before_stop(decision, request.channel_id, thread)):
-            await s.store.run(lambda x: _set_final(x, decision.id, request.channel_id, posted))
-            return
-        first_ts: str | None = None
-        for part in split_text(decision.final_text, MESSAGE_LIMIT):
-            resp = await s.client.chat_postMessage(channel=request.channel_id, thread_ts=thread,
-                                                   text=part, unfurl_links=False)
-            first_ts = first_ts or str(resp["ts"])
+        parts = split_text(decision.final_text, MESSAGE_LIMIT)
+        ts_of = (await self._parts_posted(decision, request.channel_id, thread)
+                 if recovering and thread else {})
+        for i, part in enumerate(parts):
+            if i not in ts_of:
+                resp = await s.client.chat_postMessage(
+                    channel=request.channel_id, thread_ts=thread, text=part, unfurl_links=False,
+                    metadata=final_metadata(decision.id, i, len(parts)))
+                ts_of[i] = str(resp["ts"])
+        first_ts = ts_of.get(0)
         await s.store.run(lambda x: _set_final(x, decision.id, request.channel_id, first_ts))
         if request.job == "question" and s.kb is not None and first_ts:
             try:
@@ -255,19 +278,26 @@ class ReviewService:
         for decision in await s.store.run(repo.unpublished_decisions):
             await self.publish(decision, recovering=True)
 
-    async def _posted_before_stop(self, decision: Decision, channel: str, thread: str
-                                  ) -> str | None:
-        """The ts of a bot message in the thread holding the final text's first part."""
-        assert decision.final_text is not None
-        first = split_text(decision.final_text, MESSAGE_LIMIT)[0]
-        try:
-            resp = await self.s.client.conversations_replies(channel=channel, ts=thread,
-                                                             limit=200)
-        except SlackApiError as exc:
-            log.warning("could not read thread of decision %s: %s", decision.id, exc)
-            return None
-        return next((str(m["ts"]) for m in resp.get("messages") or []
-                     if m.get("bot_id") and m.get("text") == first), None)
+    async def _parts_posted(self, decision: Decision, channel: str, thread: str
+                            ) -> dict[int, str]:
+        """The ts of each part of the decision's final text already in the thread."""
+        found: dict[int, str] = {}
+        cursor = None
+        while True:
+            try:
+                resp = await self.s.client.conversations_replies(
+                    channel=channel, ts=thread, limit=200, cursor=cursor,
+                    include_all_metadata=True)
+            except SlackApiError as exc:
+                log.warning("could not read thread of decision %s: %s", decision.id, exc)
+                return found
+            for message in resp.get("messages") or []:
+                part = final_part(message.get("metadata"), decision.id)
+                if part is not None and message.get("bot_id"):
+                    found.setdefault(part, str(message["ts"]))
+            cursor = (resp.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return found
 
     async def home(self, user_id: str) -> None:
         s = self.s

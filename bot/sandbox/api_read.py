@@ -62,8 +62,19 @@ async def history(sb: Sandbox, args: dict[str, Any]) -> dict[str, Any]:
         top = [m for m in top if float(m["ts"]) > float(args["oldest"])]
     newest_first = list(reversed(top))
     chunk, cursor = _page(newest_first, args)
-    return {"messages": [api_message(sb.store, m) for m in chunk], "has_more": bool(cursor),
+    return {"messages": _listed(sb, chunk, args), "has_more": bool(cursor),
             "pin_count": 0, "response_metadata": {"next_cursor": cursor}}
+
+
+def _listed(sb: Sandbox, messages: list[dict[str, Any]], args: dict[str, Any]
+            ) -> list[dict[str, Any]]:
+    """Messages as history and replies list them: metadata only when asked for."""
+    keep = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+    listed = [api_message(sb.store, m) for m in messages]
+    if not keep:
+        for message in listed:
+            message.pop("metadata", None)
+    return listed
 
 
 async def replies(sb: Sandbox, args: dict[str, Any]) -> dict[str, Any]:
@@ -76,7 +87,7 @@ async def replies(sb: Sandbox, args: dict[str, Any]) -> dict[str, Any]:
     root_msg = sb.store.get_message(ch.id, root) or parent
     thread = [root_msg] + [m for m in sb.store.replies(ch.id, root) if not m.get("ephemeral_for")]
     chunk, cursor = _page(thread, args, default=1000)
-    return {"messages": [api_message(sb.store, m) for m in chunk], "has_more": bool(cursor),
+    return {"messages": _listed(sb, chunk, args), "has_more": bool(cursor),
             "response_metadata": {"next_cursor": cursor}}
 
 

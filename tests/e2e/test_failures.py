@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import sqlite3
+from typing import Any
 
 import pytest
+from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.drafting.split import MESSAGE_LIMIT, split_text
 from bot.settings import LLMTimeouts
-from tests.e2e.helpers import drafts, wait_text
+from tests.e2e.helpers import decisions, drafts, finals, wait_text
 from tests.support.fake_llm import FakeLLM
 from tests.support.harness import Harness, button_values, text_of
 
@@ -99,6 +102,45 @@ async def test_final_post_made_just_before_a_stop_is_found_not_posted_again(
     assert await _final_count(tandem, ts, 1)
     with sqlite3.connect(tandem.tmp / "tandem.sqlite") as db:
         assert db.execute("SELECT final_ts FROM decision").fetchone()[0] is not None
+
+
+async def test_a_long_final_post_cut_short_by_a_stop_is_completed_not_repeated(
+        tandem: Harness, fake_llm: FakeLLM) -> None:
+    slack = tandem.slack
+    assert slack is not None and tandem.bot is not None and tandem.sandbox is not None
+    fake_llm.reply = lambda _body: "Section one. " + "steady progress " * 250
+    ts = await slack.post("general", "alice", "<@U0BOT> write the weekly update")
+    draft = await tandem.wait_draft("C0GENERAL", ts)
+    # The reviewer's edit makes the final text longer than one Slack message.
+    await slack.click("bob", "tandem_edit", channel="C0GENERAL", ts=draft["ts"])
+    modal = (await slack.wait_for(lambda: slack.views("bob")))[-1]
+    halves = ["First half. " + "steady progress " * 180, "Second half. " + "on track " * 300]
+    await slack.submit(modal["id"], "bob", {
+        f"edit_part_{i}": {"text": {"type": "plain_text_input", "value": half}}
+        for i, half in enumerate(halves)})
+    (decision,) = await slack.wait_for(lambda: _decisions_async(tandem))
+    parts = split_text(decision.final_text or "", MESSAGE_LIMIT)
+    assert len(parts) == 2
+    await slack.wait_for(lambda: _final_count(tandem, ts, len(parts)))
+    first, *rest = await finals(tandem, "C0GENERAL", ts)
+    await tandem.bot.stop()
+    # The stop came after the first part was posted: the rest never went out.
+    client = AsyncWebClient(token="xoxb-sandbox", base_url=tandem.sandbox.api_url)
+    for message in rest:
+        await client.chat_delete(channel="C0GENERAL", ts=message["ts"])
+    with sqlite3.connect(tandem.tmp / "tandem.sqlite") as db:
+        assert db.execute("UPDATE decision SET final_ts = NULL").rowcount == 1
+    await tandem.start_bot()
+    await slack.wait_for(lambda: _final_count(tandem, ts, len(parts)))
+    posted = await finals(tandem, "C0GENERAL", ts)
+    assert posted[0]["ts"] == first["ts"]
+    assert [m["text"] for m in posted] == parts
+    with sqlite3.connect(tandem.tmp / "tandem.sqlite") as db:
+        assert db.execute("SELECT final_ts FROM decision").fetchone()[0] == first["ts"]
+
+
+async def _decisions_async(h: Harness) -> list[Any]:
+    return decisions(h)
 
 
 async def _final_count(h: Harness, ts: str, n: int) -> bool:

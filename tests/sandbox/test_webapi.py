@@ -50,6 +50,24 @@ async def test_post_update_history_replies_roundtrip(web: AsyncWebClient) -> Non
     assert replies["messages"][1]["blocks"][0]["type"] == "rich_text"
 
 
+async def test_message_metadata_is_listed_only_when_asked_for(web: AsyncWebClient) -> None:
+    parent = await web.chat_postMessage(channel="C0GENERAL", text="parent")
+    metadata = {"event_type": "task_done", "event_payload": {"id": "t1", "part": 0}}
+    await web.chat_postMessage(channel="C0GENERAL", text="child", thread_ts=parent["ts"],
+                               metadata=metadata)
+    plain = await web.conversations_replies(channel="C0GENERAL", ts=parent["ts"])
+    assert all("metadata" not in m for m in plain["messages"])
+    full = await web.conversations_replies(channel="C0GENERAL", ts=parent["ts"],
+                                           include_all_metadata=True)
+    assert full["messages"][1]["metadata"] == metadata
+    top = await web.chat_postMessage(channel="C0GENERAL", text="top", metadata=metadata)
+    history = await web.conversations_history(channel="C0GENERAL")
+    assert all("metadata" not in m for m in history["messages"])
+    history = await web.conversations_history(channel="C0GENERAL", include_all_metadata=True)
+    assert [m.get("metadata") for m in history["messages"] if m["ts"] == top["ts"]] == \
+        [metadata]
+
+
 async def test_unknown_channel_and_not_in_channel(web: AsyncWebClient, sandbox: Sandbox) -> None:
     assert (await _error(web.chat_postMessage(channel="C0NOPE", text="x")))[0] == \
         "channel_not_found"
