@@ -66,10 +66,15 @@ async def history(sb: Sandbox, args: dict[str, Any]) -> dict[str, Any]:
             "pin_count": 0, "response_metadata": {"next_cursor": cursor}}
 
 
+def _flag(args: dict[str, Any], name: str) -> bool:
+    """A boolean argument as slack_sdk sends it ("1", from True) or a caller writes it."""
+    return str(args.get(name, "")).lower() in ("1", "true")
+
+
 def _listed(sb: Sandbox, messages: list[dict[str, Any]], args: dict[str, Any]
             ) -> list[dict[str, Any]]:
     """Messages as history and replies list them: metadata only when asked for."""
-    keep = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+    keep = _flag(args, "include_all_metadata")
     listed = [api_message(sb.store, m) for m in messages]
     if not keep:
         for message in listed:
@@ -131,7 +136,7 @@ async def users_list(sb: Sandbox, args: dict[str, Any]) -> dict[str, Any]:
 
 
 async def usergroups_list(sb: Sandbox, args: dict[str, Any]) -> dict[str, Any]:
-    include_users = str(args.get("include_users", "")).lower() in ("1", "true")
+    include_users = _flag(args, "include_users")
     groups = []
     for group in sb.ws.usergroups.values():
         item = {k: v for k, v in group.items() if k != "users"}
