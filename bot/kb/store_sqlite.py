@@ -53,9 +53,9 @@ def _scanner(matrix: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
     """Cosine scores of one query against every row.
 
     The scan is memory-bound (100k × 384 float32 is 150 MB a query). When the local
-    embedder has loaded torch, a bfloat16 copy halves the bytes and runs on the same
-    OpenMP threads as the model, where numpy's BLAS threads would fight them for the
-    two cores: 3 ms instead of 15. Otherwise numpy on float32.
+    embedder has loaded torch, a bfloat16 copy halves the bytes and runs on torch's
+    OpenMP threads, where numpy's BLAS threads would fight the model's for the two
+    cores: 3 ms instead of 15. Otherwise numpy on float32.
 
     The copy is stored transposed, and the query is a 1 × d matrix: torch's
     matrix-vector kernel for bfloat16 has no fast path without AMX (7.7 ms for 100k
