@@ -96,12 +96,10 @@ async def test_final_post_made_just_before_a_stop_is_found_not_posted_again(
     await slack.wait_for(lambda: _final_count(tandem, ts, 1))
     await tandem.bot.stop()
     # The stop came between chat.postMessage and the record of where the post went.
-    with sqlite3.connect(tandem.tmp / "tandem.sqlite") as db:
-        assert db.execute("UPDATE decision SET final_ts = NULL").rowcount == 1
+    _forget_where_the_final_post_went(tandem)
     await tandem.start_bot()
     assert await _final_count(tandem, ts, 1)
-    with sqlite3.connect(tandem.tmp / "tandem.sqlite") as db:
-        assert db.execute("SELECT final_ts FROM decision").fetchone()[0] is not None
+    assert _recorded_final_ts(tandem) is not None
 
 
 async def test_a_long_final_post_cut_short_by_a_stop_is_completed_not_repeated(
@@ -128,21 +126,30 @@ async def test_a_long_final_post_cut_short_by_a_stop_is_completed_not_repeated(
     client = AsyncWebClient(token="xoxb-sandbox", base_url=tandem.sandbox.api_url)
     for message in rest:
         await client.chat_delete(channel="C0GENERAL", ts=message["ts"])
-    with sqlite3.connect(tandem.tmp / "tandem.sqlite") as db:
-        assert db.execute("UPDATE decision SET final_ts = NULL").rowcount == 1
+    _forget_where_the_final_post_went(tandem)
     await tandem.start_bot()
     await slack.wait_for(lambda: _final_count(tandem, ts, len(parts)))
     posted = await finals(tandem, "C0GENERAL", ts)
     assert posted[0]["ts"] == first["ts"]
     assert [m["text"] for m in posted] == parts
-    with sqlite3.connect(tandem.tmp / "tandem.sqlite") as db:
-        assert db.execute("SELECT final_ts FROM decision").fetchone()[0] == first["ts"]
+    assert _recorded_final_ts(tandem) == first["ts"]
 
 
 async def _decisions_async(h: Harness) -> list[Any]:
     return decisions(h)
 
 
+def _forget_where_the_final_post_went(h: Harness) -> None:
+    """What a stop between chat.postMessage and its record leaves in the database."""
+    with sqlite3.connect(h.tmp / "tandem.sqlite") as db:
+        assert db.execute("UPDATE decision SET final_ts = NULL").rowcount == 1
+
+
+def _recorded_final_ts(h: Harness) -> str | None:
+    with sqlite3.connect(h.tmp / "tandem.sqlite") as db:
+        ts: str | None = db.execute("SELECT final_ts FROM decision").fetchone()[0]
+    return ts
+
+
 async def _final_count(h: Harness, ts: str, n: int) -> bool:
-    from tests.e2e.helpers import finals
     return len(await finals(h, "C0GENERAL", ts)) == n
