@@ -16,7 +16,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from bot.kb.embedding import LocalEmbedder
+from bot.kb.embedding import Embedder, LocalEmbedder
 from bot.kb.evaluation import (
     EvalQuery,
     QueryCache,
@@ -38,7 +38,7 @@ def _split(path: Path, split: str) -> list[EvalQuery]:
     return [q for q, s in zip(load_queries(path), splits, strict=True) if s == split]
 
 
-async def open_index(corpus: Path, index: Path, embedder: QueryCache, fresh: bool
+async def open_index(corpus: Path, index: Path, embedder: Embedder, fresh: bool
                  ) -> tuple[KnowledgeBase, dict[str, tuple[str, int, int]], float | None]:
     spans_file = index.with_suffix(".spans.json")
     if fresh and index.exists():
