@@ -61,12 +61,12 @@ def _scanner(matrix: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
     float32.
 
     float16, not bfloat16: torch's float16 matrix-vector kernel accumulates in float32
-    and is fast on any x86 with F16C, while its bfloat16 kernels are slow without AMX.
-    For 100k rows on one AVX512-BF16 core: 3.7 ms, against 8.4 ms for the best bfloat16
-    layout (a transposed table times a 1 × d query) and 12 ms for float32. Its 10-bit
-    mantissa is also closer to float32 than bfloat16's 7 bits (largest error on unit
-    vectors 1e-4, against 2e-3). Vectors are unit length, far inside float16's range;
-    a matrix that is not falls back to float32. It runs on one thread: see
+    and needs no AMX, while its bfloat16 kernels are slow without it. Measured for 100k
+    rows on one core of an AMD host with AVX512-BF16: 3.7 ms, against 8.4 ms for the
+    best bfloat16 layout (a transposed table times a 1 × d query) and 12 ms for float32.
+    Its 10-bit mantissa is also closer to float32 than bfloat16's 7 bits (largest error
+    on unit vectors 1e-4, against 2e-3). Vectors are unit length, far inside float16's
+    range; a matrix that is not falls back to float32. It runs on one thread: see
     `bot.kb.threads`.
     """
     torch = sys.modules.get("torch")
