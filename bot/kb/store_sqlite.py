@@ -70,13 +70,13 @@ def _scanner(matrix: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
     `bot.kb.threads`.
     """
     torch = sys.modules.get("torch")
-    if torch is None or not len(matrix) or float(np.abs(matrix).max()) > _HALF_SAFE:
+    if torch is None or not len(matrix) or max(matrix.max(), -matrix.min()) > _HALF_SAFE:
         return lambda vector: matrix @ vector
-    table = torch.from_numpy(matrix).to(torch.float16)  # a copy
+    table = torch.from_numpy(matrix.astype(np.float16))  # a writable copy, half the bytes
 
     def scan(vector: np.ndarray) -> np.ndarray:
         with torch.inference_mode(), single_thread(torch):
-            query = torch.from_numpy(np.asarray(vector, np.float32)).to(torch.float16)
+            query = torch.from_numpy(np.array(vector, np.float16))  # a writable copy
             scores: np.ndarray = (table @ query).float().numpy()
         return scores
 
