@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
 
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
@@ -116,10 +115,11 @@ async def test_a_long_final_post_cut_short_by_a_stop_is_completed_not_repeated(
     await slack.submit(modal["id"], "bob", {
         f"edit_part_{i}": {"text": {"type": "plain_text_input", "value": half}}
         for i, half in enumerate(halves)})
-    (decision,) = await slack.wait_for(lambda: _decisions_async(tandem))
+    # The decision is recorded before its final post goes out.
+    await slack.wait_for(lambda: _final_count(tandem, ts, 2))
+    (decision,) = decisions(tandem)
     parts = split_text(decision.final_text or "", MESSAGE_LIMIT)
     assert len(parts) == 2
-    await slack.wait_for(lambda: _final_count(tandem, ts, len(parts)))
     first, *rest = await finals(tandem, "C0GENERAL", ts)
     await tandem.bot.stop()
     # The stop came after the first part was posted: the rest never went out.
@@ -133,10 +133,6 @@ async def test_a_long_final_post_cut_short_by_a_stop_is_completed_not_repeated(
     assert posted[0]["ts"] == first["ts"]
     assert [m["text"] for m in posted] == parts
     assert _recorded_final_ts(tandem) == first["ts"]
-
-
-async def _decisions_async(h: Harness) -> list[Any]:
-    return decisions(h)
 
 
 def _forget_where_the_final_post_went(h: Harness) -> None:
