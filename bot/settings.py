@@ -77,8 +77,9 @@ class Settings(BaseSettings):
     tandem_embed_model: str | None = None
     tandem_embed_api_key: str | None = None
     tandem_embed_max_seq_length: int = 128
-    # auto: bfloat16 where the CPU multiplies it natively (AMX / AVX512-BF16), else fp32
-    tandem_embed_precision: Literal["auto", "fp32", "bf16"] = "auto"
+    # auto: bfloat16 where the CPU multiplies it natively (AMX / AVX512-BF16), else fp32.
+    # int8: ONNX Runtime int8 for ingest, ~1.3x faster, slightly lower recall.
+    tandem_embed_precision: Literal["auto", "fp32", "bf16", "int8"] = "auto"
 
     # From tandem.yaml only.
     channels: dict[str, ChannelPolicy] = Field(default_factory=dict)

@@ -8,8 +8,9 @@ environment-free defaults apply):
   an OpenAI-compatible `/v1/embeddings` endpoint instead of the local model.
 - `tandem_embed_max_seq_length`: token cap of the local model (default 128,
   the length all-MiniLM-L6-v2 was trained with).
-- `tandem_embed_precision`: `auto` (bfloat16 where the CPU has it natively), `fp32`
-  or `bf16`. The precision is part of the embedder's name, so a change re-embeds.
+- `tandem_embed_precision`: `auto` (bfloat16 where the CPU has it natively), `fp32`,
+  `bf16` or `int8` (ONNX Runtime, faster ingest, slightly lower recall). The precision
+  is part of the embedder's name, so a change re-embeds.
 """
 
 from __future__ import annotations

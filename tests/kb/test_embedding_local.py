@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bot.kb.embedding import LocalEmbedder, cpu_has_bf16
+from bot.kb import embedding
+from bot.kb.embedding import EmbeddingError, LocalEmbedder, cpu_has_bf16
 
 TEXTS = [
     "How do I reset my password?",
@@ -45,6 +46,7 @@ async def test_bulk_results_come_back_in_input_order_despite_length_sorting(
 def test_precision_is_part_of_the_embedder_name_so_a_change_forces_a_re_embed() -> None:
     assert LocalEmbedder(precision="fp32").name == "st:all-MiniLM-L6-v2:128"
     assert LocalEmbedder(precision="bf16").name == "st:all-MiniLM-L6-v2:128:bf16"
+    assert LocalEmbedder(precision="int8").name == "st:all-MiniLM-L6-v2:128:int8"
     auto = LocalEmbedder(precision="auto").name
     assert auto.endswith(":bf16") == cpu_has_bf16()
     with pytest.raises(ValueError, match="precision"):
@@ -58,3 +60,40 @@ async def test_bf16_embedder_ranks_like_fp32() -> None:
     query = (await bf16.embed(["can I get my travel dinner paid back"]))[0]
     assert int(np.argmax(docs @ query)) == int(np.argmax(fp32 @ query)) == 2
     assert ((docs * fp32).sum(axis=1) > 0.99).all()
+
+
+async def test_queries_run_through_onnx_and_match_sentence_transformers_in_padded_batches(
+        embedder: LocalEmbedder) -> None:
+    await embedder.dimension()
+    assert embedder._onnx_query is not None  # the fast query path is in use
+    batch = TEXTS[:3]  # three lengths: two of them are padded
+    vectors = await embedder.embed(batch)
+    reference = _reference(embedder, batch)
+    assert ((vectors * reference).sum(axis=1) > 0.9999).all()
+
+
+async def test_int8_embedder_ranks_like_fp32() -> None:
+    int8 = LocalEmbedder(precision="int8")
+    docs = await int8.embed(TEXTS)
+    assert int8._onnx_bulk is not None
+    fp32 = _reference(int8, TEXTS)
+    query = (await int8.embed(["can I get my travel dinner paid back"]))[0]
+    assert int(np.argmax(docs @ query)) == int(np.argmax(fp32 @ query)) == 2
+    cosines = (docs * fp32).sum(axis=1)
+    assert (cosines > 0.97).all() and not np.allclose(docs, fp32, atol=1e-4), cosines
+
+
+async def test_embedder_falls_back_to_torch_when_the_onnx_export_fails(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    def broken(_path: str) -> None:
+        raise RuntimeError("exporter exploded")
+
+    monkeypatch.setattr(embedding, "prepare_onnx", broken)
+    fallback = LocalEmbedder(precision="fp32")
+    vectors = await fallback.embed(TEXTS[:2])
+    assert fallback._onnx_query is None
+    assert ((vectors * _reference(fallback, TEXTS[:2])).sum(axis=1) > 0.9999).all()
+    assert any("onnx" in r.getMessage() for r in caplog.records)
+    strict = LocalEmbedder(precision="int8")
+    with pytest.raises(EmbeddingError, match="int8 embedding needs the ONNX export"):
+        await strict.embed(TEXTS[:2])
