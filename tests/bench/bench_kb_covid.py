@@ -58,7 +58,8 @@ async def run(args: argparse.Namespace) -> None:
     data = Path(args.data)
     subprocess.run([sys.executable, str(ROOT / "scripts/covid_qa_to_eval.py"),
                     args.source, str(data)], check=True, capture_output=True)
-    embedder = QueryCache(LocalEmbedder(max_seq_length=args.max_seq_length))
+    embedder = QueryCache(LocalEmbedder(max_seq_length=args.max_seq_length,
+                                        precision=args.precision))
     index = Path(args.index)
     index.parent.mkdir(parents=True, exist_ok=True)
     kb, spans, rate = await open_index(data / "papers_corpus.jsonl", index, embedder, args.fresh)
@@ -109,6 +110,8 @@ def main() -> None:
     parser.add_argument("--index", default=str(ROOT / ".data/bench/covid.sqlite"))
     parser.add_argument("--fresh", action="store_true")
     parser.add_argument("--max-seq-length", type=int, default=128)
+    parser.add_argument("--precision", choices=["auto", "fp32", "bf16", "int8"],
+                        default="auto", help="the local embedder's bulk precision")
     parser.add_argument("--dense-weights", type=float, nargs="+",
                         default=[0.1, 0.3, 1.0])
     parser.add_argument("--proximity-weights", type=float, nargs="+", default=[0.0, 0.3, 0.5])

@@ -48,11 +48,11 @@ QUERIES = {"node_npm": ROOT / "tests/data/kb_docs/queries.jsonl",
 
 async def run(args: argparse.Namespace) -> int:
     for name in args.sets:
-        await run_set(args.data, name)
+        await run_set(args.data, name, args.precision)
     return 0
 
 
-async def run_set(data: Path, name: str) -> None:
+async def run_set(data: Path, name: str, precision: str = "auto") -> None:
     corpus = data / f"{name}_corpus.jsonl"
     made = subprocess.run([sys.executable, str(ROOT / "scripts/docs_eval_set.py"), str(corpus),
                            name], capture_output=True, text=True)
@@ -61,8 +61,8 @@ async def run_set(data: Path, name: str) -> None:
         return
     # No query cache: every method embeds its queries, as a search does, so the
     # latency figures of all rows are comparable (a cache made the first row pay).
-    kb, spans, rate = await open_index(corpus, data / f"{name}.sqlite", LocalEmbedder(),
-                                       fresh=True)
+    kb, spans, rate = await open_index(corpus, data / f"{name}.sqlite",
+                                       LocalEmbedder(precision=precision), fresh=True)
     try:
         queries = load_queries(QUERIES[name])
         for method, params in METHODS.items():
@@ -84,6 +84,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--data", type=Path, default=ROOT / ".data/bench/docs_eval")
     parser.add_argument("--sets", nargs="+", choices=sorted(QUERIES), default=sorted(QUERIES))
+    parser.add_argument("--precision", choices=["auto", "fp32", "bf16", "int8"],
+                        default="auto", help="the local embedder's bulk precision")
     raise SystemExit(asyncio.run(run(parser.parse_args())))
 
 

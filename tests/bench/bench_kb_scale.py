@@ -79,7 +79,7 @@ def _docs(rng: random.Random, vocab: list[str], n_chunks: int, start: int) -> li
 async def run(args: argparse.Namespace) -> dict[str, object]:
     rng = random.Random(7)
     vocab = _vocabulary(rng)
-    real = LocalEmbedder(max_seq_length=args.max_seq_length)
+    real = LocalEmbedder(max_seq_length=args.max_seq_length, precision=args.precision)
     filler = real if args.fill == "minilm" else HashEmbedder(await real.dimension())
     with tempfile.TemporaryDirectory(prefix="kb-scale-") as tmp:
         store = SqliteStore(Path(tmp) / "scale.sqlite")
@@ -142,6 +142,8 @@ def main() -> None:
     parser.add_argument("--rate-sample", type=int, default=2000)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--max-seq-length", type=int, default=128)
+    parser.add_argument("--precision", choices=["auto", "fp32", "bf16", "int8"],
+                        default="auto", help="the local embedder's bulk precision")
     print(json.dumps(asyncio.run(run(parser.parse_args()))))  # noqa: T201
 
 
