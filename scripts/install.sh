@@ -46,6 +46,9 @@ pip_install -e ".[local,kb,tune,postgres,dev]"
 # minutes on a fresh machine, a checksum pass later. Tests and `tandem run` then start
 # vLLM without paying for it.
 "$PY" -m bot llm prepare
+# The embedding model's ONNX copies (queries run in fp32 there; int8 is an option for
+# ingest): seconds, once.
+"$PY" -m bot kb prepare
 
 mkdir -p .data
 echo "$want" > $STAMP

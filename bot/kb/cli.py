@@ -1,4 +1,4 @@
-"""`tandem kb ingest | ingest-slack | search | eval | tune`.
+"""`tandem kb ingest | ingest-slack | search | eval | tune | prepare`.
 
 Thin: parse arguments, open the knowledge base from settings, call one
 service function, print. `eval` ingests into a throwaway index in a temporary
@@ -156,6 +156,14 @@ async def _tune(args: argparse.Namespace) -> int:
     return 0
 
 
+def _prepare(_args: argparse.Namespace) -> int:
+    from bot.kb.embedding import default_model_path
+    from bot.kb.onnx_model import prepare_onnx
+
+    print(f"embedding model exported to {prepare_onnx(default_model_path())}")  # noqa: T201
+    return 0
+
+
 def _run(coro_fn: Any) -> Any:
     def func(args: argparse.Namespace) -> int:
         return int(asyncio.run(coro_fn(args)))
@@ -201,3 +209,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--min-questions", type=int, default=20)
     p.add_argument("--dry-run", action="store_true", help="report, do not save")
     p.set_defaults(func=_run(_tune))
+
+    p = sub.add_parser("prepare", help="export the local embedding model to ONNX once "
+                                       "(otherwise its first use does)")
+    p.set_defaults(func=_prepare)

@@ -62,3 +62,22 @@ def test_ingest_then_search_json(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert _main(["kb", "search", "wireguard vpn profile", "--json"]) == 0
     hits = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert hits[0]["n"] == 1 and hits[0]["url"].endswith("vpn.md")
+
+
+def test_prepare_exports_the_embedding_model_to_onnx_where_the_embedder_finds_it(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.kb.embedding import LocalEmbedder, default_model_path
+    from bot.kb.onnx_model import default_onnx_dir
+    from bot.llm.model_prep import cache_is_valid
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert _main(["kb", "prepare"]) == 0
+    folder = default_onnx_dir(default_model_path())
+    assert folder.is_relative_to(tmp_path / "cache") and cache_is_valid(folder)
+    assert str(folder) in capsys.readouterr().out
+    before = folder.stat().st_mtime_ns
+    embedder = LocalEmbedder(precision="fp32")
+    assert embedder._encode(["a question"]).shape == (1, 384)
+    assert embedder._onnx_query is not None
+    assert folder.stat().st_mtime_ns == before  # found, not exported again
