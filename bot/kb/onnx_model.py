@@ -17,15 +17,13 @@ two processes take turns and a half-written cache is rebuilt, never loaded.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import os
-import shutil
 import warnings
 from pathlib import Path
 from typing import Any
 
-from bot.llm.model_prep import cache_is_valid, write_marker
+from bot.llm.model_prep import build_sealed
 
 __all__ = ["FORMAT", "OnnxModel", "default_onnx_dir", "onnx_available", "prepare_onnx"]
 
@@ -55,26 +53,12 @@ def default_onnx_dir(model_path: str) -> Path:
 
 def prepare_onnx(model_path: str, target: Path | None = None) -> Path:
     """Return a folder holding fp32.onnx and int8.onnx, exporting them first if needed."""
-    target = target or default_onnx_dir(model_path)
-    if cache_is_valid(target):
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with open(target.with_name(f"{target.name}.lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if cache_is_valid(target):
-            return target
-        work = target.with_name(f"{target.name}.partial-{os.getpid()}")
-        shutil.rmtree(work, ignore_errors=True)
-        work.mkdir(parents=True)
-        try:
-            _export(model_path, work / "fp32.onnx")
-            _quantize(work / "fp32.onnx", work / "int8.onnx")
-            write_marker(work)
-            shutil.rmtree(target, ignore_errors=True)
-            work.rename(target)
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
-    return target
+
+    def build(work: Path) -> None:
+        _export(model_path, work / "fp32.onnx")
+        _quantize(work / "fp32.onnx", work / "int8.onnx")
+
+    return build_sealed(target or default_onnx_dir(model_path), build)
 
 
 def _export(model_path: str, out: Path) -> None:

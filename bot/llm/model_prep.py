@@ -23,7 +23,7 @@ from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
-__all__ = ["MARKER", "SERVED_MODEL", "STOP", "cache_is_valid", "chat_template_path",
+__all__ = ["MARKER", "SERVED_MODEL", "STOP", "build_sealed", "cache_is_valid", "chat_template_path",
            "default_cache_dir", "prepare_model", "write_marker"]
 
 MARKER = "tandem-complete.json"
@@ -80,33 +80,41 @@ def prepare_model(cache_dir: Path | None = None, *, progress: Progress = _stderr
                   force: bool = False) -> Path:
     """Return a ready checkpoint folder, building it first when missing or corrupt."""
     target = (cache_dir or default_cache_dir()).expanduser()
+
+    def build(work: Path) -> None:
+        if target.exists():
+            progress(f"model cache at {target} is incomplete or corrupt; rebuilding")
+        started = time.monotonic()
+        _build(work, progress)
+        progress(f"model ready in {target} ({time.monotonic() - started:.0f}s)")
+
+    return build_sealed(target, build, force=force)
+
+
+def build_sealed(target: Path, build: Callable[[Path], None], *, force: bool = False) -> Path:
+    """`target`, built by `build(folder)` first unless a sealed copy is already there.
+
+    The build fills a sibling temp folder that is sealed (`write_marker`) and renamed
+    into place. Two processes building at once (the bot and a test session) take
+    turns on a lock file; the second then finds the first one's sealed folder.
+    """
     if not force and cache_is_valid(target):
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    # Two processes preparing at once (the bot and a test session) take turns;
-    # the second then finds the first one's sealed cache.
     with open(target.with_name(f"{target.name}.lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not force and cache_is_valid(target):
             return target
-        return _prepare_locked(target, progress)
-
-
-def _prepare_locked(target: Path, progress: Progress) -> Path:
-    if target.exists():
-        progress(f"model cache at {target} is incomplete or corrupt; rebuilding")
-    started = time.monotonic()
-    work = target.with_name(f"{target.name}.partial-{os.getpid()}")
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
-    try:
-        _build(work, progress)
-        write_marker(work)
-        shutil.rmtree(target, ignore_errors=True)
-        work.rename(target)
-    finally:
+        work = target.with_name(f"{target.name}.partial-{os.getpid()}")
         shutil.rmtree(work, ignore_errors=True)
-    progress(f"model ready in {target} ({time.monotonic() - started:.0f}s)")
+        work.mkdir(parents=True)
+        try:
+            build(work)
+            write_marker(work)
+            shutil.rmtree(target, ignore_errors=True)
+            work.rename(target)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
     return target
 
 
