@@ -25,18 +25,10 @@ from typing import Any
 
 from bot.llm.model_prep import build_sealed
 
-__all__ = ["FORMAT", "OnnxModel", "default_onnx_dir", "onnx_available", "prepare_onnx"]
+__all__ = ["FORMAT", "OnnxModel", "default_onnx_dir", "prepare_onnx"]
 
 FORMAT = 1  # bump when the exported graph changes, so caches rebuild
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
-
-
-def onnx_available() -> bool:
-    try:
-        import onnxruntime  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def default_onnx_dir(model_path: str) -> Path:
