@@ -81,14 +81,18 @@ def prepare_model(cache_dir: Path | None = None, *, progress: Progress = _stderr
     """Return a ready checkpoint folder, building it first when missing or corrupt."""
     target = (cache_dir or default_cache_dir()).expanduser()
 
+    started: list[float] = []
+
     def build(work: Path) -> None:
         if target.exists():
             progress(f"model cache at {target} is incomplete or corrupt; rebuilding")
-        started = time.monotonic()
+        started.append(time.monotonic())
         _build(work, progress)
-        progress(f"model ready in {target} ({time.monotonic() - started:.0f}s)")
 
-    return build_sealed(target, build, force=force)
+    build_sealed(target, build, force=force)
+    if started:  # said once the folder is sealed and in place, as before
+        progress(f"model ready in {target} ({time.monotonic() - started[0]:.0f}s)")
+    return target
 
 
 def build_sealed(target: Path, build: Callable[[Path], None], *, force: bool = False) -> Path:
