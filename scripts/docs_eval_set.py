@@ -20,6 +20,9 @@ import re
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bot.kb.rst import rst_to_markdown  # noqa: E402
+
 SETS = {
     "node_npm": {"node": Path("/usr/share/doc/nodejs/api"),
                  "npm": Path("/usr/lib/node_modules/npm/docs/content")},
@@ -28,28 +31,27 @@ SETS = {
 }
 _FRONT = re.compile(r"\A---\n(.*?)\n---\n", re.S)
 _H1 = re.compile(r"^#\s+(.+)$", re.M)
-_RST_TITLE = re.compile(r"^(\S[^\n]*)\n([-=^~*#])\2{2,}\s*$", re.M)
 _MODULE = re.compile(r"\A\.\. cmake-module:: (\S+)")
 _RST_BLOCK = re.compile(r"#\[(=*)\[\.rst:\n(.*?)\]\1\]", re.S)
 
 
-def _rst(path: Path) -> str:
+def _rst(path: Path, root: Path) -> tuple[str, str]:
+    """(title, text) as `tandem kb ingest` reads an .rst page (bot.kb.rst)."""
     text = path.read_text(encoding="utf-8")
     module = _MODULE.match(text)
     if module:  # a module's docs live in the comment block of its .cmake file
         source = (path.parent / module.group(1)).resolve()
         block = _RST_BLOCK.search(source.read_text(encoding="utf-8")) if source.is_file() else None
         text = block.group(2) if block else ""
-    return text
+    title, text = rst_to_markdown(text, source=path, root=root)
+    return title or path.stem, text
 
 
 def page(prefix: str, root: Path, path: Path) -> dict[str, str]:
     if path.suffix == ".rst":
-        text = _rst(path)
-        title_match = _RST_TITLE.search(text)
-        return {"doc_id": f"{prefix}/{path.relative_to(root)}", "kind": "text",
-                "title": title_match.group(1).strip() if title_match else path.stem,
-                "text": text}
+        title, text = _rst(path, root)
+        return {"doc_id": f"{prefix}/{path.relative_to(root)}", "kind": "markdown",
+                "title": title, "text": text}
     text = path.read_text(encoding="utf-8")
     title = ""
     front = _FRONT.match(text)

@@ -21,26 +21,54 @@ DEFAULT_MAX_CHARS = 1200
 DEFAULT_OVERLAP = 200
 
 _HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
+# A setext heading: one line of text under a blank line, underlined with = (level 1)
+# or - (level 2). List items, quotes and tables are not titles.
+_SETEXT = re.compile(r"(?:\A|(?<=\n\n))([^\s#>|*+\-][^\n]*)\n(=+|-+)[ \t]*$", re.MULTILINE)
+_FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})", re.MULTILINE)
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n+")
 _SENTENCE_END = re.compile(r"(?<=[.!?;:])[\s]+|\n")
 
 
-def _sections(text: str, markdown: bool) -> Iterator[tuple[str, int, int]]:
-    """Yield (heading path, start, end) for each section of the text."""
+def _fenced(text: str) -> list[tuple[int, int]]:
+    """Spans of fenced code blocks: a `# comment` in a shell sample is not a heading."""
+    spans: list[tuple[int, int]] = []
+    opened: tuple[int, str] | None = None
+    for match in _FENCE.finditer(text):
+        fence = match.group(1)
+        if opened is None:
+            opened = (match.start(), fence)
+        elif fence[0] == opened[1][0] and len(fence) >= len(opened[1]):
+            spans.append((opened[0], match.end()))
+            opened = None
+    if opened is not None:
+        spans.append((opened[0], len(text)))
+    return spans
+
+
+def _headings(text: str) -> list[tuple[int, int, int, str]]:
+    """(start, end, level, title) of each markdown heading, in order."""
+    found = [(m.start(), m.end(), len(m.group(1)), m.group(2)) for m in _HEADING.finditer(text)]
+    found += [(m.start(), m.end(), 1 if m.group(2)[0] == "=" else 2, m.group(1).strip())
+              for m in _SETEXT.finditer(text)]
+    fences = _fenced(text)
+    return sorted(h for h in found if not any(s <= h[0] < e for s, e in fences))
+
+
+def _sections(text: str, markdown: bool) -> Iterator[tuple[str, int, int, int]]:
+    """Yield (heading path, start, end, end of the heading line) for each section."""
     if not markdown:
-        yield "", 0, len(text)
+        yield "", 0, len(text), 0
         return
     path: list[tuple[int, str]] = []
-    start = 0
+    start = head_end = 0
     heading = ""
-    for match in _HEADING.finditer(text):
-        if match.start() > start:
-            yield heading, start, match.start()
-        level = len(match.group(1))
-        path = [(lvl, title) for lvl, title in path if lvl < level] + [(level, match.group(2))]
-        heading = " > ".join(title for _, title in path)
-        start = match.start()
-    yield heading, start, len(text)
+    for h_start, h_end, level, title in _headings(text):
+        if h_start > start:
+            yield heading, start, h_start, head_end
+        path = [(lvl, t) for lvl, t in path if lvl < level] + [(level, title)]
+        heading = " > ".join(t for _, t in path)
+        start, head_end = h_start, h_end
+    yield heading, start, len(text), head_end
 
 
 def _paragraphs(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
@@ -101,11 +129,11 @@ def chunk_document(doc: Document, *, max_chars: int = DEFAULT_MAX_CHARS,
                    overlap: int = DEFAULT_OVERLAP) -> list[Chunk]:
     text = doc.text
     chunks: list[Chunk] = []
-    for heading, s_start, s_end in _sections(text, doc.kind in ("markdown", "html")):
+    for heading, s_start, s_end, head_end in _sections(text, doc.kind in ("markdown", "html")):
         for start, end in _spans(text, s_start, s_end, max_chars, overlap):
             raw = text[start:end]
             body = raw.strip()
-            if not body or _HEADING.fullmatch(body):
+            if not body or end <= head_end:  # nothing but the heading itself
                 continue
             start += len(raw) - len(raw.lstrip())
             digest = hashlib.sha1(f"{doc.doc_id}\0{len(chunks)}\0{body}".encode()).hexdigest()

@@ -69,7 +69,8 @@ async def ingest_paths(kb: KnowledgeBase, paths: list[Path], *, collection: str 
         docs: list[Document] = []
         for path in walk([root]):
             try:
-                docs.append(read_file(path, collection=collection, max_bytes=max_file_bytes))
+                docs.append(read_file(path, collection=collection, max_bytes=max_file_bytes,
+                                      root=root if root.is_dir() else root.parent))
             except Unreadable as exc:
                 report.skipped.append((str(path), str(exc)))
                 print(f"skipped {path}: {exc}", file=sys.stderr)  # noqa: T201

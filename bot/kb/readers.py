@@ -1,4 +1,5 @@
-"""Turn files into `Document`s: markdown, text, HTML and PDF; refuse the rest.
+"""Turn files into `Document`s: markdown, text, reStructuredText, HTML and PDF; refuse
+the rest.
 
 A file that cannot become a document (binary, too big, unreadable, no text) is
 not an error for the whole run: `read_file` raises `Unreadable` with a reason
@@ -12,6 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from bot.kb.rst import rst_to_markdown
 from bot.kb.types import Document
 
 __all__ = ["MAX_FILE_BYTES", "SUPPORTED_SUFFIXES", "Unreadable", "html_to_markdown",
@@ -19,7 +21,7 @@ __all__ = ["MAX_FILE_BYTES", "SUPPORTED_SUFFIXES", "Unreadable", "html_to_markdo
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 SUPPORTED_SUFFIXES = {".md": "markdown", ".markdown": "markdown", ".txt": "text",
-                      ".rst": "text", ".html": "html", ".htm": "html", ".pdf": "pdf"}
+                      ".rst": "rst", ".html": "html", ".htm": "html", ".pdf": "pdf"}
 
 
 class Unreadable(Exception):
@@ -73,8 +75,10 @@ def _first_heading(text: str) -> str:
     return match.group(1).strip() if match else ""
 
 
-def read_file(path: Path, *, collection: str = "default",
-              max_bytes: int = MAX_FILE_BYTES) -> Document:
+def read_file(path: Path, *, collection: str = "default", max_bytes: int = MAX_FILE_BYTES,
+              root: Path | None = None) -> Document:
+    """`root` is the folder being ingested: a reStructuredText page may include
+    files from under it (by default, from under the page's own folder)."""
     kind = SUPPORTED_SUFFIXES.get(path.suffix.lower())
     if kind is None:
         raise Unreadable(f"unsupported file type {path.suffix or '(none)'}")
@@ -92,6 +96,9 @@ def read_file(path: Path, *, collection: str = "default",
                 title, text = html_to_markdown(text)
             elif kind == "markdown":
                 title = _first_heading(text)
+            elif kind == "rst":
+                title, text = rst_to_markdown(text, source=path, root=root)
+                kind = "markdown"
     except OSError as exc:
         raise Unreadable(f"cannot read ({exc.strerror or exc})") from exc
     if not text.strip():

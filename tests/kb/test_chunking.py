@@ -40,3 +40,13 @@ def test_long_paragraph_splits_at_sentences_with_overlap() -> None:
     assert all(len(c.text) <= 300 for c in chunks)
     assert all(c.text.startswith("Sentence") for c in chunks)
     assert chunks[1].start < chunks[0].start + len(chunks[0].text)  # overlap
+
+
+def test_setext_headings_make_sections_and_code_comments_do_not() -> None:
+    text = ("Guide\n=====\n\nIntro paragraph.\n\nInstall\n-------\n\n```bash\n"
+            "# fetch the sources\ngit clone repo\n```\n\nThen build.\n\n---\n\nA closing rule.\n")
+    doc = Document(doc_id="s", title="Guide", url="s.md", text=text, kind="markdown")
+    chunks = chunk_document(doc, max_chars=60, overlap=0)
+    assert [c.heading for c in chunks] == ["Guide", "Guide > Install", "Guide > Install"]
+    assert "# fetch the sources" in chunks[1].text
+    assert all(text[c.start:c.start + len(c.text)] == c.text for c in chunks)
