@@ -174,7 +174,7 @@ def register(subparsers: Any) -> None:
     kb = subparsers.add_parser("kb", help="team knowledge base: ingest, search, eval")
     sub = kb.add_subparsers(dest="kb_command", required=True)
 
-    p = sub.add_parser("ingest", help="ingest files and folders (md, txt, html, pdf)")
+    p = sub.add_parser("ingest", help="ingest files and folders (md, rst, txt, html, pdf)")
     p.add_argument("paths", nargs="+")
     p.add_argument("--collection", default="default")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

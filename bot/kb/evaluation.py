@@ -25,6 +25,7 @@ import numpy as np
 
 from bot.kb.embedding import Embedder
 from bot.kb.ranking import RankParams
+from bot.kb.readers import sniff_markup, to_markdown
 from bot.kb.service import KnowledgeBase
 from bot.kb.types import Document
 
@@ -53,10 +54,24 @@ def _lines(path: Path) -> list[dict[str, Any]]:
 
 
 def load_corpus(path: Path, *, collection: str = "eval") -> list[Document]:
-    return [Document(doc_id=str(row["doc_id"]), title=str(row.get("title") or ""),
-                     url=str(row.get("url") or row["doc_id"]), text=str(row["text"]),
-                     collection=collection, kind=str(row.get("kind") or "markdown"))
-            for row in _lines(path)]
+    """Corpus lines `{"doc_id", "title", "text"}`, optionally `"url"` and `"kind"`.
+
+    Without a `kind`, a text that is HTML or reStructuredText is turned into markdown
+    first (`sniff_markup`), as the same page read from a file would be; a line that
+    gives one (`"text"`, `"markdown"`) is taken as it is, which keeps its character
+    offsets (`answer_start`) true.
+    """
+    docs: list[Document] = []
+    for row in _lines(path):
+        text, kind = str(row["text"]), row.get("kind")
+        title = str(row.get("title") or "")
+        if not kind:
+            found, text = to_markdown(text, sniff_markup(text))
+            title, kind = title or found, "markdown"
+        docs.append(Document(doc_id=str(row["doc_id"]), title=title,
+                             url=str(row.get("url") or row["doc_id"]), text=text,
+                             collection=collection, kind=str(kind)))
+    return docs
 
 
 def load_queries(path: Path) -> list[EvalQuery]:

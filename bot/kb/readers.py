@@ -17,7 +17,7 @@ from bot.kb.rst import rst_to_markdown
 from bot.kb.types import Document
 
 __all__ = ["MAX_FILE_BYTES", "SUPPORTED_SUFFIXES", "Unreadable", "html_to_markdown",
-           "read_file", "walk"]
+           "read_file", "sniff_markup", "to_markdown", "walk"]
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 SUPPORTED_SUFFIXES = {".md": "markdown", ".markdown": "markdown", ".txt": "text",
@@ -56,6 +56,37 @@ def html_to_markdown(html: str) -> tuple[str, str]:
     return title, "\n".join(line.strip() for line in text.splitlines()).strip()
 
 
+_ATX = re.compile(r"^(?:#{1,6}[ \t]+\S|```|~~~)", re.M)  # markdown headings and fences
+_HTML_BLOCK = re.compile(r"<(?:h[1-6]|p|div|ul|ol|li|table|pre|section|article)\b[^>]*>", re.I)
+_HTML_PAGE = re.compile(r"\A\s*<(?:!doctype\s+html|html)\b", re.I)
+_RST_MARK = re.compile(r"^\.\.[ \t]+[\w:|-]+::|:[\w.:+-]+:`[^`]+`|^([=~^\"'*+#-])\1{3,}[ \t]*\n"
+                       r".+\n\1{3,}[ \t]*$", re.M)
+
+
+def sniff_markup(text: str) -> str:
+    """"markdown", "html" or "rst": what a text that came without a file name is.
+
+    Markdown wins whenever it has its own headings or fences (a markdown page about
+    Sphinx may quote directives); otherwise a page with HTML blocks is HTML, and one
+    with directives, roles or overlined titles is reStructuredText. Plain text is
+    markdown: the chunker then still sees any structure it has.
+    """
+    if _ATX.search(text):
+        return "markdown"
+    if _HTML_PAGE.match(text) or len(_HTML_BLOCK.findall(text, 0, 100_000)) >= 2:
+        return "html"
+    return "rst" if _RST_MARK.search(text) else "markdown"
+
+
+def to_markdown(text: str, kind: str) -> tuple[str, str]:
+    """(title found in it, text) for a page of `kind` ("html", "rst", anything else as is)."""
+    if kind == "html":
+        return html_to_markdown(text)
+    if kind == "rst":
+        return rst_to_markdown(text)
+    return _first_heading(text), text
+
+
 def _pdf_text(path: Path) -> tuple[str, str]:
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
@@ -91,14 +122,11 @@ def read_file(path: Path, *, collection: str = "default", max_bytes: int = MAX_F
             kind = "text"
         else:
             text = _decode(path.read_bytes())
-            title = ""
-            if kind == "html":
-                title, text = html_to_markdown(text)
-            elif kind == "markdown":
-                title = _first_heading(text)
-            elif kind == "rst":
+            if kind == "rst":
                 title, text = rst_to_markdown(text, source=path, root=root)
                 kind = "markdown"
+            else:
+                title, text = to_markdown(text, kind) if kind != "text" else ("", text)
     except OSError as exc:
         raise Unreadable(f"cannot read ({exc.strerror or exc})") from exc
     if not text.strip():

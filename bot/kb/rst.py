@@ -32,9 +32,9 @@ _INCLUDE = re.compile(r"^\.\.[ \t]+include::[ \t]+(\S+)[ \t]*$", re.M)
 _SUBST_DEF = re.compile(r"^\.\.[ \t]+\|([^|\n]+)\|[ \t]+replace::[ \t]*(.*)$")
 _DIRECTIVE = re.compile(r"^(\s*)\.\.[ \t]+([\w:-]+)::[ \t]*(.*)$")
 _COMMENT = re.compile(r"^\s*\.\.(?:[ \t]|$)")
-_ADORNMENT = re.compile(r"^([!-/:-@\[-`{-~])\1{2,}[ \t]*$")
+_ADORNMENT = re.compile(r"^([!-/:-@\[-`{-~])\1+[ \t]*$")
 _ROLE = re.compile(r":[\w.:+-]+:`([^`]+)`")
-_TARGETED = re.compile(r"^(.*?)\s*<[^<>]+>$", re.S)
+_TARGETED = re.compile(r"^(.*?)\s+<.+>$", re.S)  # `Title <target>`; CMAKE_<LANG> is a name
 _LITERAL = re.compile(r"``(.+?)``")
 _LINK = re.compile(r"`([^`<]+?)(?:\s*<[^`]*>)?`__?")
 _SUBST_USE = re.compile(r"\|([^|\s][^|\n]*)\|")
@@ -100,13 +100,19 @@ def _apply_substitutions(text: str, subs: dict[str, str]) -> str:
     return text
 
 
-def _inline(line: str) -> str:
-    def role(match: re.Match[str]) -> str:
-        inner = match.group(1)
-        targeted = _TARGETED.match(inner)
-        return (targeted.group(1) if targeted else inner).lstrip("~!")
+def _role(match: re.Match[str]) -> str:
+    inner = match.group(1)
+    targeted = _TARGETED.match(inner)
+    return " ".join((targeted.group(1) if targeted else inner).lstrip("~!").split())
 
-    line = _ROLE.sub(role, line)
+
+def _wrapped_roles(text: str) -> str:
+    """Roles that wrap onto the next line, which the line-by-line pass cannot see whole."""
+    return _ROLE.sub(lambda m: _role(m) if "\n" in m.group(1) else m.group(0), text)
+
+
+def _inline(line: str) -> str:
+    line = _ROLE.sub(_role, line)
     line = _LITERAL.sub(r"`\1`", line)
     return _LINK.sub(r"\1", line)
 
@@ -136,7 +142,8 @@ def rst_to_markdown(text: str, *, source: Path | None = None, root: Path | None 
         source = source.resolve()
         base, seen = source.parent, frozenset({source})
         root = (root or base).resolve()
-    lines, subs = _substitutions(_include(text, base, root, 0, seen or frozenset()).splitlines())
+    text = _wrapped_roles(_include(text, base, root, 0, seen or frozenset()))
+    lines, subs = _substitutions(text.splitlines())
     levels: list[tuple[str, bool]] = []
     out: list[str] = []
     title = ""

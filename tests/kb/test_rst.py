@@ -86,3 +86,40 @@ def test_rst_include_cycles_and_missing_files_are_left_out(tmp_path: Path) -> No
     _, text = rst_to_markdown((tmp_path / "a.rst").read_text(), source=tmp_path / "a.rst")
     assert text.count("A says hi.") == 1 and text.count("B says hi.") == 1
     assert "include" not in text
+
+
+def test_short_titles_and_roles_that_wrap_or_nest_targets_read_as_prose() -> None:
+    page = ("CC\n--\n\nThis is a CMake :ref:`Environment Variable <CMake Language\n"
+            "Environment Variables>`. It is stored as\n"
+            ":variable:`CMAKE_C_COMPILER <CMAKE_<LANG>_COMPILER>`, unlike\n"
+            ":variable:`CMAKE_<LANG>_FLAGS`.\n")
+
+    title, text = rst_to_markdown(page)
+
+    assert title == "CC"
+    assert text.startswith("# CC\n")
+    assert "a CMake Environment Variable. It is" in text
+    assert "stored as\nCMAKE_C_COMPILER, unlike\nCMAKE_<LANG>_FLAGS." in text
+
+
+def test_an_eval_corpus_line_without_a_kind_is_read_as_the_markup_it_is(tmp_path: Path) -> None:
+    import json
+
+    from bot.kb.evaluation import load_corpus
+
+    rows = [{"doc_id": "rst", "title": "", "text": PAGE},
+            {"doc_id": "html", "title": "", "text": "<html><title>Guide</title><body>"
+             "<h1>Install</h1><p>Run :ref:`x` here.</p><h2>Upgrade</h2><p>Later.</p></body>"},
+            {"doc_id": "md", "title": "Notes", "text": "# Usage\n\n.. note:: kept as is"},
+            {"doc_id": "plain", "title": "Paper", "kind": "text", "text": PAGE}]
+    path = tmp_path / "corpus.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+    docs = {d.doc_id: d for d in load_corpus(path)}
+
+    assert docs["rst"].title == "find_header"
+    assert docs["rst"].text.startswith("# find_header\n")
+    assert "search for a header file on the system" in docs["rst"].text
+    assert docs["html"].title == "Guide" and "## Upgrade" in docs["html"].text
+    assert docs["md"].text == "# Usage\n\n.. note:: kept as is"
+    assert docs["plain"].text == PAGE and docs["plain"].kind == "text"
