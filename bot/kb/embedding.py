@@ -23,6 +23,7 @@ import aiohttp
 import numpy as np
 
 from bot.kb.onnx_model import OnnxModel, prepare_onnx
+from bot.kb.tails import tail_starts
 from bot.kb.threads import single_thread
 
 __all__ = ["EmbeddingError", "Embedder", "LocalEmbedder", "HttpEmbedder", "cpu_has_bf16",
@@ -98,7 +99,7 @@ class LocalEmbedder:
 
     def __init__(self, model_path: str | None = None, *, max_seq_length: int = 128,
                  batch_size: int = 32, threads: int | None = None,
-                 precision: str = "auto") -> None:
+                 precision: str = "auto", tails: bool = True) -> None:
         if precision not in ("auto", "fp32", "bf16", "int8"):
             raise ValueError(f"precision {precision!r}: use auto, fp32, bf16 or int8")
         self._path = model_path
@@ -120,7 +121,9 @@ class LocalEmbedder:
         # The precision is part of the name: vectors made in bf16 or int8 differ
         # slightly, and a store embedded one way re-embeds when opened another way.
         suffix = "" if precision == "fp32" else f":{precision}"
-        self.name = f"st:{label}:{max_seq_length}{suffix}"
+        # So are tail vectors (`bot.kb.tails`): turning them on or off re-embeds.
+        self._tails = tails
+        self.name = f"st:{label}:{max_seq_length}{suffix}{'+tails' if tails else ''}"
 
     def _load(self) -> Any:
         with self._lock:
@@ -162,6 +165,25 @@ class LocalEmbedder:
     async def dimension(self) -> int:
         loop = asyncio.get_running_loop()
         return _dimension(await loop.run_in_executor(self._worker, self._load))
+
+    async def tail_starts(self, heads: list[str], bodies: list[str]) -> list[list[int]]:
+        """Where each chunk's tail windows start (`bot.kb.tails`), in characters of its
+        body; `heads` are the title and heading its vector is embedded with."""
+        if not self._tails:
+            return [[] for _ in bodies]
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._worker, self._tail_starts, heads, bodies)
+
+    def _tail_starts(self, heads: list[str], bodies: list[str]) -> list[list[int]]:
+        self._load()
+        tokenizer = self._query_model.tokenizer
+        room = self._max_seq_length - 2  # [CLS] and [SEP]
+        head_lengths = [len(ids) for ids in
+                        tokenizer(heads, add_special_tokens=False)["input_ids"]]
+        offsets = tokenizer(bodies, add_special_tokens=False, return_offsets_mapping=True,
+                            verbose=False)["offset_mapping"]
+        return [tail_starts(spans, max(0, room - n), self._max_seq_length)
+                for spans, n in zip(offsets, head_lengths, strict=True)]
 
     async def embed(self, texts: list[str]) -> np.ndarray:
         loop = asyncio.get_running_loop()

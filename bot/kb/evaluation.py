@@ -155,6 +155,10 @@ class QueryCache:
     async def dimension(self) -> int:
         return await self.inner.dimension()
 
+    async def tail_starts(self, heads: list[str], bodies: list[str]) -> list[list[int]]:
+        finder = getattr(self.inner, "tail_starts", None)
+        return await finder(heads, bodies) if finder else [[] for _ in bodies]
+
     async def embed(self, texts: list[str]) -> np.ndarray:
         if len(texts) != 1:
             return await self.inner.embed(texts)

@@ -134,21 +134,45 @@ class KnowledgeBase:
         await asyncio.to_thread(self.store.ensure_vectors, dim)
         for i in range(0, len(rows), 256):
             batch = rows[i:i + 256]
-            vectors = await self.embedder.embed([embed_text(t, h, x) for _, t, h, x in batch])
-            await asyncio.to_thread(self.store.put_vectors, [r[0] for r in batch], vectors)
+            rowids = [r[0] for r in batch]
+            vectors, owners, tails = await self._embed_chunks([r[1:] for r in batch])
+            await asyncio.to_thread(self.store.put_vectors, rowids, vectors)
+            await asyncio.to_thread(self.store.put_tails, rowids,
+                                    [rowids[o] for o in owners], tails)
         await asyncio.to_thread(self.store.set_meta, "embedder", self.embedder.name)
+
+    async def _embed_chunks(self, chunks: Sequence[tuple[str, str, str]]
+                            ) -> tuple[np.ndarray, list[int], np.ndarray]:
+        """(one vector per (title, heading, text), each tail vector's chunk, tail vectors),
+        in one embed call, so batches are length-bucketed."""
+        texts = [embed_text(t, h, x) for t, h, x in chunks]
+        finder = getattr(self.embedder, "tail_starts", None)
+        starts = (await finder([embed_text(t, h, "") for t, h, _ in chunks],
+                               [x for _, _, x in chunks])
+                  if finder is not None and chunks else [[] for _ in chunks])
+        owners = [i for i, found in enumerate(starts) for _ in found]
+        tails = [embed_text(t, h, x[start:])
+                 for (t, h, x), found in zip(chunks, starts, strict=True) for start in found]
+        vectors = await self.embedder.embed(texts + tails) if texts \
+            else np.zeros((0, 1), np.float32)
+        return vectors[:len(texts)], owners, vectors[len(texts):]
 
     # -- writing ------------------------------------------------------------
     async def prepare(self, docs: Sequence[Document]) -> list[DocRecord]:
-        """Chunk and embed documents (one embed call, so batches are length-bucketed)."""
+        """Chunk and embed documents."""
         chunked: list[tuple[Document, list[Chunk]]] = [(d, chunk_document(d)) for d in docs]
-        texts = [embed_text(d.title, c.heading, c.text) for d, cs in chunked for c in cs]
-        vectors = await self.embedder.embed(texts) if texts else np.zeros((0, 1), np.float32)
-        records, pos = [], 0
+        vectors, owners, tails = await self._embed_chunks(
+            [(d.title, c.heading, c.text) for d, cs in chunked for c in cs])
+        records, pos, t = [], 0, 0
         for doc, chunks in chunked:
+            end = t
+            while end < len(owners) and owners[end] < pos + len(chunks):
+                end += 1
             records.append(DocRecord(doc=doc, hash=content_hash(doc), chunks=chunks,
-                                     vectors=vectors[pos:pos + len(chunks)]))
-            pos += len(chunks)
+                                     vectors=vectors[pos:pos + len(chunks)],
+                                     tail_owners=tuple(o - pos for o in owners[t:end]),
+                                     tail_vectors=tails[t:end]))
+            pos, t = pos + len(chunks), end
         return records
 
     async def write(self, records: Sequence[DocRecord]) -> None:

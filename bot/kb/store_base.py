@@ -29,7 +29,10 @@ class DocRecord:
     doc: Document
     hash: str
     chunks: list[Chunk]
-    vectors: np.ndarray
+    vectors: np.ndarray  # one per chunk
+    # Tail vectors (`bot.kb.tails`): each row's chunk, as an index into `chunks`.
+    tail_owners: tuple[int, ...] = ()
+    tail_vectors: np.ndarray | None = None
 
 
 class ChunkRow(NamedTuple):
@@ -54,6 +57,7 @@ class Store(Protocol):
     def ensure_vectors(self, dim: int) -> None: ...
     def chunk_texts(self) -> list[tuple[int, str, str, str]]: ...
     def put_vectors(self, rowids: Any, vectors: np.ndarray) -> None: ...
+    def put_tails(self, rowids: Any, owners: Any, vectors: np.ndarray) -> None: ...
     def doc_hashes(self, *, collection: str | None = None, prefix: str | None = None
                    ) -> dict[str, str]: ...
     def write_documents(self, records: Any) -> None: ...

@@ -17,6 +17,7 @@ import numpy as np
 
 from bot.kb.ranking import normalize
 from bot.kb.store_base import ChunkRow, DocRecord, Filters
+from bot.kb.tails import TAIL_WEIGHT
 
 __all__ = ["PostgresStore"]
 
@@ -33,6 +34,10 @@ CREATE TABLE IF NOT EXISTS kb_chunks (
     tsv TSVECTOR NOT NULL, embedding vector);
 CREATE INDEX IF NOT EXISTS kb_chunks_doc ON kb_chunks(doc_id);
 CREATE INDEX IF NOT EXISTS kb_chunks_tsv ON kb_chunks USING GIN (tsv);
+CREATE TABLE IF NOT EXISTS kb_chunk_tails (
+    id BIGSERIAL PRIMARY KEY, chunk BIGINT NOT NULL REFERENCES kb_chunks(id) ON DELETE CASCADE,
+    embedding vector);
+CREATE INDEX IF NOT EXISTS kb_chunk_tails_chunk ON kb_chunk_tails(chunk);
 """
 _TSV = ("setweight(to_tsvector('english', %s), 'A') || setweight(to_tsvector('english', %s), 'B')"
         " || setweight(to_tsvector('english', %s), 'C')")
@@ -41,6 +46,12 @@ _ACCESS = "(d.private_channel IS NULL OR d.private_channel = %s)"
 
 def _vec(vector: Any) -> str:
     return "[" + ",".join(f"{x:.7g}" for x in np.asarray(vector, dtype=np.float32)) + "]"
+
+
+def _insert_tails(cur: Any, owners: Sequence[int], vectors: np.ndarray | None) -> None:
+    if vectors is not None and len(owners):
+        cur.executemany("INSERT INTO kb_chunk_tails (chunk, embedding) VALUES (%s, %s::vector)",
+                        [(int(r), _vec(v)) for r, v in zip(owners, vectors, strict=True)])
 
 
 class PostgresStore:
@@ -85,10 +96,14 @@ class PostgresStore:
                 return
             with self._conn, self._conn.cursor() as cur:
                 cur.execute("DROP INDEX IF EXISTS kb_chunks_hnsw")
+                cur.execute("DROP INDEX IF EXISTS kb_chunk_tails_hnsw")
                 cur.execute("UPDATE kb_chunks SET embedding = NULL")
-                cur.execute(f"ALTER TABLE kb_chunks ALTER COLUMN embedding TYPE vector({int(dim)})")
-                cur.execute("CREATE INDEX kb_chunks_hnsw ON kb_chunks "
-                            "USING hnsw (embedding vector_cosine_ops)")
+                cur.execute("DELETE FROM kb_chunk_tails")
+                for table in ("kb_chunks", "kb_chunk_tails"):
+                    cur.execute(f"ALTER TABLE {table} ALTER COLUMN embedding "
+                                f"TYPE vector({int(dim)})")
+                    cur.execute(f"CREATE INDEX {table}_hnsw ON {table} "
+                                "USING hnsw (embedding vector_cosine_ops)")
                 cur.execute("INSERT INTO kb_meta VALUES ('dim', %s) ON CONFLICT (key) "
                             "DO UPDATE SET value = EXCLUDED.value", (str(dim),))
             self._dim = dim
@@ -102,6 +117,12 @@ class PostgresStore:
         with self._lock, self._conn, self._conn.cursor() as cur:
             cur.executemany("UPDATE kb_chunks SET embedding = %s::vector WHERE id = %s",
                             [(_vec(v), r) for r, v in zip(rowids, vectors, strict=True)])
+
+    def put_tails(self, rowids: Sequence[int], owners: Sequence[int], vectors: np.ndarray
+                  ) -> None:
+        with self._lock, self._conn, self._conn.cursor() as cur:
+            cur.execute("DELETE FROM kb_chunk_tails WHERE chunk = ANY(%s)", (list(rowids),))
+            _insert_tails(cur, owners, vectors)
 
     def doc_hashes(self, *, collection: str | None = None, prefix: str | None = None
                    ) -> dict[str, str]:
@@ -124,13 +145,17 @@ class PostgresStore:
                     cur.execute("INSERT INTO kb_docs VALUES (%s,%s,%s,%s,%s,%s,%s)",
                                 (doc.doc_id, doc.collection, doc.title, doc.url, rec.hash,
                                  doc.updated_at, doc.private_channel))
-                    cur.executemany(
-                        "INSERT INTO kb_chunks (chunk_id, doc_id, ordinal, heading, text, start, "
-                        f"tsv, embedding) VALUES (%s,%s,%s,%s,%s,%s,{_TSV},%s::vector)",
-                        [(c.chunk_id, doc.doc_id, c.ordinal, c.heading, c.text, c.start,
-                          normalize(doc.title), normalize(c.heading), normalize(c.text),
-                          _vec(v))
-                         for c, v in zip(rec.chunks, rec.vectors, strict=True)])
+                    rowids: list[int] = []
+                    for c, v in zip(rec.chunks, rec.vectors, strict=True):
+                        cur.execute(
+                            "INSERT INTO kb_chunks (chunk_id, doc_id, ordinal, heading, text, "
+                            f"start, tsv, embedding) VALUES (%s,%s,%s,%s,%s,%s,{_TSV},"
+                            "%s::vector) RETURNING id",
+                            (c.chunk_id, doc.doc_id, c.ordinal, c.heading, c.text, c.start,
+                             normalize(doc.title), normalize(c.heading), normalize(c.text),
+                             _vec(v)))
+                        rowids.append(int(cur.fetchone()[0]))
+                    _insert_tails(cur, [rowids[i] for i in rec.tail_owners], rec.tail_vectors)
 
     def delete_documents(self, doc_ids: Sequence[str]) -> None:
         if doc_ids:
@@ -155,14 +180,23 @@ class PostgresStore:
         return [(int(r[0]), float(r[1])) for r in self._query(sql, [query, *args, limit])]
 
     def knn(self, vector: np.ndarray, limit: int, filters: Filters) -> list[tuple[int, float]]:
+        """Nearest chunks by their own vector or a tail's (`TAIL_WEIGHT` times its cosine),
+        each chunk once with its best score."""
         if self._dim is None:
             return []
         where, args = self._filter_sql(filters)
-        sql = ("SELECT c.id, 1 - (c.embedding <=> %s::vector) AS sim FROM kb_chunks c "
+        sql = (f"SELECT id, max(sim) AS best FROM ("
+               f"(SELECT c.id, 1 - (c.embedding <=> %s::vector) AS sim FROM kb_chunks c "
                f"JOIN kb_docs d ON d.doc_id = c.doc_id WHERE {where} "
-               "ORDER BY c.embedding <=> %s::vector LIMIT %s")
+               f"ORDER BY c.embedding <=> %s::vector LIMIT %s) UNION ALL "
+               f"(SELECT t.chunk, {TAIL_WEIGHT} * (1 - (t.embedding <=> %s::vector)) "
+               f"FROM kb_chunk_tails t JOIN kb_chunks c ON c.id = t.chunk "
+               f"JOIN kb_docs d ON d.doc_id = c.doc_id WHERE {where} "
+               f"ORDER BY t.embedding <=> %s::vector LIMIT %s)) AS near "
+               f"GROUP BY id ORDER BY best DESC, id LIMIT %s")
         v = _vec(vector)
-        return [(int(r[0]), float(r[1])) for r in self._query(sql, [v, *args, v, limit])]
+        return [(int(r[0]), float(r[1])) for r in
+                self._query(sql, [v, *args, v, limit, v, *args, v, limit * 2, limit])]
 
     def fetch(self, rowids: Sequence[int]) -> dict[int, ChunkRow]:
         if not rowids:

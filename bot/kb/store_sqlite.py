@@ -19,6 +19,7 @@ import numpy as np
 
 from bot.kb.ranking import normalize
 from bot.kb.store_base import ChunkRow, DocRecord, Filters
+from bot.kb.tails import TAIL_WEIGHT
 from bot.kb.threads import single_thread
 
 __all__ = ["SqliteStore"]
@@ -118,6 +119,9 @@ class SqliteStore:
                 ordinal INTEGER NOT NULL, heading TEXT NOT NULL, text TEXT NOT NULL,
                 start INTEGER NOT NULL);
             CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
+            CREATE TABLE IF NOT EXISTS chunk_tails (
+                id INTEGER PRIMARY KEY, chunk INTEGER NOT NULL, embedding BLOB NOT NULL);
+            CREATE INDEX IF NOT EXISTS chunk_tails_chunk ON chunk_tails(chunk);
             CREATE VIRTUAL TABLE IF NOT EXISTS chunk_fts USING fts5(
                 title, heading, body, tokenize='{TOKENIZER}');
             CREATE VIRTUAL TABLE IF NOT EXISTS temp.chunk_terms
@@ -151,6 +155,7 @@ class SqliteStore:
             if self._dim == dim:
                 return
             self._db.execute("DROP TABLE IF EXISTS chunk_vec")
+            self._db.execute("DELETE FROM chunk_tails")
             self._db.execute(f"CREATE VIRTUAL TABLE chunk_vec USING vec0("
                              f"embedding float[{int(dim)}] distance_metric=cosine)")
             self._db.execute("INSERT OR REPLACE INTO meta VALUES ('dim', ?)", (str(dim),))
@@ -168,11 +173,38 @@ class SqliteStore:
         with self._lock:
             self._matrix = self._n_chunks = None
             self._db.execute("BEGIN")
+            # vec0 tables do not honour OR REPLACE: a re-embed at the same size (a new
+            # precision, say) hit a UNIQUE error. Delete, then insert.
+            self._db.executemany("DELETE FROM chunk_vec WHERE rowid = ?",
+                                 [(int(r),) for r in rowids])
             self._db.executemany(
-                "INSERT OR REPLACE INTO chunk_vec (rowid, embedding) VALUES (?, ?)",
+                "INSERT INTO chunk_vec (rowid, embedding) VALUES (?, ?)",
                 [(r, np.asarray(v, dtype=np.float32).tobytes())
                  for r, v in zip(rowids, vectors, strict=True)])
             self._db.execute("COMMIT")
+
+    def put_tails(self, rowids: Sequence[int], owners: Sequence[int], vectors: np.ndarray
+                  ) -> None:
+        """Replace the tail vectors of chunks `rowids` with `vectors` (of chunks `owners`)."""
+        with self._lock:
+            self._matrix = None
+            self._db.execute("BEGIN")
+            self._delete_tails(list(rowids))
+            self._insert_tails(owners, vectors)
+            self._db.execute("COMMIT")
+
+    def _delete_tails(self, rowids: list[int]) -> None:
+        for i in range(0, len(rowids), 500):
+            part = rowids[i:i + 500]
+            marks = ",".join("?" * len(part))
+            self._db.execute(f"DELETE FROM chunk_tails WHERE chunk IN ({marks})", part)
+
+    def _insert_tails(self, owners: Sequence[int], vectors: np.ndarray | None) -> None:
+        if vectors is not None and len(owners):
+            self._db.executemany(
+                "INSERT INTO chunk_tails (chunk, embedding) VALUES (?, ?)",
+                [(int(r), np.asarray(v, dtype=np.float32).tobytes())
+                 for r, v in zip(owners, vectors, strict=True)])
 
     # -- documents ----------------------------------------------------------
     def doc_hashes(self, *, collection: str | None = None, prefix: str | None = None
@@ -192,6 +224,7 @@ class SqliteStore:
             self._db.execute(f"DELETE FROM chunk_fts WHERE rowid IN ({marks})", ids)
             if self._dim is not None:
                 self._db.execute(f"DELETE FROM chunk_vec WHERE rowid IN ({marks})", ids)
+            self._db.execute(f"DELETE FROM chunk_tails WHERE chunk IN ({marks})", ids)
             self._db.execute(f"DELETE FROM chunks WHERE id IN ({marks})", ids)
         self._db.execute("DELETE FROM docs WHERE doc_id=?", (doc_id,))
 
@@ -216,6 +249,7 @@ class SqliteStore:
         self._db.execute("INSERT INTO docs VALUES (?,?,?,?,?,?,?)",
                          (doc.doc_id, doc.collection, doc.title, doc.url, rec.hash,
                           doc.updated_at, doc.private_channel))
+        rowids: list[int] = []
         for chunk, vector in zip(rec.chunks, rec.vectors, strict=True):
             cur = self._db.execute(
                 "INSERT INTO chunks (chunk_id, doc_id, ordinal, heading, text, start) "
@@ -223,12 +257,14 @@ class SqliteStore:
                 (chunk.chunk_id, doc.doc_id, chunk.ordinal, chunk.heading, chunk.text,
                  chunk.start))
             rowid = cur.lastrowid
+            rowids.append(rowid)
             self._db.execute("INSERT INTO chunk_fts (rowid, title, heading, body) "
                              "VALUES (?,?,?,?)", (rowid, normalize(doc.title),
                                                    normalize(chunk.heading),
                                                    normalize(chunk.text)))
             self._db.execute("INSERT INTO chunk_vec (rowid, embedding) VALUES (?, ?)",
                              (rowid, np.asarray(vector, dtype=np.float32).tobytes()))
+        self._insert_tails([rowids[i] for i in rec.tail_owners], rec.tail_vectors)
 
     def delete_documents(self, doc_ids: Sequence[str]) -> None:
         with self._lock:
@@ -304,13 +340,18 @@ class SqliteStore:
             return {w: self._idf[w] for w in words}
 
     def _vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every vector (chunks', then tails' scaled by `TAIL_WEIGHT`) and its chunk."""
         with self._lock:
             if self._matrix is None:
                 rows = self._db.execute("SELECT rowid, embedding FROM chunk_vec").fetchall()
+                heads = len(rows)
+                rows += self._db.execute("SELECT chunk, embedding FROM chunk_tails").fetchall()
                 dim = self._dim or 0
                 self._rowids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-                self._matrix = (np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
-                                .reshape(len(rows), dim))
+                matrix = (np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
+                          .reshape(len(rows), dim).copy())
+                matrix[heads:] *= TAIL_WEIGHT
+                self._matrix = matrix
                 self._scan = _scanner(self._matrix)
             assert self._rowids is not None
             return self._matrix, self._rowids
@@ -322,12 +363,17 @@ class SqliteStore:
         if not len(rowids):
             return []
         scores = self._scan(np.asarray(vector, dtype=np.float32))
-        want = min(len(scores), limit * 3)
+        # A chunk may hold several of the best vectors (its own and its tails'):
+        # take enough to find limit * 3 chunks, and keep each chunk's best score.
+        want = min(len(scores), limit * 6)
         top = np.argpartition(-scores, want - 1)[:want]
         top = top[np.argsort(-scores[top])]
-        allowed = self._allowed([int(rowids[i]) for i in top], filters)
-        return [(int(rowids[i]), float(scores[i])) for i in top
-                if int(rowids[i]) in allowed][:limit]
+        best: dict[int, float] = {}
+        for i in top:
+            best.setdefault(int(rowids[i]), float(scores[i]))
+        found = list(best.items())[:limit * 3]
+        allowed = self._allowed([r for r, _ in found], filters)
+        return [(r, s) for r, s in found if r in allowed][:limit]
 
     def fetch(self, rowids: Sequence[int]) -> dict[int, ChunkRow]:
         if not rowids:

@@ -1,7 +1,7 @@
 """Scale benchmark: N synthetic chunks (default 100k) in SQLite; query p50/p95 and ingest rate.
 
 Run: PYTHONPATH=. python3 tests/bench/bench_kb_scale.py [--chunks 100000] [--fill hash|minilm]
-     [--rate-sample 2000] [--queries 200]
+     [--rate-sample 2000] [--queries 200] [--no-tails]
 
 - Ingest rate (chunks/s, embeddings included) is measured with the real local
   embedder on `--rate-sample` chunks of ~1,000 characters.
@@ -52,9 +52,14 @@ def _text(rng: random.Random, vocab: list[str], chars: int) -> str:
 class HashEmbedder:
     """Hashed bag of words projected to `dim`: a stand-in filler, not a semantic model."""
 
-    def __init__(self, dim: int = 384) -> None:
+    def __init__(self, dim: int = 384, tails: LocalEmbedder | None = None) -> None:
         self._dim = dim
+        self._tails = tails  # windows placed by the real model's tokenizer, as in the product
         self.name = "hash"
+
+    async def tail_starts(self, heads: list[str], bodies: list[str]) -> list[list[int]]:
+        return await self._tails.tail_starts(heads, bodies) if self._tails \
+            else [[] for _ in bodies]
 
     async def dimension(self) -> int:
         return self._dim
@@ -79,8 +84,9 @@ def _docs(rng: random.Random, vocab: list[str], n_chunks: int, start: int) -> li
 async def run(args: argparse.Namespace) -> dict[str, object]:
     rng = random.Random(7)
     vocab = _vocabulary(rng)
-    real = LocalEmbedder(max_seq_length=args.max_seq_length, precision=args.precision)
-    filler = real if args.fill == "minilm" else HashEmbedder(await real.dimension())
+    real = LocalEmbedder(max_seq_length=args.max_seq_length, precision=args.precision,
+                         tails=args.tails)
+    filler = real if args.fill == "minilm" else HashEmbedder(await real.dimension(), real)
     with tempfile.TemporaryDirectory(prefix="kb-scale-") as tmp:
         store = SqliteStore(Path(tmp) / "scale.sqlite")
         await asyncio.to_thread(store.open)
@@ -125,8 +131,10 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
             for name, ms in (("embed", t1 - t0), ("bm25", t2 - t1), ("knn", t3 - t2)):
                 parts[name].append(ms * 1000)
         chunks = await asyncio.to_thread(store.count_chunks)
+        vectors = len(store._vectors()[1])
         await kb.close()
-    return {"chunks": chunks, "fill": args.fill, "ingest_chunks_per_s": round(rate, 1),
+    return {"chunks": chunks, "tails": args.tails, "vectors": vectors, "fill": args.fill,
+            "ingest_chunks_per_s": round(rate, 1),
             "rate_sample": args.rate_sample, "max_seq_length": args.max_seq_length,
             "fill_chunks_per_s": round(fill_rate, 1), "queries": args.queries,
             "p50_ms": round(_percentile(latencies, 0.5), 2),
@@ -140,6 +148,8 @@ def main() -> None:
     parser.add_argument("--chunks", type=int, default=100_000)
     parser.add_argument("--fill", choices=["hash", "minilm"], default="hash")
     parser.add_argument("--rate-sample", type=int, default=2000)
+    parser.add_argument("--no-tails", dest="tails", action="store_false",
+                        help="no tail vectors (bot.kb.tails), as TANDEM_EMBED_TAIL_VECTORS=0")
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--max-seq-length", type=int, default=128)
     parser.add_argument("--precision", choices=["auto", "fp32", "bf16", "int8"],

@@ -8,13 +8,21 @@ from bot.kb.config import build_embedder
 from bot.settings import Settings
 
 
-@pytest.mark.parametrize(("value", "suffix"), [("fp32", ""), ("bf16", ":bf16")])
+@pytest.mark.parametrize(("value", "suffix"), [("fp32", "+tails"), ("bf16", ":bf16+tails")])
 def test_embed_precision_setting_picks_the_local_embedders_precision(
         monkeypatch: pytest.MonkeyPatch, value: str, suffix: str) -> None:
     monkeypatch.setenv("TANDEM_EMBED_PRECISION", value)
     embedder, session = build_embedder(Settings())
     assert session is None
     assert embedder.name == "st:all-MiniLM-L6-v2:128" + suffix
+
+
+def test_tail_vectors_can_be_turned_off_and_that_is_part_of_the_embedders_name(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TANDEM_EMBED_PRECISION", "fp32")
+    monkeypatch.setenv("TANDEM_EMBED_TAIL_VECTORS", "0")
+    embedder, _ = build_embedder(Settings())
+    assert embedder.name == "st:all-MiniLM-L6-v2:128"
 
 
 def test_unknown_embed_precision_is_refused_at_start(monkeypatch: pytest.MonkeyPatch) -> None:

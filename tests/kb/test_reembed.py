@@ -49,3 +49,21 @@ async def test_new_embedder_name_forces_reembed(settings: Settings) -> None:
         assert hits and hits[0].doc_id == "d3"
     finally:
         await kb.close()
+
+
+async def test_a_new_embedder_of_the_same_size_replaces_every_vector(settings: Settings) -> None:
+    docs = [Document(doc_id=f"d{i}", title=f"Doc {i}", url=f"u{i}", text=f"text number {i}")
+            for i in range(5)]
+    kb = await KnowledgeBase.open(settings, embedder=CountingEmbedder("model-a", 8))
+    await kb.upsert(docs)
+    await kb.close()
+
+    second = CountingEmbedder("model-a:bf16", 8)  # same size, as a precision change is
+    kb = await KnowledgeBase.open(settings, embedder=second)
+    try:
+        assert second.texts == 5 and kb.store.get_meta("embedder") == "model-a:bf16"
+        assert len(kb.store._vectors()[1]) == 5  # type: ignore[attr-defined]
+        hits = await kb.search("text number 3", k=2)
+        assert hits and hits[0].doc_id == "d3"
+    finally:
+        await kb.close()
