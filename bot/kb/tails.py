@@ -19,9 +19,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-__all__ = ["TAIL_WEIGHT", "tail_starts"]
+__all__ = ["MAX_TAILS", "TAIL_WEIGHT", "tail_starts"]
 
 TAIL_WEIGHT = 0.9
+# Enough for a chunk of English (1,200 characters is about 270 tokens: two windows
+# past the first); text that splits into many more tokens (code, identifiers, other
+# scripts) would otherwise cost a vector per 90 tokens. Random-letter text of 1,000
+# characters took 4.7 tails a chunk uncapped.
+MAX_TAILS = 2
 _STRIDE = 90 / 128  # of the model's window: each window starts this far after the last
 _OVERLAP = 20 / 128  # ...and reaches back this far into what the one before saw
 
@@ -41,7 +46,7 @@ def tail_starts(offsets: Sequence[tuple[int, int]], seen: int, window: int) -> l
     overlap = round(window * _OVERLAP)
     starts: list[int] = []
     pos = max(0, seen - overlap)
-    while pos < n:
+    while pos < n and len(starts) < MAX_TAILS:
         starts.append(offsets[pos][0])
         pos += stride
         if pos + overlap >= n:

@@ -12,7 +12,7 @@ from bot.kb.chunking import chunk_document
 from bot.kb.embedding import LocalEmbedder
 from bot.kb.ranking import RankParams
 from bot.kb.service import KnowledgeBase
-from bot.kb.tails import tail_starts
+from bot.kb.tails import MAX_TAILS, tail_starts
 from bot.kb.types import Document
 from bot.settings import Settings
 
@@ -63,14 +63,16 @@ def _tail_rows(kb: KnowledgeBase) -> int:
 
 
 def test_tail_windows_start_before_the_first_window_ends_and_reach_the_end() -> None:
-    offsets = [(i * 5, i * 5 + 4) for i in range(400)]  # 400 tokens of 4 characters
+    offsets = [(i * 5, i * 5 + 4) for i in range(300)]  # 300 tokens of 4 characters
 
     starts = tail_starts(offsets, seen=110, window=128)
 
-    assert starts[0] == offsets[90][0]  # 20 tokens of overlap with what was seen
-    assert [b - a for a, b in zip(starts, starts[1:], strict=False)] == [450] * (len(starts) - 1)
-    assert starts[-1] // 5 + 128 >= 400
+    assert starts == [offsets[90][0], offsets[180][0]]  # 20 tokens of overlap, stride 90
+    assert starts[-1] // 5 + 128 >= 300  # the last window reaches the end
     assert tail_starts(offsets[:110], seen=110, window=128) == []
+    assert tail_starts(offsets[:120], seen=110, window=128) == [offsets[90][0]]
+    many = [(i * 5, i * 5 + 4) for i in range(5000)]
+    assert len(tail_starts(many, seen=110, window=128)) == MAX_TAILS
 
 
 async def test_a_fact_past_the_first_window_is_found_by_meaning_only_with_tail_vectors(
