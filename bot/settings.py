@@ -81,8 +81,8 @@ class Settings(BaseSettings):
     # int8: ONNX Runtime int8 for ingest, ~1.3x faster, slightly lower recall.
     tandem_embed_precision: Literal["auto", "fp32", "bf16", "int8"] = "auto"
     # Extra vectors for chunk text past the local model's first 128 tokens
-    # (bot.kb.tails): better recall on long chunks, about half the ingest speed.
-    tandem_embed_tail_vectors: bool = True
+    # (bot.kb.tails): better recall on long documents, about half the ingest speed.
+    tandem_embed_tail_vectors: bool = False
 
     # From tandem.yaml only.
     channels: dict[str, ChannelPolicy] = Field(default_factory=dict)

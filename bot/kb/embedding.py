@@ -99,7 +99,7 @@ class LocalEmbedder:
 
     def __init__(self, model_path: str | None = None, *, max_seq_length: int = 128,
                  batch_size: int = 32, threads: int | None = None,
-                 precision: str = "auto", tails: bool = True) -> None:
+                 precision: str = "auto", tails: bool = False) -> None:
         if precision not in ("auto", "fp32", "bf16", "int8"):
             raise ValueError(f"precision {precision!r}: use auto, fp32, bf16 or int8")
         self._path = model_path

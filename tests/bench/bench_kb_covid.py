@@ -59,7 +59,7 @@ async def run(args: argparse.Namespace) -> None:
     subprocess.run([sys.executable, str(ROOT / "scripts/covid_qa_to_eval.py"),
                     args.source, str(data)], check=True, capture_output=True)
     embedder = QueryCache(LocalEmbedder(max_seq_length=args.max_seq_length,
-                                        precision=args.precision))
+                                        precision=args.precision, tails=args.tails))
     index = Path(args.index)
     index.parent.mkdir(parents=True, exist_ok=True)
     kb, spans, rate = await open_index(data / "papers_corpus.jsonl", index, embedder, args.fresh)
@@ -112,6 +112,8 @@ def main() -> None:
     parser.add_argument("--max-seq-length", type=int, default=128)
     parser.add_argument("--precision", choices=["auto", "fp32", "bf16", "int8"],
                         default="auto", help="the local embedder's bulk precision")
+    parser.add_argument("--tails", action="store_true",
+                        help="tail vectors (bot.kb.tails), as TANDEM_EMBED_TAIL_VECTORS=1")
     parser.add_argument("--dense-weights", type=float, nargs="+",
                         default=[0.1, 0.3, 1.0])
     parser.add_argument("--proximity-weights", type=float, nargs="+", default=[0.0, 0.3, 0.5])

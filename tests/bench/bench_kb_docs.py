@@ -1,6 +1,6 @@
 """Documentation-set retrieval benchmarks: real docs that Debian packages install.
 
-Run: PYTHONPATH=. python3 tests/bench/bench_kb_docs.py [--sets node_npm cmake]
+Run: PYTHONPATH=. python3 tests/bench/bench_kb_docs.py [--sets node_npm cmake] [--tails]
 Builds each corpus with scripts/docs_eval_set.py, ingests it, and asks its questions
 (tests/data/kb_docs/: 94 about the Node.js API reference and npm's docs, about 150
 long pages; 50 about CMake's reference, about 1,900 short pages), written from
@@ -48,11 +48,12 @@ QUERIES = {"node_npm": ROOT / "tests/data/kb_docs/queries.jsonl",
 
 async def run(args: argparse.Namespace) -> int:
     for name in args.sets:
-        await run_set(args.data, name, args.precision)
+        await run_set(args.data, name, args.precision, args.tails)
     return 0
 
 
-async def run_set(data: Path, name: str, precision: str = "auto") -> None:
+async def run_set(data: Path, name: str, precision: str = "auto", tails: bool = False
+                  ) -> None:
     corpus = data / f"{name}_corpus.jsonl"
     made = subprocess.run([sys.executable, str(ROOT / "scripts/docs_eval_set.py"), str(corpus),
                            name], capture_output=True, text=True)
@@ -62,7 +63,7 @@ async def run_set(data: Path, name: str, precision: str = "auto") -> None:
     # No query cache: every method embeds its queries, as a search does, so the
     # latency figures of all rows are comparable (a cache made the first row pay).
     kb, spans, rate = await open_index(corpus, data / f"{name}.sqlite",
-                                       LocalEmbedder(precision=precision), fresh=True)
+                                       LocalEmbedder(precision=precision, tails=tails), fresh=True)
     try:
         queries = load_queries(QUERIES[name])
         for method, params in METHODS.items():
@@ -86,6 +87,8 @@ def main() -> None:
     parser.add_argument("--sets", nargs="+", choices=sorted(QUERIES), default=sorted(QUERIES))
     parser.add_argument("--precision", choices=["auto", "fp32", "bf16", "int8"],
                         default="auto", help="the local embedder's bulk precision")
+    parser.add_argument("--tails", action="store_true",
+                        help="tail vectors (bot.kb.tails), as TANDEM_EMBED_TAIL_VECTORS=1")
     raise SystemExit(asyncio.run(run(parser.parse_args())))
 
 

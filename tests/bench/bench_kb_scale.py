@@ -1,7 +1,7 @@
 """Scale benchmark: N synthetic chunks (default 100k) in SQLite; query p50/p95 and ingest rate.
 
 Run: PYTHONPATH=. python3 tests/bench/bench_kb_scale.py [--chunks 100000] [--fill hash|minilm]
-     [--rate-sample 2000] [--queries 200] [--no-tails]
+     [--rate-sample 2000] [--queries 200] [--tails]
 
 - Ingest rate (chunks/s, embeddings included) is measured with the real local
   embedder on `--rate-sample` chunks of ~1,000 characters.
@@ -148,8 +148,8 @@ def main() -> None:
     parser.add_argument("--chunks", type=int, default=100_000)
     parser.add_argument("--fill", choices=["hash", "minilm"], default="hash")
     parser.add_argument("--rate-sample", type=int, default=2000)
-    parser.add_argument("--no-tails", dest="tails", action="store_false",
-                        help="no tail vectors (bot.kb.tails), as TANDEM_EMBED_TAIL_VECTORS=0")
+    parser.add_argument("--tails", action="store_true",
+                        help="tail vectors (bot.kb.tails), as TANDEM_EMBED_TAIL_VECTORS=1")
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--max-seq-length", type=int, default=128)
     parser.add_argument("--precision", choices=["auto", "fp32", "bf16", "int8"],

@@ -8,7 +8,7 @@ from bot.kb.config import build_embedder
 from bot.settings import Settings
 
 
-@pytest.mark.parametrize(("value", "suffix"), [("fp32", "+tails"), ("bf16", ":bf16+tails")])
+@pytest.mark.parametrize(("value", "suffix"), [("fp32", ""), ("bf16", ":bf16")])
 def test_embed_precision_setting_picks_the_local_embedders_precision(
         monkeypatch: pytest.MonkeyPatch, value: str, suffix: str) -> None:
     monkeypatch.setenv("TANDEM_EMBED_PRECISION", value)
@@ -17,12 +17,12 @@ def test_embed_precision_setting_picks_the_local_embedders_precision(
     assert embedder.name == "st:all-MiniLM-L6-v2:128" + suffix
 
 
-def test_tail_vectors_can_be_turned_off_and_that_is_part_of_the_embedders_name(
+def test_tail_vectors_can_be_turned_on_and_that_is_part_of_the_embedders_name(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TANDEM_EMBED_PRECISION", "fp32")
-    monkeypatch.setenv("TANDEM_EMBED_TAIL_VECTORS", "0")
+    monkeypatch.setenv("TANDEM_EMBED_TAIL_VECTORS", "1")
     embedder, _ = build_embedder(Settings())
-    assert embedder.name == "st:all-MiniLM-L6-v2:128"
+    assert embedder.name == "st:all-MiniLM-L6-v2:128+tails"
 
 
 def test_unknown_embed_precision_is_refused_at_start(monkeypatch: pytest.MonkeyPatch) -> None:

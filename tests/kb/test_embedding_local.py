@@ -44,10 +44,10 @@ async def test_bulk_results_come_back_in_input_order_despite_length_sorting(
 
 
 def test_precision_is_part_of_the_embedder_name_so_a_change_forces_a_re_embed() -> None:
-    assert LocalEmbedder(precision="fp32", tails=False).name == "st:all-MiniLM-L6-v2:128"
-    assert LocalEmbedder(precision="bf16").name == "st:all-MiniLM-L6-v2:128:bf16+tails"
-    assert LocalEmbedder(precision="int8").name == "st:all-MiniLM-L6-v2:128:int8+tails"
-    auto = LocalEmbedder(precision="auto", tails=False).name
+    assert LocalEmbedder(precision="fp32").name == "st:all-MiniLM-L6-v2:128"
+    assert LocalEmbedder(precision="bf16").name == "st:all-MiniLM-L6-v2:128:bf16"
+    assert LocalEmbedder(precision="int8", tails=True).name == "st:all-MiniLM-L6-v2:128:int8+tails"
+    auto = LocalEmbedder(precision="auto").name
     assert auto.endswith(":bf16") == cpu_has_bf16()
     with pytest.raises(ValueError, match="precision"):
         LocalEmbedder(precision="int4")
