@@ -81,7 +81,9 @@ async def _open_kb(settings: Settings) -> Any | None:
     except ImportError:
         return None
     try:
-        return await KnowledgeBase.open(settings)
+        # A store whose vectors another embedder made re-embeds in the background: the
+        # bot answers at once, by keywords until the pass ends (`bot.kb.reembed`).
+        return await KnowledgeBase.open(settings, background=True)
     except Exception as exc:  # the kb extra may be missing; questions then go without sources
         log.warning("knowledge base unavailable: %s", exc)
         return None

@@ -1,4 +1,4 @@
-"""`tandem kb ingest | ingest-slack | search | eval | tune | prepare`.
+"""`tandem kb ingest | ingest-slack | search | eval | tune | reembed | prepare`.
 
 Thin: parse arguments, open the knowledge base from settings, call one
 service function, print. `eval` ingests into a throwaway index in a temporary
@@ -26,11 +26,17 @@ def _settings() -> Any:
     return load_settings()
 
 
-async def _ingest(args: argparse.Namespace) -> int:
-    from bot.kb.ingest import ingest_paths
+async def _open(settings: Any = None, *, show_progress: bool = True) -> Any:
+    """The configured knowledge base; a re-embed it owes runs first, with a progress bar."""
     from bot.kb.service import KnowledgeBase
 
-    kb = await KnowledgeBase.open(_settings())
+    return await KnowledgeBase.open(settings or _settings(), show_progress=show_progress)
+
+
+async def _ingest(args: argparse.Namespace) -> int:
+    from bot.kb.ingest import ingest_paths
+
+    kb = await _open(show_progress=not args.quiet)
     try:
         report = await ingest_paths(kb, [Path(p) for p in args.paths],
                                     collection=args.collection,
@@ -44,11 +50,10 @@ async def _ingest(args: argparse.Namespace) -> int:
 
 
 async def _ingest_slack(args: argparse.Namespace) -> int:
-    from bot.kb.service import KnowledgeBase
     from bot.kb.slack_source import ingest_channel
 
     settings = _settings()
-    kb = await KnowledgeBase.open(settings)
+    kb = await _open(settings)
     try:
         report = await ingest_channel(kb, settings, args.channel, collection=args.collection)
     finally:
@@ -58,9 +63,7 @@ async def _ingest_slack(args: argparse.Namespace) -> int:
 
 
 async def _search(args: argparse.Namespace) -> int:
-    from bot.kb.service import KnowledgeBase
-
-    kb = await KnowledgeBase.open(_settings())
+    kb = await _open()
     try:
         sources = await kb.search(args.query, k=args.k, collections=args.collection,
                                   channel_id=args.channel)
@@ -112,7 +115,7 @@ def _too_few(n: int, needed: int) -> int:
 
 async def _tune(args: argparse.Namespace) -> int:
     from bot.kb.evaluation import DEFAULT_GRID, QueryCache, load_queries, tune
-    from bot.kb.service import KnowledgeBase, is_answer_entry
+    from bot.kb.service import is_answer_entry
 
     settings = _settings()
     if args.queries:
@@ -124,7 +127,7 @@ async def _tune(args: argparse.Namespace) -> int:
         queries = questions_from_decisions(open_readonly(settings.db_url))
     if len(queries) < args.min_questions:
         return _too_few(len(queries), args.min_questions)
-    kb = await KnowledgeBase.open(settings)
+    kb = await _open(settings)
     try:
         known = set(await kb.hashes())
         missing = sorted({d for q in queries for d in q.relevant} - known)
@@ -153,6 +156,16 @@ async def _tune(args: argparse.Namespace) -> int:
                       "before_recall@5": tuning.baseline["recall@5"],
                       "after_recall@5": tuning.result["recall@5"], "queries": len(queries),
                       "saved": not args.dry_run, **_tuned(tuning.params)}))
+    return 0
+
+
+async def _reembed(_args: argparse.Namespace) -> int:
+    kb = await _open()
+    try:
+        chunks = await asyncio.to_thread(kb.store.count_chunks)
+    finally:
+        await kb.close()
+    print(json.dumps({"embedder": kb.embedder.name, "chunks": chunks}))  # noqa: T201
     return 0
 
 
@@ -209,6 +222,10 @@ def register(subparsers: Any) -> None:
     p.add_argument("--min-questions", type=int, default=20)
     p.add_argument("--dry-run", action="store_true", help="report, do not save")
     p.set_defaults(func=_run(_tune))
+
+    p = sub.add_parser("reembed", help="finish a re-embed the configured embedder owes "
+                                       "(the bot otherwise does it in the background)")
+    p.set_defaults(func=_run(_reembed))
 
     p = sub.add_parser("prepare", help="export the local embedding model to ONNX once "
                                        "(otherwise its first use does)")

@@ -35,6 +35,7 @@ from bot.kb.ranking import (
     term_coverage,
     window_scores,
 )
+from bot.kb.reembed import needs_reembed, reembed, reembed_in_background
 from bot.kb.store_base import DocRecord, Filters, Store
 from bot.kb.types import Chunk, Document, Source
 
@@ -86,15 +87,23 @@ class KnowledgeBase:
         self.embedder = embedder
         self.params = params or RankParams()
         self._owned = list(owned)
+        # True while the stored vectors are not all this embedder's (`bot.kb.reembed`):
+        # search is then lexical only.
+        self.reembedding = False
+        self._reembed_task: asyncio.Task[None] | None = None
 
     @classmethod
     async def open(cls, settings: Settings, *, embedder: Embedder | None = None,
                    params: RankParams | None = None, url: str | None = None,
-                   session: Any = None) -> KnowledgeBase:
+                   session: Any = None, background: bool = False,
+                   show_progress: bool = False) -> KnowledgeBase:
         """Open (creating if needed) the store named by settings; see `bot.kb.config`.
 
         `session` (an aiohttp.ClientSession) is used by an HTTP embedder; without
-        one the knowledge base opens its own and closes it in `close()`.
+        one the knowledge base opens its own and closes it in `close()`. A store whose
+        vectors another embedder made is re-embedded (`bot.kb.reembed`) before this
+        returns (with a progress bar on stderr if `show_progress`), or with `background`
+        in a task, searching by keywords meanwhile.
         """
         from bot.kb.config import build_embedder, build_store
 
@@ -108,7 +117,29 @@ class KnowledgeBase:
         if params is None:
             params = _stored_params(await asyncio.to_thread(store.get_meta, PARAMS_KEY))
         kb = cls(store, embedder, params=params, owned=owned)
-        await kb._check_embedder()
+        kb.reembedding = await asyncio.to_thread(needs_reembed, store, embedder.name)
+        if kb.reembedding and background:
+            kb._reembed_task = asyncio.create_task(reembed_in_background(kb))
+        elif kb.reembedding:
+            total = await asyncio.to_thread(store.count_chunks)
+            log.warning("kb.reembed_started", extra={"embedder": embedder.name,
+                                                      "chunks": total})
+            bar = None
+            if show_progress:
+                import sys
+
+                from tqdm import tqdm
+
+                bar = tqdm(total=total, desc=f"re-embed ({embedder.name})", unit="chunk",
+                           file=sys.stderr)
+            try:
+                await reembed(kb, progress=bar.update if bar else None)
+            except BaseException:
+                await kb.close()  # what was written stays: the next open resumes there
+                raise
+            finally:
+                if bar:
+                    bar.close()
         return kb
 
     async def save_params(self, params: RankParams, names: Iterable[str]) -> None:
@@ -120,28 +151,14 @@ class KnowledgeBase:
                                 json.dumps(values, sort_keys=True))
 
     async def close(self) -> None:
+        if self._reembed_task is not None:
+            self._reembed_task.cancel()  # its progress is saved: the next open resumes
+            await asyncio.gather(self._reembed_task, return_exceptions=True)
         await asyncio.to_thread(self.store.close)
         for resource in self._owned:
             await resource.close()
 
-    async def _check_embedder(self) -> None:
-        """A different embedder than the stored vectors were made with forces a re-embed."""
-        stored = await asyncio.to_thread(self.store.get_meta, "embedder")
-        if stored is None or stored == self.embedder.name:
-            return
-        rows = await asyncio.to_thread(self.store.chunk_texts)
-        dim = await self.embedder.dimension()
-        await asyncio.to_thread(self.store.ensure_vectors, dim)
-        for i in range(0, len(rows), 256):
-            batch = rows[i:i + 256]
-            rowids = [r[0] for r in batch]
-            vectors, owners, tails = await self._embed_chunks([r[1:] for r in batch])
-            await asyncio.to_thread(self.store.put_vectors, rowids, vectors)
-            await asyncio.to_thread(self.store.put_tails, rowids,
-                                    [rowids[o] for o in owners], tails)
-        await asyncio.to_thread(self.store.set_meta, "embedder", self.embedder.name)
-
-    async def _embed_chunks(self, chunks: Sequence[tuple[str, str, str]]
+    async def embed_chunks(self, chunks: Sequence[tuple[str, str, str]]
                             ) -> tuple[np.ndarray, list[int], np.ndarray]:
         """(one vector per (title, heading, text), each tail vector's chunk, tail vectors),
         in one embed call, so batches are length-bucketed."""
@@ -161,7 +178,7 @@ class KnowledgeBase:
     async def prepare(self, docs: Sequence[Document]) -> list[DocRecord]:
         """Chunk and embed documents."""
         chunked: list[tuple[Document, list[Chunk]]] = [(d, chunk_document(d)) for d in docs]
-        vectors, owners, tails = await self._embed_chunks(
+        vectors, owners, tails = await self.embed_chunks(
             [(d.title, c.heading, c.text) for d, cs in chunked for c in cs])
         records, pos, t = [], 0, 0
         for doc, chunks in chunked:
@@ -177,7 +194,8 @@ class KnowledgeBase:
 
     async def write(self, records: Sequence[DocRecord]) -> None:
         await asyncio.to_thread(self.store.write_documents, records)
-        await asyncio.to_thread(self.store.set_meta, "embedder", self.embedder.name)
+        if not self.reembedding:  # mid-pass, the pass names the embedder when it ends
+            await asyncio.to_thread(self.store.set_meta, "embedder", self.embedder.name)
 
     async def upsert(self, docs: Sequence[Document]) -> int:
         records = await self.prepare(docs)
@@ -216,7 +234,7 @@ class KnowledgeBase:
         # side run at once: the model, numpy and SQLite all release the GIL, so on
         # two cores the two overlap.
         dense_side = (asyncio.ensure_future(self._dense(query, k, filters))
-                      if params.dense_weight > 0 else None)
+                      if params.dense_weight > 0 and not self.reembedding else None)
         try:
             lexical, near = await asyncio.to_thread(self._lexical_sync, query, match, k,
                                                     filters)

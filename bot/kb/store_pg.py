@@ -108,21 +108,30 @@ class PostgresStore:
                             "DO UPDATE SET value = EXCLUDED.value", (str(dim),))
             self._dim = dim
 
-    def chunk_texts(self) -> list[tuple[int, str, str, str]]:
+    def chunk_texts(self, after: int = 0, limit: int = 256) -> list[tuple[int, str, str, str]]:
         rows = self._query("SELECT c.id, d.title, c.heading, c.text FROM kb_chunks c "
-                           "JOIN kb_docs d ON d.doc_id = c.doc_id ORDER BY c.id")
+                           "JOIN kb_docs d ON d.doc_id = c.doc_id WHERE c.id > %s "
+                           "ORDER BY c.id LIMIT %s", (int(after), int(limit)))
         return [(int(r[0]), str(r[1]), str(r[2]), str(r[3])) for r in rows]
 
-    def put_vectors(self, rowids: Sequence[int], vectors: np.ndarray) -> None:
+    def put_embeddings(self, rows: Sequence[tuple[int, str, str, str]], vectors: np.ndarray,
+                       owners: Sequence[int], tails: np.ndarray) -> int:
+        """As `SqliteStore.put_embeddings`: chunks changed since they were read are skipped
+        (their rows are locked while the batch is written)."""
         with self._lock, self._conn, self._conn.cursor() as cur:
+            cur.execute("SELECT c.id, d.title, c.heading, c.text FROM kb_chunks c "
+                        "JOIN kb_docs d ON d.doc_id = c.doc_id WHERE c.id = ANY(%s) "
+                        "FOR UPDATE OF c", ([int(r[0]) for r in rows],))
+            now = {int(r[0]): (str(r[1]), str(r[2]), str(r[3])) for r in cur.fetchall()}
+            keep = [i for i, row in enumerate(rows) if now.get(row[0]) == tuple(row[1:])]
             cur.executemany("UPDATE kb_chunks SET embedding = %s::vector WHERE id = %s",
-                            [(_vec(v), r) for r, v in zip(rowids, vectors, strict=True)])
-
-    def put_tails(self, rowids: Sequence[int], owners: Sequence[int], vectors: np.ndarray
-                  ) -> None:
-        with self._lock, self._conn, self._conn.cursor() as cur:
-            cur.execute("DELETE FROM kb_chunk_tails WHERE chunk = ANY(%s)", (list(rowids),))
-            _insert_tails(cur, owners, vectors)
+                            [(_vec(vectors[i]), rows[i][0]) for i in keep])
+            cur.execute("DELETE FROM kb_chunk_tails WHERE chunk = ANY(%s)",
+                        ([rows[i][0] for i in keep],))
+            kept = set(keep)
+            mine = [j for j, o in enumerate(owners) if o in kept]
+            _insert_tails(cur, [rows[owners[j]][0] for j in mine], tails[mine])
+        return len(keep)
 
     def doc_hashes(self, *, collection: str | None = None, prefix: str | None = None
                    ) -> dict[str, str]:

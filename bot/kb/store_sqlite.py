@@ -161,37 +161,54 @@ class SqliteStore:
             self._db.execute("INSERT OR REPLACE INTO meta VALUES ('dim', ?)", (str(dim),))
             self._dim = dim
 
-    def chunk_texts(self) -> list[tuple[int, str, str, str]]:
-        """(rowid, title, heading, text) of every chunk, for a full re-embed."""
+    def chunk_texts(self, after: int = 0, limit: int = 256) -> list[tuple[int, str, str, str]]:
+        """(rowid, title, heading, text) of up to `limit` chunks past rowid `after`, in
+        rowid order: a re-embed walks the store in such batches."""
         with self._lock:
             rows = self._db.execute(
                 "SELECT c.id, d.title, c.heading, c.text FROM chunks c "
-                "JOIN docs d ON d.doc_id=c.doc_id ORDER BY c.id").fetchall()
+                "JOIN docs d ON d.doc_id=c.doc_id WHERE c.id > ? ORDER BY c.id LIMIT ?",
+                (int(after), int(limit))).fetchall()
         return [(int(r[0]), str(r[1]), str(r[2]), str(r[3])) for r in rows]
 
-    def put_vectors(self, rowids: Sequence[int], vectors: np.ndarray) -> None:
+    def _embedded_texts(self, rowids: list[int]) -> dict[int, tuple[str, str, str]]:
+        out: dict[int, tuple[str, str, str]] = {}
+        for i in range(0, len(rowids), 500):
+            part = rowids[i:i + 500]
+            out.update((int(r[0]), (str(r[1]), str(r[2]), str(r[3]))) for r in self._db.execute(
+                "SELECT c.id, d.title, c.heading, c.text FROM chunks c JOIN docs d "
+                f"ON d.doc_id=c.doc_id WHERE c.id IN ({','.join('?' * len(part))})", part))
+        return out
+
+    def put_embeddings(self, rows: Sequence[tuple[int, str, str, str]], vectors: np.ndarray,
+                       owners: Sequence[int], tails: np.ndarray) -> int:
+        """Replace the vectors of chunks re-embedded from `rows` (as `chunk_texts` gave
+        them) and their tail vectors (`tails`, of the chunks at `owners` in `rows`), in
+        one transaction. A chunk deleted or rewritten since it was read is left alone:
+        its writer stored its own vectors. Returns how many chunks were written."""
         with self._lock:
             self._matrix = self._n_chunks = None
             self._db.execute("BEGIN")
-            # vec0 tables do not honour OR REPLACE: a re-embed at the same size (a new
-            # precision, say) hit a UNIQUE error. Delete, then insert.
-            self._db.executemany("DELETE FROM chunk_vec WHERE rowid = ?",
-                                 [(int(r),) for r in rowids])
-            self._db.executemany(
-                "INSERT INTO chunk_vec (rowid, embedding) VALUES (?, ?)",
-                [(r, np.asarray(v, dtype=np.float32).tobytes())
-                 for r, v in zip(rowids, vectors, strict=True)])
-            self._db.execute("COMMIT")
-
-    def put_tails(self, rowids: Sequence[int], owners: Sequence[int], vectors: np.ndarray
-                  ) -> None:
-        """Replace the tail vectors of chunks `rowids` with `vectors` (of chunks `owners`)."""
-        with self._lock:
-            self._matrix = None
-            self._db.execute("BEGIN")
-            self._delete_tails(list(rowids))
-            self._insert_tails(owners, vectors)
-            self._db.execute("COMMIT")
+            try:
+                now = self._embedded_texts([r[0] for r in rows])
+                keep = [i for i, row in enumerate(rows) if now.get(row[0]) == tuple(row[1:])]
+                ids = [rows[i][0] for i in keep]
+                # vec0 tables do not honour OR REPLACE: delete, then insert.
+                self._db.executemany("DELETE FROM chunk_vec WHERE rowid = ?",
+                                     [(r,) for r in ids])
+                self._db.executemany(
+                    "INSERT INTO chunk_vec (rowid, embedding) VALUES (?, ?)",
+                    [(rows[i][0], np.asarray(vectors[i], dtype=np.float32).tobytes())
+                     for i in keep])
+                self._delete_tails(ids)
+                kept = set(keep)
+                mine = [j for j, o in enumerate(owners) if o in kept]
+                self._insert_tails([rows[owners[j]][0] for j in mine], tails[mine])
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return len(keep)
 
     def _delete_tails(self, rowids: list[int]) -> None:
         for i in range(0, len(rowids), 500):

@@ -64,6 +64,25 @@ def test_ingest_then_search_json(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert hits[0]["n"] == 1 and hits[0]["url"].endswith("vpn.md")
 
 
+def test_reembed_command_reembeds_with_a_progress_bar_after_an_embedder_change(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TANDEM_DATA_DIR", str(tmp_path / "data"))
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "vpn.md").write_text("# VPN\n\nConnect with WireGuard using the IT profile.\n")
+    assert _main(["kb", "ingest", str(docs), "--quiet"]) == 0
+    capsys.readouterr()
+    monkeypatch.setenv("TANDEM_EMBED_TAIL_VECTORS", "1")  # part of the embedder's name
+    assert _main(["kb", "reembed"]) == 0
+    captured = capsys.readouterr()
+    done = json.loads(captured.out.strip().splitlines()[-1])
+    assert done["embedder"].endswith("+tails") and done["chunks"] == 1
+    assert "re-embed" in captured.err and "1/1" in captured.err
+    assert _main(["kb", "reembed"]) == 0  # nothing owed: no bar
+    assert "re-embed" not in capsys.readouterr().err
+
+
 def test_prepare_exports_the_embedding_model_to_onnx_where_the_embedder_finds_it(
         tmp_path: Path, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
-import numpy as np
+import asyncio
+from dataclasses import replace
+from pathlib import Path
 
+import numpy as np
+import pytest
+
+from bot.kb import reembed as reembed_module
+from bot.kb.chunking import chunk_document
+from bot.kb.embedding import EmbeddingError
+from bot.kb.reembed import reembed_in_background
 from bot.kb.service import KnowledgeBase
+from bot.kb.store_base import DocRecord
+from bot.kb.store_sqlite import SqliteStore
 from bot.kb.types import Document
 from bot.settings import Settings
 
@@ -66,4 +77,180 @@ async def test_a_new_embedder_of_the_same_size_replaces_every_vector(settings: S
         hits = await kb.search("text number 3", k=2)
         assert hits and hits[0].doc_id == "d3"
     finally:
+        await kb.close()
+
+
+DOCS = [Document(doc_id=f"d{i}", title=f"Doc {i}", url=f"u{i}", text=f"text number {i}")
+        for i in range(7)]
+
+
+class FailingEmbedder(CountingEmbedder):
+    """Embeds `budget` texts, then fails like an endpoint that went down."""
+
+    def __init__(self, name: str, dim: int, budget: int) -> None:
+        super().__init__(name, dim)
+        self.budget = budget
+
+    async def embed(self, texts: list[str]) -> np.ndarray:
+        if self.texts + len(texts) > self.budget:
+            raise EmbeddingError("embeddings endpoint answered 503")
+        return await super().embed(texts)
+
+
+class GatedEmbedder(CountingEmbedder):
+    """Holds every batch holding a stored document's text until `gate` is set."""
+
+    def __init__(self, name: str, dim: int) -> None:
+        super().__init__(name, dim)
+        self.gate, self.queries = asyncio.Event(), 0
+
+    async def embed(self, texts: list[str]) -> np.ndarray:
+        self.queries += sum(text.startswith("q:") for text in texts)
+        if any("Doc " in text for text in texts):
+            await self.gate.wait()
+        return await super().embed(texts)
+
+
+async def _stored(settings: Settings, name: str = "model-a") -> None:
+    kb = await KnowledgeBase.open(settings, embedder=CountingEmbedder(name, 4))
+    await kb.upsert(DOCS)
+    await kb.close()
+
+
+async def test_an_interrupted_reembed_resumes_after_the_last_batch_written(
+        settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(reembed_module, "BATCH", 2)
+    await _stored(settings)
+    with pytest.raises(EmbeddingError):
+        await KnowledgeBase.open(settings, embedder=FailingEmbedder("model-b", 8, budget=4))
+    resumed = CountingEmbedder("model-b", 8)
+    kb = await KnowledgeBase.open(settings, embedder=resumed)
+    try:
+        assert resumed.texts == 3  # two batches of two were written before the failure
+        assert kb.store.get_meta("embedder") == "model-b" and not kb.reembedding
+        hits = await kb.search("text number 5", k=2)
+        assert hits and hits[0].doc_id == "d5"
+    finally:
+        await kb.close()
+
+
+async def test_going_back_to_the_old_embedder_mid_reembed_embeds_everything_again(
+        settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(reembed_module, "BATCH", 2)
+    await _stored(settings, "model-a")
+    with pytest.raises(EmbeddingError):  # same size: half the vectors are model-b's now
+        await KnowledgeBase.open(settings, embedder=FailingEmbedder("model-b", 4, budget=4))
+    back = CountingEmbedder("model-a", 4)
+    kb = await KnowledgeBase.open(settings, embedder=back)
+    try:
+        assert back.texts == len(DOCS) and kb.store.get_meta("reembed_to") == ""
+    finally:
+        await kb.close()
+
+
+async def test_a_background_reembed_searches_by_keywords_until_it_ends(
+        settings: Settings) -> None:
+    await _stored(settings)
+    new = GatedEmbedder("model-b", 8)
+    kb = await KnowledgeBase.open(settings, embedder=new, background=True)
+    try:
+        assert kb.reembedding
+        hits = await kb.search("q: text number 3", k=2)
+        assert hits and hits[0].doc_id == "d3" and new.queries == 0  # no dense side
+        # A document written mid-pass gets the new vectors, but the store keeps naming
+        # the old embedder until every chunk is done.
+        added = Document(doc_id="late", title="Late", url="u", text="a late arrival")
+        await kb.upsert([added])
+        assert kb.store.get_meta("embedder") == "model-a" and kb.reembedding
+        new.gate.set()
+        assert kb._reembed_task is not None
+        await asyncio.wait_for(kb._reembed_task, 10)
+        assert not kb.reembedding and kb.store.get_meta("embedder") == "model-b"
+        hits = await kb.search("q: text number 3", k=2)
+        assert hits and new.queries == 1  # the dense side is back
+    finally:
+        await kb.close()
+
+
+async def test_a_background_reembed_retries_a_failing_embedder_until_it_ends(
+        settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(reembed_module, "BATCH", 2)
+    await _stored(settings)
+    flaky = FailingEmbedder("model-b", 8, budget=2)
+    kb = KnowledgeBase(SqliteStore(settings.tandem_data_dir / "kb.sqlite"), flaky)
+    await asyncio.to_thread(kb.store.open)
+    kb.reembedding = True
+    try:
+        task = asyncio.create_task(reembed_in_background(kb, first_retry=0.01))
+        await asyncio.sleep(0.1)
+        assert not task.done() and kb.reembedding
+        flaky.budget = 100  # the endpoint is back
+        await asyncio.wait_for(task, 10)
+        assert not kb.reembedding and kb.store.get_meta("embedder") == "model-b"
+        assert flaky.texts == len(DOCS)  # the failed batch again, nothing twice
+    finally:
+        await kb.close()
+
+
+async def test_closing_mid_reembed_pauses_it_for_the_next_start(settings: Settings) -> None:
+    await _stored(settings)
+    kb = await KnowledgeBase.open(settings, embedder=GatedEmbedder("model-b", 8),
+                                  background=True)
+    await asyncio.sleep(0.05)
+    await kb.close()
+    assert kb._reembed_task is not None and kb._reembed_task.cancelled()
+    again = CountingEmbedder("model-b", 8)
+    kb = await KnowledgeBase.open(settings, embedder=again)
+    try:
+        assert again.texts == len(DOCS) and kb.store.get_meta("embedder") == "model-b"
+    finally:
+        await kb.close()
+
+
+def test_vectors_of_a_chunk_rewritten_since_it_was_read_are_not_written(
+        tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "kb.sqlite")
+    store.open()
+    try:
+        old = [DocRecord(doc=d, hash=d.doc_id, chunks=chunk_document(d),
+                         vectors=np.full((1, 4), 0.5, np.float32)) for d in DOCS[:3]]
+        store.write_documents(old)
+        rows = store.chunk_texts(0, 10)
+        # The last chunk is rewritten: SQLite gives the new row the same rowid.
+        changed = replace(DOCS[2], text="brand new words")
+        store.write_documents([DocRecord(doc=changed, hash="new", chunks=chunk_document(changed),
+                                         vectors=np.full((1, 4), 0.5, np.float32))])
+        assert store.chunk_texts(0, 10)[2][0] == rows[2][0]
+        fresh = np.eye(4, dtype=np.float32)[:3]
+        assert store.put_embeddings(rows, fresh, [], np.zeros((0, 4), np.float32)) == 2
+        rowids, matrix = store._vectors()[1], store._vectors()[0]
+        by_row = dict(zip(rowids.tolist(), matrix.tolist(), strict=True))
+        assert by_row[rows[0][0]] == [1, 0, 0, 0] and by_row[rows[2][0]] == [0.5] * 4
+    finally:
+        store.close()
+
+
+@pytest.mark.postgres
+async def test_postgres_resumes_an_interrupted_reembed_and_skips_rewritten_chunks(
+        pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(reembed_module, "BATCH", 2)
+    settings = Settings(tandem_db_url=pg_url, tandem_data_dir=tmp_path)
+    kb = await KnowledgeBase.open(settings, embedder=CountingEmbedder("model-a", 4))
+    await kb.delete(list(await kb.hashes()))
+    await kb.upsert(DOCS)
+    rows = kb.store.chunk_texts(0, 2)
+    await kb.upsert([replace(DOCS[1], text="brand new words")])
+    assert kb.store.put_embeddings(rows, np.eye(4, dtype=np.float32)[:2], [],
+                                   np.zeros((0, 4), np.float32)) == 1
+    await kb.close()
+    with pytest.raises(EmbeddingError):
+        await KnowledgeBase.open(settings, embedder=FailingEmbedder("model-b", 8, budget=4))
+    resumed = CountingEmbedder("model-b", 8)
+    kb = await KnowledgeBase.open(settings, embedder=resumed)
+    try:
+        assert resumed.texts == 3 and kb.store.get_meta("embedder") == "model-b"
+        hits = await kb.search("text number 5", k=2)
+        assert hits and hits[0].doc_id == "d5"
+    finally:
+        await kb.delete(list(await kb.hashes()))
         await kb.close()

@@ -1,0 +1,96 @@
+"""Re-embedding a store whose vectors another embedder made.
+
+The store names the embedder that made its vectors (meta `embedder`); opening it
+with another one (a new model, precision, or tail-vector setting) starts a pass
+that embeds every chunk again, in rowid order, a batch at a time:
+
+- each batch is written in one transaction (`Store.put_embeddings`), which skips a
+  chunk deleted or rewritten since it was read: its writer stored its own vectors;
+- the pass records its target and the last rowid done (meta `reembed_to`,
+  `reembed_after`), so an interrupted pass resumes there, even across restarts;
+- only when the pass ends does the store name the new embedder. Until then the
+  knowledge base searches by keywords alone (`KnowledgeBase.reembedding`), as
+  stored vectors of two models are not comparable to one query vector.
+
+The CLI waits for the pass; the bot runs it in the background so it answers at once
+(`KnowledgeBase.open(..., background=True)`), retrying with backoff when the
+embedder fails (an embeddings endpoint that is down, say).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.kb.service import KnowledgeBase
+    from bot.kb.store_base import Store
+
+__all__ = ["BATCH", "needs_reembed", "reembed", "reembed_in_background"]
+
+log = logging.getLogger(__name__)
+BATCH = 256  # chunks embedded and written at a time
+TARGET, AFTER = "reembed_to", "reembed_after"
+
+
+def needs_reembed(store: Store, name: str) -> bool:
+    """Another embedder made the stored vectors, or a pass was interrupted."""
+    stored, pending = store.get_meta("embedder"), store.get_meta(TARGET)
+    return bool(pending) or (stored is not None and stored != name)
+
+
+async def reembed(kb: KnowledgeBase, progress: Callable[[int], None] | None = None) -> int:
+    """Embed every stored chunk with `kb.embedder`; returns how many chunks were written."""
+    store, name = kb.store, kb.embedder.name
+
+    def meta(key: str) -> str | None:
+        return store.get_meta(key)
+
+    await asyncio.to_thread(store.ensure_vectors, await kb.embedder.dimension())
+    if await asyncio.to_thread(meta, TARGET) == name:
+        after = int(await asyncio.to_thread(meta, AFTER) or 0)
+    else:  # a new pass, or one for an embedder since replaced
+        after = 0
+        await asyncio.to_thread(store.set_meta, TARGET, name)
+        await asyncio.to_thread(store.set_meta, AFTER, "0")
+    written = 0
+    while rows := await asyncio.to_thread(store.chunk_texts, after, BATCH):
+        vectors, owners, tails = await kb.embed_chunks([row[1:] for row in rows])
+        written += await asyncio.to_thread(store.put_embeddings, rows, vectors, owners, tails)
+        after = rows[-1][0]
+        await asyncio.to_thread(store.set_meta, AFTER, str(after))
+        if progress is not None:
+            progress(len(rows))
+    await asyncio.to_thread(store.set_meta, "embedder", name)
+    await asyncio.to_thread(store.set_meta, TARGET, "")
+    kb.reembedding = False
+    return written
+
+
+async def reembed_in_background(kb: KnowledgeBase, *, first_retry: float = 5.0,
+                                max_retry: float = 300.0) -> None:
+    """`reembed`, logged, retried with backoff until it ends (or the task is cancelled:
+    the next start resumes it)."""
+    total = await asyncio.to_thread(kb.store.count_chunks)
+    log.warning("kb.reembed_started: keyword search only until it ends",
+                extra={"embedder": kb.embedder.name, "chunks": total})
+    delay, started = first_retry, time.perf_counter()
+    while True:
+        try:
+            written = await reembed(kb)
+        except asyncio.CancelledError:
+            log.warning("kb.reembed_paused: resumes at the next start",
+                        extra={"embedder": kb.embedder.name})
+            raise
+        except Exception as exc:  # noqa: BLE001 - keep trying; search stays lexical meanwhile
+            log.error("kb.reembed_failed", extra={"error": str(exc)[:200], "retry_s": delay})
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, max_retry)
+            continue
+        log.warning("kb.reembed_done", extra={
+            "embedder": kb.embedder.name, "chunks": written,
+            "seconds": round(time.perf_counter() - started, 1)})
+        return
