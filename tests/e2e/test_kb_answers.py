@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -84,3 +85,23 @@ async def test_question_with_nothing_relevant_says_so_without_the_model(
     assert "couldn't find anything" in text_of(draft)
     chats = [r for r in fake_llm.requests[before:] if r.get("stream")]
     assert chats == []  # nothing to ground an answer in: the model is not asked
+
+
+async def test_a_bot_started_on_vectors_of_another_embedder_answers_and_reembeds_behind(
+        kb_harness: Harness, fake_llm: FakeLLM) -> None:
+    h = kb_harness
+    assert h.bot is not None and h.bot.services.kb is not None
+    name = h.bot.services.kb.embedder.name
+    h.bot.services.kb.store.set_meta("embedder", "an-older-model")
+    await h.restart_bot()
+    kb = h.bot.services.kb
+    assert kb is not None and kb._reembed_task is not None  # not a blocked start
+    slack = h.slack
+    assert slack is not None
+    fake_llm.reply = lambda _body: "Meals are reimbursed up to 40 euros a day [1]."
+    ts = await slack.post("general", "alice", "<@U0BOT> how much are travel meals "
+                          "reimbursed per day?")
+    draft = await h.wait_draft("C0GENERAL", ts, timeout=60)
+    assert "Expense policy" in text_of(draft)
+    await asyncio.wait_for(kb._reembed_task, 60)
+    assert not kb.reembedding and kb.store.get_meta("embedder") == name
