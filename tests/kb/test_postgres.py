@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bot.kb.embedding import LocalEmbedder
@@ -59,3 +60,37 @@ async def test_postgres_rewrite_replaces_chunks_in_one_transaction(pg_kb: Knowle
     assert [h.doc_id for h in hits].count("lunch") == 1 and "Fridays" in hits[0].text
     await pg_kb.delete(["lunch"])
     assert set(await pg_kb.hashes()) == {"runbook"}
+
+
+def test_postgres_vector_search_walking_the_index_still_finds_the_allowed_chunks(
+        pg_url: str) -> None:
+    from bot.kb.chunking import chunk_document
+    from bot.kb.store_base import DocRecord, Filters
+    from bot.kb.store_pg import PostgresStore
+
+    store = PostgresStore(pg_url)
+    store.open()
+    try:
+        store.delete_documents([r[0] for r in store._query("SELECT doc_id FROM kb_docs")])
+        rng = np.random.default_rng(0)
+        query = np.full(384, 1 / np.sqrt(384), np.float32)
+        records = []
+        for i in range(300):  # 295 "big" chunks near the query, 5 "small" ones far from it
+            doc = Document(doc_id=f"v{i}", title=f"t{i}", url="u", text=f"body {i}",
+                           collection="small" if i < 5 else "big")
+            v = rng.normal(size=384).astype(np.float32) * (1.0 if i < 5 else 0.005) + \
+                (0 if i < 5 else query)
+            records.append(DocRecord(doc=doc, hash=str(i), chunks=chunk_document(doc),
+                                     vectors=(v / np.linalg.norm(v))[None]))
+        store.write_documents(records)
+        # What a large table makes the planner do: walk the HNSW index, then filter.
+        for setting in ("enable_seqscan", "enable_bitmapscan", "enable_sort"):
+            store._query(f"SET {setting} = off")
+        assert len(store.knn(query, 50, Filters())) == 50  # not hnsw.ef_search's 40
+        small = store.knn(query, 10, Filters(collections=("small",)))
+        assert sorted(r for r, _ in small) == sorted(
+            r[0] for r in store._query("SELECT c.id FROM kb_chunks c JOIN kb_docs d "
+                                       "ON d.doc_id = c.doc_id WHERE d.collection = 'small'"))
+    finally:
+        store.delete_documents([f"v{i}" for i in range(300)])
+        store.close()
