@@ -111,15 +111,31 @@ class GatedEmbedder(CountingEmbedder):
         return await super().embed(texts)
 
 
+@pytest.fixture
+def batches_of_two(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(reembed_module, "BATCH", 2)
+
+
 async def _stored(settings: Settings, name: str = "model-a") -> None:
     kb = await KnowledgeBase.open(settings, embedder=CountingEmbedder(name, 4))
     await kb.upsert(DOCS)
     await kb.close()
 
 
+async def _reopened(settings: Settings, name: str, dim: int
+                    ) -> tuple[int, dict[str, str | None]]:
+    """Open with a new counting embedder: how many texts it embedded, and the store's meta."""
+    embedder = CountingEmbedder(name, dim)
+    kb = await KnowledgeBase.open(settings, embedder=embedder)
+    try:
+        return embedder.texts, {k: kb.store.get_meta(k) for k in ("embedder", "reembed_to")}
+    finally:
+        await kb.close()
+
+
+@pytest.mark.usefixtures("batches_of_two")
 async def test_an_interrupted_reembed_resumes_after_the_last_batch_written(
-        settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(reembed_module, "BATCH", 2)
+        settings: Settings) -> None:
     await _stored(settings)
     with pytest.raises(EmbeddingError):
         await KnowledgeBase.open(settings, embedder=FailingEmbedder("model-b", 8, budget=4))
@@ -134,18 +150,14 @@ async def test_an_interrupted_reembed_resumes_after_the_last_batch_written(
         await kb.close()
 
 
+@pytest.mark.usefixtures("batches_of_two")
 async def test_going_back_to_the_old_embedder_mid_reembed_embeds_everything_again(
-        settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(reembed_module, "BATCH", 2)
+        settings: Settings) -> None:
     await _stored(settings, "model-a")
     with pytest.raises(EmbeddingError):  # same size: half the vectors are model-b's now
         await KnowledgeBase.open(settings, embedder=FailingEmbedder("model-b", 4, budget=4))
-    back = CountingEmbedder("model-a", 4)
-    kb = await KnowledgeBase.open(settings, embedder=back)
-    try:
-        assert back.texts == len(DOCS) and kb.store.get_meta("reembed_to") == ""
-    finally:
-        await kb.close()
+    texts, meta = await _reopened(settings, "model-a", 4)
+    assert texts == len(DOCS) and meta == {"embedder": "model-a", "reembed_to": ""}
 
 
 async def test_a_background_reembed_searches_by_keywords_until_it_ends(
@@ -172,9 +184,9 @@ async def test_a_background_reembed_searches_by_keywords_until_it_ends(
         await kb.close()
 
 
+@pytest.mark.usefixtures("batches_of_two")
 async def test_a_background_reembed_retries_a_failing_embedder_until_it_ends(
-        settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(reembed_module, "BATCH", 2)
+        settings: Settings) -> None:
     await _stored(settings)
     flaky = FailingEmbedder("model-b", 8, budget=2)
     kb = KnowledgeBase(SqliteStore(settings.tandem_data_dir / "kb.sqlite"), flaky)
@@ -199,12 +211,8 @@ async def test_closing_mid_reembed_pauses_it_for_the_next_start(settings: Settin
     await asyncio.sleep(0.05)
     await kb.close()
     assert kb._reembed_task is not None and kb._reembed_task.cancelled()
-    again = CountingEmbedder("model-b", 8)
-    kb = await KnowledgeBase.open(settings, embedder=again)
-    try:
-        assert again.texts == len(DOCS) and kb.store.get_meta("embedder") == "model-b"
-    finally:
-        await kb.close()
+    texts, meta = await _reopened(settings, "model-b", 8)
+    assert texts == len(DOCS) and meta == {"embedder": "model-b", "reembed_to": ""}
 
 
 def test_vectors_of_a_chunk_rewritten_since_it_was_read_are_not_written(
@@ -231,9 +239,9 @@ def test_vectors_of_a_chunk_rewritten_since_it_was_read_are_not_written(
 
 
 @pytest.mark.postgres
+@pytest.mark.usefixtures("batches_of_two")
 async def test_postgres_resumes_an_interrupted_reembed_and_skips_rewritten_chunks(
-        pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(reembed_module, "BATCH", 2)
+        pg_url: str, tmp_path: Path) -> None:
     settings = Settings(tandem_db_url=pg_url, tandem_data_dir=tmp_path)
     kb = await KnowledgeBase.open(settings, embedder=CountingEmbedder("model-a", 4))
     await kb.delete(list(await kb.hashes()))
