@@ -94,3 +94,35 @@ def test_postgres_vector_search_walking_the_index_still_finds_the_allowed_chunks
     finally:
         store.delete_documents([f"v{i}" for i in range(300)])
         store.close()
+
+
+def test_postgres_lets_a_word_in_most_chunks_rank_but_not_bring_in_candidates(
+        pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.kb import store_pg
+    from bot.kb.chunking import chunk_document
+    from bot.kb.ranking import fts_query
+    from bot.kb.store_base import DocRecord, Filters
+
+    monkeypatch.setattr(store_pg, "COMMON_ROWS", 10)  # as 2,000 is in a large store
+    store = store_pg.PostgresStore(pg_url)
+    store.open()
+    ids = [f"w{i}" for i in range(40)]
+    try:
+        store.delete_documents([r[0] for r in store._query("SELECT doc_id FROM kb_docs")])
+        docs = [Document(doc_id=doc_id, title=f"page {i}", url="u",
+                         text="the deployment checklist " + ("mentions rollback" if i < 3
+                                                              else f"item {i}"))
+                for i, doc_id in enumerate(ids)]
+        store.write_documents([DocRecord(doc=d, hash=d.doc_id, chunks=chunk_document(d),
+                                         vectors=np.ones((1, 4), np.float32)) for d in docs])
+        both = fts_query("deployment rollback")
+        assert len(store.bm25(both, 50, Filters())) == 40  # no statistics yet: every match
+        store._query("ANALYZE kb_chunks")
+        store._common_read = -1e9  # read the fresh statistics now, not in five minutes
+        found = store.bm25(both, 50, Filters())
+        assert sorted(store.fetch([r for r, _ in found])[r].doc_id for r, _ in found) == \
+            ["w0", "w1", "w2"]
+        assert len(store.bm25(fts_query("deployment checklist"), 50, Filters())) == 40
+    finally:
+        store.delete_documents(ids)
+        store.close()
