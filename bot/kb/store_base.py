@@ -6,6 +6,7 @@ methods; the knowledge base runs them in worker threads.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
@@ -13,7 +14,11 @@ import numpy as np
 
 from bot.kb.types import Chunk, Document
 
-__all__ = ["ChunkRow", "DocRecord", "Filters", "Store"]
+__all__ = ["ChunkRow", "ChunkText", "DocRecord", "Filters", "Store", "chunk_text", "unchanged"]
+
+# (rowid, title, heading, text): what a chunk's vector is embedded from, as a re-embed
+# reads it (`Store.chunk_texts`).
+ChunkText = tuple[int, str, str, str]
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,22 @@ class ChunkRow(NamedTuple):
     collection: str
 
 
+def chunk_text(row: Sequence[Any]) -> ChunkText:
+    return int(row[0]), str(row[1]), str(row[2]), str(row[3])
+
+
+def unchanged(rows: Sequence[ChunkText], current: Iterable[Sequence[Any]],
+              owners: Sequence[int]) -> tuple[list[int], list[int]]:
+    """For `Store.put_embeddings`: which of `rows` read the same in `current` (the same
+    chunks read again inside the writing transaction), as indexes into `rows`, and which
+    tail vectors belong to those, as indexes into `owners`. A chunk deleted or rewritten
+    since is left out: its writer stored its own vectors."""
+    now = {text[0]: text[1:] for text in map(chunk_text, current)}
+    keep = [i for i, row in enumerate(rows) if now.get(row[0]) == tuple(row[1:])]
+    kept = set(keep)
+    return keep, [j for j, owner in enumerate(owners) if owner in kept]
+
+
 class Store(Protocol):
     supports_near: bool  # FTS5 NEAR queries (the proximity list)
 
@@ -55,8 +76,7 @@ class Store(Protocol):
     def get_meta(self, key: str) -> str | None: ...
     def set_meta(self, key: str, value: str) -> None: ...
     def ensure_vectors(self, dim: int) -> None: ...
-    def chunk_texts(self, after: int = 0, limit: int = 256
-                    ) -> list[tuple[int, str, str, str]]: ...
+    def chunk_texts(self, after: int = 0, limit: int = 256) -> list[ChunkText]: ...
     def put_embeddings(self, rows: Any, vectors: np.ndarray, owners: Any,
                        tails: np.ndarray) -> int: ...
     def doc_hashes(self, *, collection: str | None = None, prefix: str | None = None

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from bot.kb.ranking import normalize
-from bot.kb.store_base import ChunkRow, DocRecord, Filters
+from bot.kb.store_base import ChunkRow, ChunkText, DocRecord, Filters, chunk_text, unchanged
 from bot.kb.tails import TAIL_WEIGHT
 
 __all__ = ["PostgresStore"]
@@ -43,6 +43,8 @@ CREATE INDEX IF NOT EXISTS kb_chunk_tails_chunk ON kb_chunk_tails(chunk);
 _TSV = ("setweight(to_tsvector('english', %s), 'A') || setweight(to_tsvector('english', %s), 'B')"
         " || setweight(to_tsvector('english', %s), 'C')")
 _ACCESS = "(d.private_channel IS NULL OR d.private_channel = %s)"
+_CHUNK_TEXTS = ("SELECT c.id, d.title, c.heading, c.text FROM kb_chunks c "
+                "JOIN kb_docs d ON d.doc_id = c.doc_id")
 # A word found in more chunks than this ranks the matches but does not bring in
 # candidates by itself (see `PostgresStore.bm25`).
 COMMON_ROWS = 2000
@@ -125,28 +127,23 @@ class PostgresStore:
                             "DO UPDATE SET value = EXCLUDED.value", (str(dim),))
             self._dim = dim
 
-    def chunk_texts(self, after: int = 0, limit: int = 256) -> list[tuple[int, str, str, str]]:
-        rows = self._query("SELECT c.id, d.title, c.heading, c.text FROM kb_chunks c "
-                           "JOIN kb_docs d ON d.doc_id = c.doc_id WHERE c.id > %s "
-                           "ORDER BY c.id LIMIT %s", (int(after), int(limit)))
-        return [(int(r[0]), str(r[1]), str(r[2]), str(r[3])) for r in rows]
+    def chunk_texts(self, after: int = 0, limit: int = 256) -> list[ChunkText]:
+        rows = self._query(_CHUNK_TEXTS + " WHERE c.id > %s ORDER BY c.id LIMIT %s",
+                           (int(after), int(limit)))
+        return [chunk_text(r) for r in rows]
 
-    def put_embeddings(self, rows: Sequence[tuple[int, str, str, str]], vectors: np.ndarray,
+    def put_embeddings(self, rows: Sequence[ChunkText], vectors: np.ndarray,
                        owners: Sequence[int], tails: np.ndarray) -> int:
         """As `SqliteStore.put_embeddings`: chunks changed since they were read are skipped
         (their rows are locked while the batch is written)."""
         with self._lock, self._conn, self._conn.cursor() as cur:
-            cur.execute("SELECT c.id, d.title, c.heading, c.text FROM kb_chunks c "
-                        "JOIN kb_docs d ON d.doc_id = c.doc_id WHERE c.id = ANY(%s) "
-                        "FOR UPDATE OF c", ([int(r[0]) for r in rows],))
-            now = {int(r[0]): (str(r[1]), str(r[2]), str(r[3])) for r in cur.fetchall()}
-            keep = [i for i, row in enumerate(rows) if now.get(row[0]) == tuple(row[1:])]
+            cur.execute(_CHUNK_TEXTS + " WHERE c.id = ANY(%s) FOR UPDATE OF c",
+                        ([r[0] for r in rows],))
+            keep, mine = unchanged(rows, cur.fetchall(), owners)
             cur.executemany("UPDATE kb_chunks SET embedding = %s::vector WHERE id = %s",
                             [(_vec(vectors[i]), rows[i][0]) for i in keep])
             cur.execute("DELETE FROM kb_chunk_tails WHERE chunk = ANY(%s)",
                         ([rows[i][0] for i in keep],))
-            kept = set(keep)
-            mine = [j for j, o in enumerate(owners) if o in kept]
             _insert_tails(cur, [rows[owners[j]][0] for j in mine], tails[mine])
         return len(keep)
 

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from bot.kb.ranking import normalize
-from bot.kb.store_base import ChunkRow, DocRecord, Filters
+from bot.kb.store_base import ChunkRow, ChunkText, DocRecord, Filters, chunk_text, unchanged
 from bot.kb.tails import TAIL_WEIGHT
 from bot.kb.threads import single_thread
 
@@ -28,6 +28,8 @@ __all__ = ["SqliteStore"]
 # says more about the chunk than the same word deep in its body.
 DEFAULT_FIELD_WEIGHTS = (2.0, 1.5, 1.0)
 TOKENIZER = "porter unicode61 remove_diacritics 2"
+_CHUNK_TEXTS = ("SELECT c.id, d.title, c.heading, c.text FROM chunks c "
+                "JOIN docs d ON d.doc_id=c.doc_id")
 
 
 def _connect(path: str) -> Any:
@@ -161,26 +163,15 @@ class SqliteStore:
             self._db.execute("INSERT OR REPLACE INTO meta VALUES ('dim', ?)", (str(dim),))
             self._dim = dim
 
-    def chunk_texts(self, after: int = 0, limit: int = 256) -> list[tuple[int, str, str, str]]:
-        """(rowid, title, heading, text) of up to `limit` chunks past rowid `after`, in
-        rowid order: a re-embed walks the store in such batches."""
+    def chunk_texts(self, after: int = 0, limit: int = 256) -> list[ChunkText]:
+        """Up to `limit` chunks past rowid `after`, in rowid order: a re-embed walks the
+        store in such batches."""
         with self._lock:
-            rows = self._db.execute(
-                "SELECT c.id, d.title, c.heading, c.text FROM chunks c "
-                "JOIN docs d ON d.doc_id=c.doc_id WHERE c.id > ? ORDER BY c.id LIMIT ?",
-                (int(after), int(limit))).fetchall()
-        return [(int(r[0]), str(r[1]), str(r[2]), str(r[3])) for r in rows]
+            rows = self._db.execute(_CHUNK_TEXTS + " WHERE c.id > ? ORDER BY c.id LIMIT ?",
+                                    (int(after), int(limit))).fetchall()
+        return [chunk_text(r) for r in rows]
 
-    def _embedded_texts(self, rowids: list[int]) -> dict[int, tuple[str, str, str]]:
-        out: dict[int, tuple[str, str, str]] = {}
-        for i in range(0, len(rowids), 500):
-            part = rowids[i:i + 500]
-            out.update((int(r[0]), (str(r[1]), str(r[2]), str(r[3]))) for r in self._db.execute(
-                "SELECT c.id, d.title, c.heading, c.text FROM chunks c JOIN docs d "
-                f"ON d.doc_id=c.doc_id WHERE c.id IN ({','.join('?' * len(part))})", part))
-        return out
-
-    def put_embeddings(self, rows: Sequence[tuple[int, str, str, str]], vectors: np.ndarray,
+    def put_embeddings(self, rows: Sequence[ChunkText], vectors: np.ndarray,
                        owners: Sequence[int], tails: np.ndarray) -> int:
         """Replace the vectors of chunks re-embedded from `rows` (as `chunk_texts` gave
         them) and their tail vectors (`tails`, of the chunks at `owners` in `rows`), in
@@ -190,8 +181,13 @@ class SqliteStore:
             self._matrix = self._n_chunks = None
             self._db.execute("BEGIN")
             try:
-                now = self._embedded_texts([r[0] for r in rows])
-                keep = [i for i, row in enumerate(rows) if now.get(row[0]) == tuple(row[1:])]
+                current: list[Any] = []
+                rowids = [r[0] for r in rows]
+                for i in range(0, len(rowids), 500):
+                    part = rowids[i:i + 500]
+                    current += self._db.execute(
+                        _CHUNK_TEXTS + f" WHERE c.id IN ({','.join('?' * len(part))})", part)
+                keep, mine = unchanged(rows, current, owners)
                 ids = [rows[i][0] for i in keep]
                 # vec0 tables do not honour OR REPLACE: delete, then insert.
                 self._db.executemany("DELETE FROM chunk_vec WHERE rowid = ?",
@@ -201,8 +197,6 @@ class SqliteStore:
                     [(rows[i][0], np.asarray(vectors[i], dtype=np.float32).tobytes())
                      for i in keep])
                 self._delete_tails(ids)
-                kept = set(keep)
-                mine = [j for j, o in enumerate(owners) if o in kept]
                 self._insert_tails([rows[owners[j]][0] for j in mine], tails[mine])
                 self._db.execute("COMMIT")
             except BaseException:
