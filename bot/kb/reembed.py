@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from bot.kb.service import KnowledgeBase
     from bot.kb.store_base import Store
 
-__all__ = ["BATCH", "needs_reembed", "reembed", "reembed_in_background"]
+__all__ = ["BATCH", "needs_reembed", "reembed", "reembed_in_background", "reembed_now"]
 
 log = logging.getLogger(__name__)
 BATCH = 256  # chunks embedded and written at a time
@@ -45,13 +46,9 @@ def needs_reembed(store: Store, name: str) -> bool:
 async def reembed(kb: KnowledgeBase, progress: Callable[[int], None] | None = None) -> int:
     """Embed every stored chunk with `kb.embedder`; returns how many chunks were written."""
     store, name = kb.store, kb.embedder.name
-
-    def meta(key: str) -> str | None:
-        return store.get_meta(key)
-
     await asyncio.to_thread(store.ensure_vectors, await kb.embedder.dimension())
-    if await asyncio.to_thread(meta, TARGET) == name:
-        after = int(await asyncio.to_thread(meta, AFTER) or 0)
+    if await asyncio.to_thread(store.get_meta, TARGET) == name:
+        after = int(await asyncio.to_thread(store.get_meta, AFTER) or 0)
     else:  # a new pass, or one for an embedder since replaced
         after = 0
         await asyncio.to_thread(store.set_meta, TARGET, name)
@@ -70,13 +67,30 @@ async def reembed(kb: KnowledgeBase, progress: Callable[[int], None] | None = No
     return written
 
 
+async def _started(kb: KnowledgeBase) -> int:
+    total = await asyncio.to_thread(kb.store.count_chunks)
+    log.warning("kb.reembed_started",
+                extra={"embedder": kb.embedder.name, "chunks": total})
+    return total
+
+
+async def reembed_now(kb: KnowledgeBase, *, show_progress: bool = False) -> int:
+    """`reembed`, logged, with a progress bar on stderr if `show_progress`."""
+    total = await _started(kb)
+    if not show_progress:
+        return await reembed(kb)
+    from tqdm import tqdm
+
+    with tqdm(total=total, desc=f"re-embed ({kb.embedder.name})", unit="chunk",
+              file=sys.stderr) as bar:
+        return await reembed(kb, progress=bar.update)
+
+
 async def reembed_in_background(kb: KnowledgeBase, *, first_retry: float = 5.0,
                                 max_retry: float = 300.0) -> None:
     """`reembed`, logged, retried with backoff until it ends (or the task is cancelled:
     the next start resumes it)."""
-    total = await asyncio.to_thread(kb.store.count_chunks)
-    log.warning("kb.reembed_started: keyword search only until it ends",
-                extra={"embedder": kb.embedder.name, "chunks": total})
+    await _started(kb)
     delay, started = first_retry, time.perf_counter()
     while True:
         try:

@@ -35,7 +35,7 @@ from bot.kb.ranking import (
     term_coverage,
     window_scores,
 )
-from bot.kb.reembed import needs_reembed, reembed, reembed_in_background
+from bot.kb.reembed import needs_reembed, reembed_in_background, reembed_now
 from bot.kb.store_base import DocRecord, Filters, Store
 from bot.kb.types import Chunk, Document, Source
 
@@ -121,25 +121,11 @@ class KnowledgeBase:
         if kb.reembedding and background:
             kb._reembed_task = asyncio.create_task(reembed_in_background(kb))
         elif kb.reembedding:
-            total = await asyncio.to_thread(store.count_chunks)
-            log.warning("kb.reembed_started", extra={"embedder": embedder.name,
-                                                      "chunks": total})
-            bar = None
-            if show_progress:
-                import sys
-
-                from tqdm import tqdm
-
-                bar = tqdm(total=total, desc=f"re-embed ({embedder.name})", unit="chunk",
-                           file=sys.stderr)
             try:
-                await reembed(kb, progress=bar.update if bar else None)
+                await reembed_now(kb, show_progress=show_progress)
             except BaseException:
                 await kb.close()  # what was written stays: the next open resumes there
                 raise
-            finally:
-                if bar:
-                    bar.close()
         return kb
 
     async def save_params(self, params: RankParams, names: Iterable[str]) -> None:
