@@ -73,7 +73,7 @@ class PostgresStore:
         self._conn: Any = None
         self._dim: int | None = None
         self._iterative = False  # pgvector 0.8+: HNSW scans continue past filtered rows
-        self._common: dict[str, float] = {}  # lexeme → chunks holding it, from pg_stats
+        self._common: dict[str, float] = {}  # common lexeme → chunks holding it (pg_stats)
         self._common_read = -_STATS_TTL
 
     def open(self) -> None:
@@ -217,8 +217,8 @@ class PostgresStore:
                 self._query(sql, [" | ".join(matching), " | ".join(parts), *args, limit])]
 
     def _counts(self, terms: list[str]) -> list[float]:
-        """About how many chunks hold each term (its rarest word): 0 when the statistics
-        do not list it, as they list only the most common words."""
+        """About how many chunks hold each term (its rarest word): 0 when it is not
+        among the words in more than `COMMON_ROWS` chunks."""
         now = time.monotonic()
         if now - self._common_read > _STATS_TTL:
             rows = self._query(
@@ -226,9 +226,12 @@ class PostgresStore:
                 "c.reltuples FROM pg_stats s JOIN pg_class c ON c.oid = 'kb_chunks'::regclass "
                 "WHERE s.tablename = 'kb_chunks' AND s.attname = 'tsv' "
                 "AND s.schemaname = current_schema()")
-            self._common = {word: share * max(float(rows[0][2]), 0.0) for word, share in
-                            zip(rows[0][0], rows[0][1], strict=False)} \
-                if rows and rows[0][0] else {}
+            counts = zip(rows[0][0], rows[0][1], strict=False) if rows and rows[0][0] else ()
+            chunks = max(float(rows[0][2]), 0.0) if rows else 0.0
+            # Only the words common enough to matter: in a smaller store there are none,
+            # and a search skips the lookup of its words below.
+            self._common = {word: share * chunks for word, share in counts
+                            if share * chunks > COMMON_ROWS}
             self._common_read = now
         if not self._common:
             return [0.0] * len(terms)
