@@ -36,7 +36,7 @@ from bot.kb.ranking import (
     window_scores,
 )
 from bot.kb.reembed import needs_reembed, reembed_in_background, reembed_now
-from bot.kb.store_base import DocRecord, Filters, Store
+from bot.kb.store_base import ChunkRow, DocRecord, Filters, Store
 from bot.kb.types import Chunk, Document, Source
 
 if TYPE_CHECKING:
@@ -221,9 +221,10 @@ class KnowledgeBase:
         # two cores the two overlap.
         dense_side = (asyncio.ensure_future(self._dense(query, k, filters))
                       if params.dense_weight > 0 and not self.reembedding else None)
+        rows: dict[int, ChunkRow] = {}  # rows read so far: each is fetched once per search
         try:
             lexical, near = await asyncio.to_thread(self._lexical_sync, query, match, k,
-                                                    filters)
+                                                    filters, rows)
             dense = await dense_side if dense_side is not None else []
         finally:
             if dense_side is not None:
@@ -232,28 +233,36 @@ class KnowledgeBase:
                 elif not dense_side.cancelled():
                     # Read: if both halves failed, the lexical error is the one raised.
                     dense_side.exception()
-        return await asyncio.to_thread(self._fuse_sync, query, lexical, near, dense, k)
+        return await asyncio.to_thread(self._fuse_sync, query, lexical, near, dense, k, rows)
 
     async def _dense(self, query: str, k: int, filters: Filters) -> list[tuple[int, float]]:
         vector = (await self.embedder.embed([query]))[0]
         n = max(self.params.candidates, k)
         return await asyncio.to_thread(self.store.knn, vector, n, filters)
 
-    def _lexical_sync(self, query: str, match: str, k: int, filters: Filters
+    def _rows(self, rowids: Sequence[int], rows: dict[int, ChunkRow]) -> dict[int, ChunkRow]:
+        """`rows` of `rowids`, reading only those not read yet (one round trip on Postgres)."""
+        missing = [r for r in rowids if r not in rows]
+        if missing:
+            rows.update(self.store.fetch(missing))
+        return {r: rows[r] for r in rowids if r in rows}
+
+    def _lexical_sync(self, query: str, match: str, k: int, filters: Filters,
+                      rows: dict[int, ChunkRow]
                       ) -> tuple[list[tuple[int, float]], list[tuple[int, float]]]:
         params, store = self.params, self.store
         n = max(params.candidates, k)
         lexical = store.bm25(match, n, filters) if params.bm25_weight > 0 else []
-        lexical = self._by_window(query, lexical)
+        lexical = self._by_window(query, lexical, rows)
         near = (store.bm25(near_query(query), n, filters)
                 if params.proximity_weight > 0 and store.supports_near and lexical else [])
         return lexical, near
 
     def _fuse_sync(self, query: str, lexical: list[tuple[int, float]],
-                   near: list[tuple[int, float]], dense: list[tuple[int, float]], k: int
-                   ) -> list[Source]:
-        params, store = self.params, self.store
-        if not self._relevant(query, lexical, dense):
+                   near: list[tuple[int, float]], dense: list[tuple[int, float]], k: int,
+                   read: dict[int, ChunkRow]) -> list[Source]:
+        params = self.params
+        if not self._relevant(query, lexical, dense, read):
             return []
         fused = fuse([[r for r, _ in lexical], [r for r, _ in near], [r for r, _ in dense]],
                      [params.bm25_weight, params.proximity_weight, params.dense_weight],
@@ -261,7 +270,7 @@ class KnowledgeBase:
         # Collapsing copies and diversifying look deeper than k; one fetch serves them
         # and the result.
         fused = fused[:max(k * 4, 20)]
-        rows = store.fetch([r for r, _ in fused])
+        rows = self._rows([r for r, _ in fused], read)
         doc_of = {r: row.doc_id for r, row in rows.items()}
         if params.doc_decay < 1:
             fused = diversify(fused, doc_of, params.doc_decay)
@@ -275,8 +284,8 @@ class KnowledgeBase:
                 for i, (rowid, score) in enumerate(fused, start=1)
                 if (row := rows.get(rowid)) is not None]
 
-    def _by_window(self, query: str, lexical: list[tuple[int, float]]
-                   ) -> list[tuple[int, float]]:
+    def _by_window(self, query: str, lexical: list[tuple[int, float]],
+                   read: dict[int, ChunkRow]) -> list[tuple[int, float]]:
         """Reorder BM25 candidates by their best passage (see `RankParams.window_weight`)."""
         params = self.params
         if params.window_weight <= 0 or len(lexical) < 2:
@@ -285,7 +294,7 @@ class KnowledgeBase:
         weigh = getattr(self.store, "term_weights", None)
         # Without IDF from the store every query word counts the same.
         weights = weigh(terms) if weigh is not None else {}
-        rows = self.store.fetch([r for r, _ in lexical])
+        rows = self._rows([r for r, _ in lexical], read)
         # Title and heading lead the text: a short FAQ entry whose title is the
         # question must not lose to a body that merely repeats its words.
         texts = [f"{row.title}\n{row.heading}\n{row.text}" if (row := rows.get(r)) else ""
@@ -295,7 +304,7 @@ class KnowledgeBase:
         return [lexical[i] for i in order]
 
     def _relevant(self, query: str, lexical: list[tuple[int, float]],
-                  dense: list[tuple[int, float]]) -> bool:
+                  dense: list[tuple[int, float]], read: dict[int, ChunkRow]) -> bool:
         params = self.params
         if not params.relevance_gate:
             return True
@@ -304,7 +313,7 @@ class KnowledgeBase:
             return True
         if not lexical or (cosine is not None and cosine < params.lexical_min_cosine):
             return False
-        top = self.store.fetch([r for r, _ in lexical[:3]])
+        top = self._rows([r for r, _ in lexical[:3]], read)
         terms = query_terms(query)
         best = max(term_coverage(terms, f"{row.title} {row.heading} {row.text}")
                    for row in top.values())

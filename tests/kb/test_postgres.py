@@ -84,8 +84,10 @@ def test_postgres_vector_search_walking_the_index_still_finds_the_allowed_chunks
                                      vectors=(v / np.linalg.norm(v))[None]))
         store.write_documents(records)
         # What a large table makes the planner do: walk the HNSW index, then filter.
-        for setting in ("enable_seqscan", "enable_bitmapscan", "enable_sort"):
-            store._query(f"SET {setting} = off")
+        # Searches read through the pool's connection, which the next search reuses.
+        with store._reader() as (conn, _), conn, conn.cursor() as cur:
+            for setting in ("enable_seqscan", "enable_bitmapscan", "enable_sort"):
+                cur.execute(f"SET {setting} = off")
         assert len(store.knn(query, 50, Filters())) == 50  # not hnsw.ef_search's 40
         small = store.knn(query, 10, Filters(collections=("small",)))
         assert sorted(r for r, _ in small) == sorted(
@@ -125,4 +127,65 @@ def test_postgres_lets_a_word_in_most_chunks_rank_but_not_bring_in_candidates(
         assert len(store.bm25(fts_query("deployment checklist"), 50, Filters())) == 40
     finally:
         store.delete_documents(ids)
+        store.close()
+
+
+def _write_two(store: object) -> None:
+    from bot.kb.chunking import chunk_document
+    from bot.kb.store_base import DocRecord
+
+    docs = [Document(doc_id=f"r{i}", title=f"Runbook {i}", url="u",
+                     text=f"Rotate the signing keys of region {i} every quarter.")
+            for i in range(2)]
+    store.write_documents([DocRecord(doc=d, hash=d.doc_id, chunks=chunk_document(d),  # type: ignore[attr-defined]
+                                     vectors=np.ones((1, 4), np.float32)) for d in docs])
+
+
+def test_postgres_search_answers_while_a_write_holds_the_writing_connection(
+        pg_url: str) -> None:
+    import threading
+
+    from bot.kb.ranking import fts_query
+    from bot.kb.store_base import Filters
+    from bot.kb.store_pg import PostgresStore
+
+    store = PostgresStore(pg_url)
+    store.open()
+    try:
+        _write_two(store)
+        found: list[object] = []
+        with store._lock:  # as a long document write does, in another thread
+            search = threading.Thread(target=lambda: found.extend([
+                store.bm25(fts_query("signing keys"), 10, Filters()),
+                store.knn(np.ones(4, np.float32), 10, Filters())]))
+            search.start()
+            search.join(timeout=10)
+            assert not search.is_alive(), "the search waited for the write"
+        lexical, dense = found
+        assert len(lexical) == 2 and len(dense) == 2  # type: ignore[arg-type]
+    finally:
+        store.delete_documents(["r0", "r1"])
+        store.close()
+
+
+def test_postgres_search_survives_the_server_dropping_its_idle_connection(
+        pg_url: str) -> None:
+    from bot.kb.ranking import fts_query
+    from bot.kb.store_base import Filters
+    from bot.kb.store_pg import PostgresStore
+
+    store = PostgresStore(pg_url)
+    store.open()
+    try:
+        _write_two(store)
+        assert len(store.bm25(fts_query("signing keys"), 10, Filters())) == 2
+        with store._reader() as (conn, _):
+            pid = conn.get_backend_pid()
+        # What a server restart or an idle-session timeout does to the pooled connection.
+        assert store._query("SELECT pg_terminate_backend(%s)", (pid,)) == [(True,)]
+        assert len(store.bm25(fts_query("signing keys"), 10, Filters())) == 2
+        with store._reader() as (conn, _):
+            assert conn.get_backend_pid() != pid
+    finally:
+        store.delete_documents(["r0", "r1"])
         store.close()

@@ -194,3 +194,23 @@ async def test_a_page_ingested_as_markdown_and_html_is_listed_once(kb: Knowledge
     kb.params = RankParams(duplicate_share=2.0)
     copies = [s.doc_id for s in await kb.search(query, k=3)]
     assert {"fs.md", "fs.html"} <= set(copies)
+
+
+async def test_search_reads_each_chunk_row_once(kb: KnowledgeBase,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    # On Postgres every read is a round trip: the window rescoring, the relevance gate
+    # and the result share the rows they need.
+    await kb.upsert(_docs())
+    read: list[int] = []
+    fetch = kb.store.fetch
+
+    def counting(rowids: list[int]) -> dict[int, object]:
+        read.extend(rowids)
+        return fetch(rowids)  # type: ignore[return-value]
+
+    monkeypatch.setattr(kb.store, "fetch", counting)
+    # Lexical hits (window rescoring), a gate that needs them (weak cosine) and results.
+    kb.params = replace(RankParams(), min_cosine=1.01)
+    sources = await kb.search("paid time off and receipts for travel", k=3)
+    assert {s.doc_id for s in sources} >= {"vac", "exp"}
+    assert read and len(read) == len(set(read))
