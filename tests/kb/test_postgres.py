@@ -189,3 +189,47 @@ def test_postgres_search_survives_the_server_dropping_its_idle_connection(
     finally:
         store.delete_documents(["r0", "r1"])
         store.close()
+
+
+def test_postgres_writes_survive_the_server_dropping_the_connection(pg_url: str) -> None:
+    import psycopg2
+
+    from bot.kb.ranking import fts_query
+    from bot.kb.store_base import Filters
+    from bot.kb.store_pg import PostgresStore
+
+    store = PostgresStore(pg_url)
+    store.open()
+    admin = psycopg2.connect(pg_url)
+    admin.autocommit = True
+    try:
+        pid = store._query("SELECT pg_backend_pid()")[0][0]
+        with admin.cursor() as cur:  # a restart or failover, as the bot's connection sees it
+            cur.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        _write_two(store)  # not "server closed the connection" on every write from now on
+        assert store._query("SELECT pg_backend_pid()")[0][0] != pid
+        assert len(store.bm25(fts_query("signing keys"), 10, Filters())) == 2
+    finally:
+        admin.close()
+        store.delete_documents(["r0", "r1"])
+        store.close()
+
+
+async def test_postgres_store_made_before_chunks_carried_their_access_is_upgraded_on_open(
+        pg_kb: KnowledgeBase, pg_url: str, embedder: LocalEmbedder, tmp_path: Path) -> None:
+    await pg_kb.upsert(DOCS)
+    # The layout of a store written by an earlier version: access lived on kb_docs only.
+    pg_kb.store._query("ALTER TABLE kb_chunks DROP COLUMN collection, "  # type: ignore[attr-defined]
+                       "DROP COLUMN private_channel")
+    await pg_kb.close()
+    kb = await KnowledgeBase.open(Settings(tandem_db_url=pg_url, tandem_data_dir=tmp_path),
+                                  embedder=embedder)
+    try:
+        assert await kb.search("when are salary bands reviewed", k=3) == []
+        hr = await kb.search("when are salary bands reviewed", k=3, channel_id="CHR")
+        assert hr[0].doc_id == "secret"
+        assert await kb.search("promote the database replica", k=3,
+                               collections=["other"]) == []
+    finally:
+        await kb.delete(list(await kb.hashes()))
+        await kb.close()
