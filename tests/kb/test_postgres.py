@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from bot.kb.chunking import chunk_document
 from bot.kb.embedding import LocalEmbedder
+from bot.kb.ranking import fts_query
 from bot.kb.service import KnowledgeBase
+from bot.kb.store_base import DocRecord, Filters
+from bot.kb.store_pg import PostgresStore
 from bot.kb.types import Document
 from bot.settings import Settings
 
@@ -130,89 +135,71 @@ def test_postgres_lets_a_word_in_most_chunks_rank_but_not_bring_in_candidates(
         store.close()
 
 
-def _write_two(store: object) -> None:
-    from bot.kb.chunking import chunk_document
-    from bot.kb.store_base import DocRecord
+@pytest.fixture
+def pg_store(pg_url: str) -> Iterator[PostgresStore]:
+    store = PostgresStore(pg_url)
+    store.open()
+    try:
+        yield store
+    finally:
+        store.delete_documents(["r0", "r1"])
+        store.close()
 
+
+def _write_two(store: PostgresStore) -> None:
     docs = [Document(doc_id=f"r{i}", title=f"Runbook {i}", url="u",
                      text=f"Rotate the signing keys of region {i} every quarter.")
             for i in range(2)]
-    store.write_documents([DocRecord(doc=d, hash=d.doc_id, chunks=chunk_document(d),  # type: ignore[attr-defined]
+    store.write_documents([DocRecord(doc=d, hash=d.doc_id, chunks=chunk_document(d),
                                      vectors=np.ones((1, 4), np.float32)) for d in docs])
 
 
+def _keyword_hits(store: PostgresStore) -> int:
+    return len(store.bm25(fts_query("signing keys"), 10, Filters()))
+
+
 def test_postgres_search_answers_while_a_write_holds_the_writing_connection(
-        pg_url: str) -> None:
-    import threading
-
-    from bot.kb.ranking import fts_query
-    from bot.kb.store_base import Filters
-    from bot.kb.store_pg import PostgresStore
-
-    store = PostgresStore(pg_url)
-    store.open()
-    try:
-        _write_two(store)
-        found: list[object] = []
-        with store._lock:  # as a long document write does, in another thread
-            search = threading.Thread(target=lambda: found.extend([
-                store.bm25(fts_query("signing keys"), 10, Filters()),
-                store.knn(np.ones(4, np.float32), 10, Filters())]))
-            search.start()
-            search.join(timeout=10)
-            assert not search.is_alive(), "the search waited for the write"
-        lexical, dense = found
-        assert len(lexical) == 2 and len(dense) == 2  # type: ignore[arg-type]
-    finally:
-        store.delete_documents(["r0", "r1"])
-        store.close()
+        pg_store: PostgresStore) -> None:
+    _write_two(pg_store)
+    found: list[int] = []
+    with pg_store._lock:  # as a long document write does, in another thread
+        search = threading.Thread(target=lambda: found.extend([
+            _keyword_hits(pg_store),
+            len(pg_store.knn(np.ones(4, np.float32), 10, Filters()))]))
+        search.start()
+        search.join(timeout=10)
+        assert not search.is_alive(), "the search waited for the write"
+    assert found == [2, 2]
 
 
 def test_postgres_search_survives_the_server_dropping_its_idle_connection(
-        pg_url: str) -> None:
-    from bot.kb.ranking import fts_query
-    from bot.kb.store_base import Filters
-    from bot.kb.store_pg import PostgresStore
-
-    store = PostgresStore(pg_url)
-    store.open()
-    try:
-        _write_two(store)
-        assert len(store.bm25(fts_query("signing keys"), 10, Filters())) == 2
-        with store._reader() as (conn, _):
-            pid = conn.get_backend_pid()
-        # What a server restart or an idle-session timeout does to the pooled connection.
-        assert store._query("SELECT pg_terminate_backend(%s)", (pid,)) == [(True,)]
-        assert len(store.bm25(fts_query("signing keys"), 10, Filters())) == 2
-        with store._reader() as (conn, _):
-            assert conn.get_backend_pid() != pid
-    finally:
-        store.delete_documents(["r0", "r1"])
-        store.close()
+        pg_store: PostgresStore) -> None:
+    _write_two(pg_store)
+    assert _keyword_hits(pg_store) == 2
+    with pg_store._reader() as (conn, _):
+        pid = conn.get_backend_pid()
+    # What a server restart or an idle-session timeout does to the pooled connection.
+    assert pg_store._query("SELECT pg_terminate_backend(%s)", (pid,)) == [(True,)]
+    assert _keyword_hits(pg_store) == 2
+    with pg_store._reader() as (conn, _):
+        assert conn.get_backend_pid() != pid
 
 
-def test_postgres_writes_survive_the_server_dropping_the_connection(pg_url: str) -> None:
+def test_postgres_writes_survive_the_server_dropping_the_connection(
+        pg_store: PostgresStore, pg_url: str) -> None:
     import psycopg2
 
-    from bot.kb.ranking import fts_query
-    from bot.kb.store_base import Filters
-    from bot.kb.store_pg import PostgresStore
-
-    store = PostgresStore(pg_url)
-    store.open()
+    pid = pg_store._query("SELECT pg_backend_pid()")[0][0]
     admin = psycopg2.connect(pg_url)
-    admin.autocommit = True
     try:
-        pid = store._query("SELECT pg_backend_pid()")[0][0]
+        admin.autocommit = True
         with admin.cursor() as cur:  # a restart or failover, as the bot's connection sees it
             cur.execute("SELECT pg_terminate_backend(%s)", (pid,))
-        _write_two(store)  # not "server closed the connection" on every write from now on
-        assert store._query("SELECT pg_backend_pid()")[0][0] != pid
-        assert len(store.bm25(fts_query("signing keys"), 10, Filters())) == 2
     finally:
         admin.close()
-        store.delete_documents(["r0", "r1"])
-        store.close()
+    _write_two(pg_store)  # not "server closed the connection" on every write from now on
+    assert pg_store._query("SELECT pg_backend_pid()")[0][0] != pid
+    assert _keyword_hits(pg_store) == 2
 
 
 async def test_postgres_store_made_before_chunks_carried_their_access_is_upgraded_on_open(
