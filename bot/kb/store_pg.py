@@ -67,6 +67,7 @@ _STATS_TTL = 300.0  # seconds between reads of the planner's word statistics
 # lexical and vector halves run in two threads, and on one shared connection the
 # second waited for the first (query p95 72 ms at 100k chunks; see `PostgresStore._read`).
 READERS = 4
+SCHEMA_LOCK = 0x74616E64656D  # advisory lock key held while a process sets up the tables
 
 
 def _version(text: str) -> tuple[int, ...]:
@@ -98,6 +99,9 @@ class PostgresStore:
 
     def open(self) -> None:
         def schema(cur: Any) -> None:
+            # One process at a time: two creating the tables at once can collide in the
+            # catalog, and two upgrading an old store would both rewrite every row.
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
             cur.execute(_SCHEMA)
             cur.execute("SELECT 1 FROM information_schema.columns WHERE table_name = "
                         "'kb_chunks' AND column_name = 'collection' "

@@ -220,3 +220,26 @@ async def test_postgres_store_made_before_chunks_carried_their_access_is_upgrade
     finally:
         await kb.delete(list(await kb.hashes()))
         await kb.close()
+
+
+def test_postgres_store_opening_waits_while_another_process_sets_up_the_tables(
+        pg_url: str) -> None:
+    import psycopg2
+
+    from bot.kb.store_pg import SCHEMA_LOCK
+
+    other = psycopg2.connect(pg_url)  # another bot process, mid-way through its `open`
+    store = PostgresStore(pg_url)
+    opening = threading.Thread(target=store.open)
+    try:
+        with other, other.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
+            opening.start()
+            opening.join(timeout=2)
+            assert opening.is_alive(), "opened while another process held the schema"
+        opening.join(timeout=30)
+        assert not opening.is_alive()
+        assert store.get_meta("nothing") is None
+    finally:
+        other.close()
+        store.close()
