@@ -78,6 +78,14 @@ def _vec(vector: Any) -> str:
     return "[" + ",".join(f"{x:.7g}" for x in np.asarray(vector, dtype=np.float32)) + "]"
 
 
+def _execute(cur: Any, sql: str, args: Sequence[Any], setup: Sequence[str]
+             ) -> list[tuple[Any, ...]]:
+    for statement in setup:  # SET LOCAL: for this transaction only
+        cur.execute(statement)
+    cur.execute(sql, tuple(args))
+    return list(cur.fetchall()) if cur.description else []
+
+
 def _insert_tails(cur: Any, owners: Sequence[int], vectors: np.ndarray | None) -> None:
     if vectors is not None and len(owners):
         cur.executemany("INSERT INTO kb_chunk_tails (chunk, embedding) VALUES (%s, %s::vector)",
@@ -163,10 +171,7 @@ class PostgresStore:
             reused = False
             try:
                 with self._reader(fresh=fresh) as (conn, reused), conn, conn.cursor() as cur:
-                    for statement in setup:  # SET LOCAL: for this transaction only
-                        cur.execute(statement)
-                    cur.execute(sql, tuple(args))
-                    return list(cur.fetchall())
+                    return _execute(cur, sql, args, setup)
             except (psycopg2.OperationalError, psycopg2.InterfaceError):
                 if not reused:
                     raise
@@ -201,13 +206,7 @@ class PostgresStore:
 
     def _query(self, sql: str, args: Sequence[Any] = (), *, setup: Sequence[str] = ()
                ) -> list[tuple[Any, ...]]:
-        def run(cur: Any) -> list[tuple[Any, ...]]:
-            for statement in setup:  # SET LOCAL: for this transaction only
-                cur.execute(statement)
-            cur.execute(sql, tuple(args))
-            return list(cur.fetchall()) if cur.description else []
-
-        return self._transaction(run)
+        return self._transaction(lambda cur: _execute(cur, sql, args, setup))
 
     def get_meta(self, key: str) -> str | None:
         rows = self._query("SELECT value FROM kb_meta WHERE key=%s", (key,))
