@@ -6,12 +6,14 @@ eval command and unit-tested without a database.
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["RankParams", "collapse_duplicates", "diversify", "fts_query", "fuse", "near_query",
+__all__ = ["BM25_B", "BM25_K1", "RankParams", "bm25_idf", "collapse_duplicates", "diversify",
+           "fts_query", "fuse", "matching_words", "near_query",
            "normalize", "query_terms", "rescore", "stem", "term_coverage", "window_scores",
            "word_triples"]
 
@@ -109,6 +111,29 @@ def near_query(query: str, distance: int = 3) -> str:
     terms = query_terms(query)
     pairs = zip(terms, terms[1:], strict=False)
     return " OR ".join(f'NEAR("{a}" "{b}", {distance})' for a, b in pairs)
+
+
+# BM25's constants, FTS5's (SQLite's ranking); the Postgres store scores with them too.
+BM25_K1, BM25_B = 1.2, 0.75
+
+
+def bm25_idf(holding: float, chunks: float) -> float:
+    """FTS5's IDF of a word found in `holding` of `chunks` chunks: log((N - n + 0.5) /
+    (n + 0.5)), kept above zero so a word in over half the chunks still counts a little."""
+    return max(math.log((chunks - holding + 0.5) / (holding + 0.5)), 1e-6)
+
+
+def matching_words(counts: Sequence[tuple[float, str]], budget: float) -> list[str]:
+    """The rarest words whose chunks together stay within `budget`, at least one:
+    `counts` is (chunks holding the word, word), rarest first."""
+    chosen: list[str] = []
+    total = 0.0
+    for holding, word in counts:
+        if chosen and total + holding > budget:
+            break
+        chosen.append(word)
+        total += holding
+    return chosen
 
 
 def fuse(ranked_lists: Sequence[Sequence[int]], weights: Sequence[float], k: float

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from bot.kb.ranking import normalize
+from bot.kb.ranking import BM25_B, BM25_K1, bm25_idf, matching_words, normalize
 from bot.kb.store_base import ChunkRow, ChunkText, DocRecord, Filters, chunk_text, unchanged
 from bot.kb.tails import TAIL_WEIGHT
 
@@ -59,15 +59,33 @@ ALTER TABLE kb_chunks ALTER COLUMN collection SET NOT NULL;
 """
 _CHUNK_TEXTS = ("SELECT c.id, d.title, c.heading, c.text FROM kb_chunks c "
                 "JOIN kb_docs d ON d.doc_id = c.doc_id")
-# A word found in more chunks than this ranks the matches but does not bring in
-# candidates by itself (see `PostgresStore.bm25`).
-COMMON_ROWS = 2000
+# Lexical ranking is BM25, as FTS5 ranks on SQLite. `ts_rank`, used before, has no
+# IDF: a chunk sharing two common words with a question outranked one holding its one
+# rare word, and BM25-only recall@5 was 0.51 on COVID-QA's papers (BM25: 0.85), 0.54 on
+# the Node/npm docs (0.81) and 0.42 on CMake's (0.62; tests/bench/bench_kb_backends.py).
+# A query's rarest words bring in up to about this many candidate chunks (see `bm25`).
+CANDIDATE_ROWS = 2000
+_COUNTED_BELOW = 20_000  # a smaller store's chunks are counted, not estimated
+_LENGTH_SAMPLE = 10_000  # chunks read for the mean chunk length
+_QUOTED = re.compile(r'"([^"]+)"')
+_NEAR = re.compile(r'NEAR\("([^"]+)" "([^"]+)", (\d+)\)')
+# A lexeme's count in a chunk, read back from `ts_rank`. With every weight 1 and a
+# one-lexeme query it returns H(n) / (pi^2/6) for n occurrences, H(n) = sum of 1/j^2
+# for j <= n, and pi^2/6 - H(n) = 1 / (n + 1/2) closely enough to round back to n
+# (up to the 255 positions a tsvector keeps of a lexeme).
+_TF = ("round(1 / (1.6449340668 * (1 - ts_rank('{1,1,1,1}', c.tsv, %s::tsquery, 0)::float8))"
+       " - 0.5)")
 _STATS_TTL = 300.0  # seconds between reads of the planner's word statistics
 # Searches read through their own connections, at most this many at once: a search's
 # lexical and vector halves run in two threads, and on one shared connection the
 # second waited for the first (query p95 72 ms at 100k chunks; see `PostgresStore._read`).
 READERS = 4
 SCHEMA_LOCK = 0x74616E64656D  # advisory lock key held while a process sets up the tables
+
+
+def _tsquery(lexeme: str) -> str:
+    """A lexeme as a tsquery operand: quoted, as it may hold any character."""
+    return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
 def _version(text: str) -> tuple[int, ...]:
@@ -93,7 +111,8 @@ def _insert_tails(cur: Any, owners: Sequence[int], vectors: np.ndarray | None) -
 
 
 class PostgresStore:
-    supports_near = False  # a NEAR list would only repeat the OR query's ranking
+    supports_near = True
+
     def __init__(self, url: str) -> None:
         self._url = url
         self._lock = threading.RLock()  # guards the writing connection
@@ -102,8 +121,13 @@ class PostgresStore:
         self._idle: list[Any] = []  # open read-only connections not in use
         self._dim: int | None = None
         self._iterative = False  # pgvector 0.8+: HNSW scans continue past filtered rows
-        self._common: dict[str, float] = {}  # common lexeme → chunks holding it (pg_stats)
-        self._common_read = -_STATS_TTL
+        # Term statistics for BM25 (`_term_stats`): (chunks, mean distinct lexemes per
+        # chunk), chunks holding each word, when they were read; each search's words
+        # map to lexemes through `_lexeme_cache`.
+        self._stats = (0.0, 1.0)
+        self._freqs: dict[str, float] = {}
+        self._stats_read = -_STATS_TTL
+        self._lexeme_cache: dict[str, tuple[str, ...]] = {}
 
     def open(self) -> None:
         def schema(cur: Any) -> None:
@@ -291,10 +315,12 @@ class PostgresStore:
                 if len(rec.chunks):
                     self.ensure_vectors(int(rec.vectors.shape[1]))
             self._transaction(write)
+        self._stats_read = -_STATS_TTL  # this process's searches see its writes at once
 
     def delete_documents(self, doc_ids: Sequence[str]) -> None:
         if doc_ids:
             self._query("DELETE FROM kb_docs WHERE doc_id = ANY(%s)", (list(doc_ids),))
+            self._stats_read = -_STATS_TTL
 
     def _filter_sql(self, filters: Filters) -> tuple[str, list[Any]]:
         sql, args = _ACCESS, list[Any]([filters.channel_id or ""])
@@ -303,54 +329,101 @@ class PostgresStore:
         return sql, args
 
     def bm25(self, match: str, limit: int, filters: Filters) -> list[tuple[int, float]]:
-        """Full-text matches ranked by `ts_rank`.
+        """Chunks matching the FTS5 expression `match`, best first by BM25 over its words.
 
-        Postgres ranks every row that matches before it can keep the best: a query
-        holding a word found in most chunks ranked tens of thousands of rows (query p95
-        105 ms at 100k chunks, 59 of them here). `ts_rank` has no IDF, so such rows,
-        matching only common words, rarely make the list anyway. Words in more than
-        `COMMON_ROWS` chunks (per the planner's statistics, which ANALYZE keeps) therefore
-        only rank; the rarest word still matches when all are common. A store under a few
-        thousand chunks is searched as before."""
-        # The FTS5 expression '"a" OR "b"' becomes the tsquery 'a | b'.
-        terms = [t for t in re.findall(r'"([^"]+)"', match) if re.fullmatch(r"[\w\-]+", t)]
-        if not terms:
+        '"a" OR "b"' (`ranking.fts_query`) matches chunks holding any of the words. At
+        scale that is tens of thousands of rows for a query with a common word, so only
+        the rarest words bring in candidates, up to about `CANDIDATE_ROWS` chunks (always
+        at least the rarest word's); every word of the query still counts in their score.
+        'NEAR("a" "b", 3) OR …' (`ranking.near_query`) matches chunks holding a pair of
+        the query's adjacent words at most 3 words apart, ranked by BM25 over the pairs'
+        words."""
+        pairs = _NEAR.findall(match)
+        terms = [t for pair in pairs for t in pair[:2]] if pairs else _QUOTED.findall(match)
+        lexemes = self._lexemes(terms)
+        words = sorted({x for t in terms for x in lexemes[t]})
+        if not words:
             return []
-        parts = [t.replace("-", " <-> ") for t in terms]
-        counts = self._counts(terms)
-        rare = [p for p, n in zip(parts, counts, strict=True) if n <= COMMON_ROWS]
-        matching = rare or [min(zip(counts, parts, strict=True))[1]]
+        rows, length, freqs = self._term_stats(words)
+        present = sorted((n, w) for w, n in freqs.items() if n > 0)
+        if not present:
+            return []
+        if pairs:
+            query = " | ".join(
+                f"{_tsquery(x)} <{gap}> {_tsquery(y)}"
+                for a, b, distance in pairs for la in lexemes[a] for lb in lexemes[b]
+                for x, y in ((la, lb), (lb, la)) for gap in range(1, int(distance) + 2))
+            if not query:
+                return []
+        else:
+            query = " | ".join(_tsquery(w) for w in matching_words(present, CANDIDATE_ROWS))
         where, args = self._filter_sql(filters)
-        sql = ("SELECT c.id, ts_rank(c.tsv, r, 1) AS s FROM kb_chunks c, "
-               "to_tsquery('english', %s) q, to_tsquery('english', %s) r "
-               f"WHERE c.tsv @@ q AND {where} ORDER BY s DESC, c.id LIMIT %s")
+        scored = [(w, bm25_idf(n, rows)) for n, w in present]
+        values = ", ".join(f"(%s::float8, {_TF})" for _ in scored)
+        sql = (f"SELECT id, sum(t.idf * t.tf * {BM25_K1 + 1} / "
+               f"(t.tf + {BM25_K1} * ({1 - BM25_B} + {BM25_B} * len / %s))) AS s "
+               "FROM (SELECT c.id, c.tsv, length(c.tsv) AS len FROM kb_chunks c "
+               f"WHERE c.tsv @@ %s::tsquery AND {where} OFFSET 0) c, "
+               f"LATERAL (VALUES {values}) AS t(idf, tf) WHERE t.tf > 0 "
+               "GROUP BY id ORDER BY s DESC, id LIMIT %s")
+        values_args = [x for w, idf in scored for x in (idf, _tsquery(w))]
         return [(int(r[0]), float(r[1])) for r in
-                self._read(sql, [" | ".join(matching), " | ".join(parts), *args, limit])]
+                self._read(sql, [length, query, *args, *values_args, limit])]
 
-    def _counts(self, terms: list[str]) -> list[float]:
-        """About how many chunks hold each term (its rarest word): 0 when it is not
-        among the words in more than `COMMON_ROWS` chunks."""
-        now = time.monotonic()
-        if now - self._common_read > _STATS_TTL:
-            rows = self._read(
-                "SELECT s.most_common_elems::text::text[], s.most_common_elem_freqs, "
-                "c.reltuples FROM pg_stats s JOIN pg_class c ON c.oid = 'kb_chunks'::regclass "
-                "WHERE s.tablename = 'kb_chunks' AND s.attname = 'tsv' "
-                "AND s.schemaname = current_schema()")
-            counts = zip(rows[0][0], rows[0][1], strict=False) if rows and rows[0][0] else ()
-            chunks = max(float(rows[0][2]), 0.0) if rows else 0.0
-            # Only the words common enough to matter: in a smaller store there are none,
-            # and a search skips the lookup of its words below.
-            self._common = {word: share * chunks for word, share in counts
-                            if share * chunks > COMMON_ROWS}
-            self._common_read = now
-        if not self._common:
-            return [0.0] * len(terms)
-        lexemes = self._read("SELECT array(SELECT lexeme FROM unnest(to_tsvector('english', "
-                              "t))) FROM unnest(%s::text[]) WITH ORDINALITY AS u(t, n) "
-                              "ORDER BY n", (terms,))
-        return [min((self._common.get(x, 0.0) for x in row[0]), default=1.0)
-                for row in lexemes]
+    def _lexemes(self, terms: Sequence[str]) -> dict[str, tuple[str, ...]]:
+        """Each query word's lexemes, as Postgres' English configuration indexes them."""
+        missing = sorted({t for t in terms if t not in self._lexeme_cache})
+        if missing:
+            if len(self._lexeme_cache) > 50_000:
+                self._lexeme_cache.clear()
+            for term, found in self._read(
+                    "SELECT t, array(SELECT lexeme FROM unnest(to_tsvector('english', t))) "
+                    "FROM unnest(%s::text[]) AS t", (missing,)):
+                self._lexeme_cache[term] = tuple(found)
+        return {t: self._lexeme_cache.get(t, ()) for t in terms}
+
+    def _term_stats(self, words: Sequence[str]) -> tuple[float, float, dict[str, float]]:
+        """(chunks, their mean number of distinct lexemes, chunks holding each word).
+
+        The store's totals are read again every `_STATS_TTL` seconds, after this process
+        writes, and as soon as a word turns out to be in more chunks than they say
+        (another process filled a new store). A word among the most common (planner
+        statistics, which ANALYZE keeps) takes its count from there; any other is
+        counted in the GIN index, a few milliseconds for words in under
+        `CANDIDATE_ROWS` chunks, and kept until the next refresh, unless absent: a word
+        another process may be writing now must not stay unfindable for minutes."""
+        if time.monotonic() - self._stats_read > _STATS_TTL:
+            self._read_totals()
+        missing = [w for w in words if w not in self._freqs]
+        counted = dict(self._read(
+            "SELECT w, (SELECT count(*) FROM kb_chunks WHERE tsv @@ q::tsquery) "
+            "FROM unnest(%s::text[], %s::text[]) AS u(w, q)",
+            (missing, [_tsquery(w) for w in missing]))) if missing else {}
+        self._freqs.update((w, n) for w, n in counted.items() if n > 0)
+        freqs = {w: float(self._freqs.get(w, 0)) for w in words}
+        if max(freqs.values(), default=0.0) > self._stats[0]:
+            self._read_totals()
+        chunks, length = self._stats
+        return max(chunks, 1.0), length, freqs
+
+    def _read_totals(self) -> None:
+        rows = self._read(
+            "SELECT s.most_common_elems::text::text[], s.most_common_elem_freqs, "
+            "c.reltuples FROM pg_class c LEFT JOIN pg_stats s ON s.tablename = "
+            "'kb_chunks' AND s.attname = 'tsv' AND s.schemaname = current_schema() "
+            "WHERE c.oid = 'kb_chunks'::regclass")
+        common, shares, estimate = rows[0] if rows else (None, None, -1.0)
+        chunks = float(estimate or 0)
+        if chunks < _COUNTED_BELOW:  # never analyzed (-1), or small: count exactly
+            chunks = float(self._read("SELECT count(*) FROM kb_chunks")[0][0])
+        sample = self._read("SELECT avg(length(tsv)) FROM (SELECT tsv FROM kb_chunks "
+                            "LIMIT %s) AS s", (_LENGTH_SAMPLE,))
+        self._stats = (chunks, float(sample[0][0] or 1.0))
+        # most_common_elem_freqs ends with three summary numbers past the words'.
+        self._freqs = {w: share * chunks for w, share in
+                       zip(common or (), shares or (), strict=False)
+                       if share * chunks > CANDIDATE_ROWS}
+        self._stats_read = time.monotonic()
 
     def knn(self, vector: np.ndarray, limit: int, filters: Filters) -> list[tuple[int, float]]:
         """Nearest chunks by their own vector or a tail's (`TAIL_WEIGHT` times its cosine),

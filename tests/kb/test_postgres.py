@@ -103,36 +103,119 @@ def test_postgres_vector_search_walking_the_index_still_finds_the_allowed_chunks
         store.close()
 
 
-def test_postgres_lets_a_word_in_most_chunks_rank_but_not_bring_in_candidates(
-        pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    from bot.kb import store_pg
-    from bot.kb.chunking import chunk_document
-    from bot.kb.ranking import fts_query
-    from bot.kb.store_base import DocRecord, Filters
+def _write_texts(store: PostgresStore, texts: dict[str, str]) -> None:
+    docs = [Document(doc_id=doc_id, title="", url="u", text=text)
+            for doc_id, text in texts.items()]
+    store.write_documents([DocRecord(doc=d, hash=d.doc_id, chunks=chunk_document(d),
+                                     vectors=np.ones((1, 4), np.float32)) for d in docs])
 
-    monkeypatch.setattr(store_pg, "COMMON_ROWS", 10)  # as 2,000 is in a large store
-    store = store_pg.PostgresStore(pg_url)
+
+def _doc_ids(store: PostgresStore, found: list[tuple[int, float]]) -> list[str]:
+    rows = store.fetch([r for r, _ in found])
+    return [rows[r].doc_id for r, _ in found]
+
+
+@pytest.fixture
+def empty_pg_store(pg_url: str) -> Iterator[PostgresStore]:
+    store = PostgresStore(pg_url)
     store.open()
-    ids = [f"w{i}" for i in range(40)]
+    store.delete_documents([r[0] for r in store._query("SELECT doc_id FROM kb_docs")])
     try:
-        store.delete_documents([r[0] for r in store._query("SELECT doc_id FROM kb_docs")])
-        docs = [Document(doc_id=doc_id, title=f"page {i}", url="u",
-                         text="the deployment checklist " + ("mentions rollback" if i < 3
-                                                              else f"item {i}"))
-                for i, doc_id in enumerate(ids)]
-        store.write_documents([DocRecord(doc=d, hash=d.doc_id, chunks=chunk_document(d),
-                                         vectors=np.ones((1, 4), np.float32)) for d in docs])
-        both = fts_query("deployment rollback")
-        assert len(store.bm25(both, 50, Filters())) == 40  # no statistics yet: every match
-        store._query("ANALYZE kb_chunks")
-        store._common_read = -1e9  # read the fresh statistics now, not in five minutes
-        found = store.bm25(both, 50, Filters())
-        assert sorted(store.fetch([r for r, _ in found])[r].doc_id for r, _ in found) == \
-            ["w0", "w1", "w2"]
-        assert len(store.bm25(fts_query("deployment checklist"), 50, Filters())) == 40
+        yield store
     finally:
-        store.delete_documents(ids)
+        store.delete_documents([r[0] for r in store._query("SELECT doc_id FROM kb_docs")])
         store.close()
+
+
+def test_postgres_lets_a_word_in_many_chunks_rank_but_not_bring_in_candidates(
+        empty_pg_store: PostgresStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.kb import store_pg
+
+    monkeypatch.setattr(store_pg, "CANDIDATE_ROWS", 10)  # as 2,000 is in a large store
+    _write_texts(empty_pg_store, {
+        f"w{i}": "the deployment checklist " + ("mentions rollback" if i < 3 else f"item {i}")
+        for i in range(40)})
+    found = empty_pg_store.bm25(fts_query("deployment rollback"), 50, Filters())
+    assert sorted(_doc_ids(empty_pg_store, found)) == ["w0", "w1", "w2"]
+    # When every word is that common, the rarest still brings in its chunks.
+    assert len(empty_pg_store.bm25(fts_query("deployment checklist"), 50, Filters())) == 40
+
+
+def test_postgres_ranks_the_chunk_with_the_rare_word_above_chunks_sharing_common_ones(
+        empty_pg_store: PostgresStore) -> None:
+    # ts_rank, which has no IDF, put every "service restarts" page above the one page
+    # that answers: it matches two of the three words, the answer only one.
+    texts = {f"s{i}": f"The billing service restarts nightly after job {i}." for i in range(12)}
+    texts["answer"] = "Kerberos tickets expire after ten hours."
+    _write_texts(empty_pg_store, texts)
+    found = empty_pg_store.bm25(fts_query("why does the kerberos service restart"), 5,
+                                Filters())
+    assert _doc_ids(empty_pg_store, found)[0] == "answer"
+
+
+def test_postgres_counts_how_often_a_word_occurs_in_a_chunk(
+        empty_pg_store: PostgresStore) -> None:
+    _write_texts(empty_pg_store, {
+        "thrice": "Quota quota quota limits apply.", "once": "Quota limits apply.",
+        **{f"f{i}": f"Unrelated filler page {i}." for i in range(6)}})
+    found = dict(zip(_doc_ids(empty_pg_store, found := empty_pg_store.bm25(
+        fts_query("quota"), 5, Filters())), (s for _, s in found), strict=True))
+    assert found["thrice"] > found["once"] > 0
+    # BM25 with k1 = 1.2 and b = 0.75; both chunks hold three distinct lexemes.
+    from bot.kb.ranking import BM25_K1
+    assert found["thrice"] / found["once"] == pytest.approx(
+        3 * (BM25_K1 + 1) / (3 + BM25_K1 * _length_norm(empty_pg_store))
+        / ((BM25_K1 + 1) / (1 + BM25_K1 * _length_norm(empty_pg_store))), rel=1e-4)
+
+
+def _length_norm(store: PostgresStore) -> float:
+    from bot.kb.ranking import BM25_B
+    length, mean = store._query("SELECT length(to_tsvector('english', 'quota limits apply')),"
+                                " avg(length(tsv)) FROM kb_chunks")[0]
+    return 1 - BM25_B + BM25_B * float(length) / float(mean)
+
+
+def test_postgres_reads_term_counts_back_from_ts_rank_exactly(pg_url: str) -> None:
+    from bot.kb.store_pg import _TF
+
+    store = PostgresStore(pg_url)
+    try:
+        rows = store._query(
+            f"SELECT n, {_TF} FROM (SELECT n, to_tsvector('simple', repeat('zeta ', n)) AS tsv "
+            "FROM generate_series(1, 300) AS n) AS c", ["'zeta'"])
+    finally:
+        store.close()
+    # A tsvector keeps a lexeme's first 255 positions.
+    assert [int(tf) for _, tf in rows] == [min(n, 255) for n, _ in rows]
+
+
+def test_postgres_proximity_search_keeps_chunks_whose_words_sit_close(
+        empty_pg_store: PostgresStore) -> None:
+    from bot.kb.ranking import near_query
+
+    _write_texts(empty_pg_store, {
+        "close": "Rotate the signing keys every quarter.",
+        "apart": "Keys are kept in the vault; operators in the platform team may rotate "
+                 "them after approval from security.",
+        "missing": "The vault is sealed at night."})
+    found = empty_pg_store.bm25(near_query("how do I rotate signing keys"), 10, Filters())
+    assert _doc_ids(empty_pg_store, found) == ["close"]
+    assert sorted(_doc_ids(empty_pg_store, empty_pg_store.bm25(
+        fts_query("rotate keys"), 10, Filters()))) == ["apart", "close"]
+
+
+def test_postgres_finds_a_word_another_process_wrote_after_it_was_searched_for(
+        pg_url: str, empty_pg_store: PostgresStore) -> None:
+    _write_texts(empty_pg_store, {"old": "Nothing about it yet."})
+    assert empty_pg_store.bm25(fts_query("zanzibar"), 5, Filters()) == []
+    other = PostgresStore(pg_url)
+    other.open()
+    try:
+        _write_texts(other, {"new": "The Zanzibar office opens in May."})
+    finally:
+        other.close()
+    found = empty_pg_store.bm25(fts_query("zanzibar"), 5, Filters())
+    assert _doc_ids(empty_pg_store, found) == ["new"]
 
 
 @pytest.fixture

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import math
+
+import pytest
+
 from bot.kb.ranking import (
     RankParams,
+    bm25_idf,
     collapse_duplicates,
     diversify,
+    matching_words,
     rescore,
     stem,
     window_scores,
@@ -118,3 +124,16 @@ def test_collapse_keeps_a_short_entry_quoted_inside_a_long_one() -> None:
 def test_collapse_with_share_above_one_keeps_everything() -> None:
     ranked = [(1, 0.9), (2, 0.8)]
     assert collapse_duplicates(ranked, {1: PASSAGE, 2: PASSAGE}, {1: "a", 2: "b"}, 2.0) == ranked
+
+
+def test_bm25_idf_is_fts5s_and_stays_above_zero_for_words_in_most_chunks() -> None:
+    assert bm25_idf(1, 100) == pytest.approx(math.log(99.5 / 1.5))
+    assert bm25_idf(10, 100) > bm25_idf(50, 100) > 0
+    assert bm25_idf(90, 100) == pytest.approx(1e-6)
+
+
+def test_matching_words_takes_the_rarest_within_the_budget_and_always_one() -> None:
+    counts = [(3.0, "rollback"), (500.0, "deploy"), (1800.0, "service")]
+    assert matching_words(counts, 2000) == ["rollback", "deploy"]
+    assert matching_words(counts, 10) == ["rollback"]
+    assert matching_words([(5000.0, "the")], 2000) == ["the"]
