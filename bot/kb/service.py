@@ -214,25 +214,31 @@ class KnowledgeBase:
                      channel_id: str | None = None) -> list[Source]:
         filters = Filters(collections=tuple(collections) if collections is not None else None,
                           channel_id=channel_id)
-        params = self.params
-        match = fts_query(query)
-        # The dense side (embed the query, then scan the vectors) and the lexical
-        # side run at once: the model, numpy and SQLite all release the GIL, so on
-        # two cores the two overlap.
-        dense_side = (asyncio.ensure_future(self._dense(query, k, filters))
-                      if params.dense_weight > 0 and not self.reembedding else None)
+        params, store = self.params, self.store
+        n, pairs = max(params.candidates, k), near_query(query)
+        # The dense side (embed the query, then scan the vectors), the lexical side and
+        # the proximity list run at once: the model, numpy, SQLite and Postgres all
+        # release the GIL, so on two cores they overlap.
+        sides = {
+            "dense": self._dense(query, k, filters)
+            if params.dense_weight > 0 and not self.reembedding else None,
+            "near": asyncio.to_thread(store.bm25, pairs, n, filters)
+            if pairs and params.proximity_weight > 0 else None}
+        started = {name: asyncio.ensure_future(side) for name, side in sides.items()
+                   if side is not None}
         rows: dict[int, ChunkRow] = {}  # rows read so far: each is fetched once per search
         try:
-            lexical, near = await asyncio.to_thread(self._lexical_sync, query, match, k,
-                                                    filters, rows)
-            dense = await dense_side if dense_side is not None else []
+            lexical = await asyncio.to_thread(self._lexical_sync, query, fts_query(query), n,
+                                              filters, rows)
+            dense = await started["dense"] if "dense" in started else []
+            near = await started["near"] if "near" in started else []
         finally:
-            if dense_side is not None:
-                if not dense_side.done():
-                    dense_side.cancel()
-                elif not dense_side.cancelled():
-                    # Read: if both halves failed, the lexical error is the one raised.
-                    dense_side.exception()
+            for task in started.values():
+                if not task.done():
+                    task.cancel()
+                elif not task.cancelled():
+                    # Read: if several sides failed, the lexical error is the one raised.
+                    task.exception()
         return await asyncio.to_thread(self._fuse_sync, query, lexical, near, dense, k, rows)
 
     async def _dense(self, query: str, k: int, filters: Filters) -> list[tuple[int, float]]:
@@ -247,16 +253,10 @@ class KnowledgeBase:
             rows.update(self.store.fetch(missing))
         return {r: rows[r] for r in rowids if r in rows}
 
-    def _lexical_sync(self, query: str, match: str, k: int, filters: Filters,
-                      rows: dict[int, ChunkRow]
-                      ) -> tuple[list[tuple[int, float]], list[tuple[int, float]]]:
-        params, store = self.params, self.store
-        n = max(params.candidates, k)
-        lexical = store.bm25(match, n, filters) if params.bm25_weight > 0 else []
-        lexical = self._by_window(query, lexical, rows)
-        near = (store.bm25(near_query(query), n, filters)
-                if params.proximity_weight > 0 and store.supports_near and lexical else [])
-        return lexical, near
+    def _lexical_sync(self, query: str, match: str, n: int, filters: Filters,
+                      rows: dict[int, ChunkRow]) -> list[tuple[int, float]]:
+        lexical = self.store.bm25(match, n, filters) if self.params.bm25_weight > 0 else []
+        return self._by_window(query, lexical, rows)
 
     def _fuse_sync(self, query: str, lexical: list[tuple[int, float]],
                    near: list[tuple[int, float]], dense: list[tuple[int, float]], k: int,

@@ -69,7 +69,6 @@ def unchanged(rows: Sequence[ChunkText], current: Iterable[Sequence[Any]],
 
 
 class Store(Protocol):
-    supports_near: bool  # FTS5 NEAR queries (the proximity list)
 
     def open(self) -> None: ...
     def close(self) -> None: ...

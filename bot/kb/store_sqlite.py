@@ -87,7 +87,6 @@ def _scanner(matrix: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
 
 
 class SqliteStore:
-    supports_near = True
     def __init__(self, path: str | Path, *, field_weights: Sequence[float] = DEFAULT_FIELD_WEIGHTS
                  ) -> None:
         self._path = str(path)

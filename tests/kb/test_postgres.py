@@ -131,7 +131,7 @@ def test_postgres_lets_a_word_in_many_chunks_rank_but_not_bring_in_candidates(
         empty_pg_store: PostgresStore, monkeypatch: pytest.MonkeyPatch) -> None:
     from bot.kb import store_pg
 
-    monkeypatch.setattr(store_pg, "CANDIDATE_ROWS", 10)  # as 2,000 is in a large store
+    monkeypatch.setattr(store_pg, "CANDIDATE_ROWS", 10)  # as 1,000 is in a large store
     _write_texts(empty_pg_store, {
         f"w{i}": "the deployment checklist " + ("mentions rollback" if i < 3 else f"item {i}")
         for i in range(40)})
