@@ -86,6 +86,20 @@ def _scanner(matrix: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
     return scan
 
 
+def _nearest(scores: np.ndarray, rowids: np.ndarray, chunks: int) -> list[tuple[int, float]]:
+    """Up to `chunks` chunks by their best score, best first. A chunk may hold several of
+    the best vectors (its own and its tails'): take enough vectors to find that many."""
+    want = min(len(scores), chunks * 2)
+    if want == 0:
+        return []
+    order = np.argpartition(-scores, want - 1)[:want]
+    order = order[np.argsort(-scores[order])]
+    best: dict[int, float] = {}
+    for i in order:
+        best.setdefault(int(rowids[i]), float(scores[i]))
+    return list(best.items())[:chunks]
+
+
 class SqliteStore:
     def __init__(self, path: str | Path, *, field_weights: Sequence[float] = DEFAULT_FIELD_WEIGHTS
                  ) -> None:
@@ -285,28 +299,47 @@ class SqliteStore:
             self._db.execute("COMMIT")
 
     # -- search -------------------------------------------------------------
-    def _allowed(self, rowids: list[int], filters: Filters) -> set[int]:
-        if not rowids:
-            return set()
-        marks = ",".join("?" * len(rowids))
-        sql = (f"SELECT c.id FROM chunks c JOIN docs d ON d.doc_id=c.doc_id "
-               f"WHERE c.id IN ({marks}) AND (d.private_channel IS NULL OR d.private_channel=?)")
-        args: list[Any] = [*rowids, filters.channel_id or ""]
+    @staticmethod
+    def _access_sql(filters: Filters) -> tuple[str, list[Any]]:
+        """The WHERE clause on `docs d` that keeps what `filters` lets a channel see."""
+        sql, args = "(d.private_channel IS NULL OR d.private_channel=?)", [filters.channel_id or ""]
         if filters.collections is not None:
             sql += f" AND d.collection IN ({','.join('?' * len(filters.collections))})"
             args += list(filters.collections)
+        return sql, args
+
+    def _allowed(self, rowids: list[int], filters: Filters) -> set[int]:
+        if not rowids:
+            return set()
+        where, args = self._access_sql(filters)
+        sql = (f"SELECT c.id FROM chunks c JOIN docs d ON d.doc_id=c.doc_id "
+               f"WHERE c.id IN ({','.join('?' * len(rowids))}) AND {where}")
         with self._lock:
-            return {r[0] for r in self._db.execute(sql, args)}
+            return {r[0] for r in self._db.execute(sql, [*rowids, *args])}
 
     def bm25(self, match: str, limit: int, filters: Filters) -> list[tuple[int, float]]:
+        """The best `limit` matches that `filters` allow. The best matches of all are
+        read first and filtered; when too few of them are allowed (a channel limited
+        to a small collection, behind a large one that matches better), the matches
+        are ranked again among the allowed chunks only."""
         if not match:
             return []
         w = self.field_weights
+        rank = f"bm25(chunk_fts, {w[0]}, {w[1]}, {w[2]})"
         with self._lock:
             rows = self._db.execute(
-                f"SELECT rowid, bm25(chunk_fts, {w[0]}, {w[1]}, {w[2]}) AS s FROM chunk_fts "
-                f"WHERE chunk_fts MATCH ? ORDER BY s LIMIT ?", (match, limit * 3)).fetchall()
+                f"SELECT rowid, {rank} AS s FROM chunk_fts WHERE chunk_fts MATCH ? "
+                f"ORDER BY s LIMIT ?", (match, limit * 3)).fetchall()
         allowed = self._allowed([r[0] for r in rows], filters)
+        if len(allowed) < limit and len(rows) == limit * 3:
+            where, args = self._access_sql(filters)
+            with self._lock:
+                rows = self._db.execute(
+                    f"SELECT chunk_fts.rowid, {rank} AS s FROM chunk_fts JOIN chunks c ON "
+                    f"c.id = chunk_fts.rowid JOIN docs d ON d.doc_id = c.doc_id WHERE "
+                    f"chunk_fts MATCH ? AND {where} ORDER BY s LIMIT ?",
+                    (match, *args, limit)).fetchall()
+            allowed = {r[0] for r in rows}
         # FTS5's bm25() is negative (lower is better); flip it so higher is better.
         return [(r[0], -r[1]) for r in rows if r[0] in allowed][:limit]
 
@@ -373,16 +406,18 @@ class SqliteStore:
         if not len(rowids):
             return []
         scores = self._scan(np.asarray(vector, dtype=np.float32))
-        # A chunk may hold several of the best vectors (its own and its tails'):
-        # take enough to find limit * 3 chunks, and keep each chunk's best score.
-        want = min(len(scores), limit * 6)
-        top = np.argpartition(-scores, want - 1)[:want]
-        top = top[np.argsort(-scores[top])]
-        best: dict[int, float] = {}
-        for i in top:
-            best.setdefault(int(rowids[i]), float(scores[i]))
-        found = list(best.items())[:limit * 3]
+        found = _nearest(scores, rowids, limit * 3)
         allowed = self._allowed([r for r, _ in found], filters)
+        if sum(r in allowed for r, _ in found) < limit and len(scores) > limit * 6:
+            # Too few of the nearest chunks are this channel's (a small collection
+            # behind a large one): look among the allowed chunks only.
+            where, args = self._access_sql(filters)
+            with self._lock:
+                allowed = {r[0] for r in self._db.execute(
+                    f"SELECT c.id FROM chunks c JOIN docs d ON d.doc_id=c.doc_id WHERE {where}",
+                    args)}
+            keep = np.isin(rowids, np.fromiter(allowed, dtype=np.int64, count=len(allowed)))
+            found = _nearest(scores[keep], rowids[keep], limit * 3)
         return [(r, s) for r, s in found if r in allowed][:limit]
 
     def fetch(self, rowids: Sequence[int]) -> dict[int, ChunkRow]:
