@@ -10,7 +10,12 @@ that embeds every chunk again, in rowid order, a batch at a time:
   `reembed_after`), so an interrupted pass resumes there, even across restarts;
 - only when the pass ends does the store name the new embedder. Until then the
   knowledge base searches by keywords alone (`KnowledgeBase.reembedding`), as
-  stored vectors of two models are not comparable to one query vector.
+  stored vectors of two models are not comparable to one query vector;
+- one process at a time runs it: the pass holds a lease on the store (meta
+  `reembed_lease`, renewed every batch), and another process that opens the store
+  meanwhile waits for the pass to end instead of embedding every chunk a second
+  time. A lease whose holder died expires after `LEASE_SECONDS`, and the next
+  process resumes the pass where it stopped.
 
 The CLI waits for the pass; the bot runs it in the background so it answers at once
 (`KnowledgeBase.open(..., background=True)`), retrying with backoff when the
@@ -20,7 +25,11 @@ embedder fails (an embeddings endpoint that is down, say).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
+import secrets
+import socket
 import sys
 import time
 from collections.abc import Callable
@@ -30,11 +39,16 @@ if TYPE_CHECKING:
     from bot.kb.service import KnowledgeBase
     from bot.kb.store_base import Store
 
-__all__ = ["BATCH", "needs_reembed", "reembed", "reembed_in_background", "reembed_now"]
+__all__ = ["BATCH", "LEASE", "LEASE_SECONDS", "needs_reembed", "reembed", "reembed_in_background",
+           "reembed_now"]
 
 log = logging.getLogger(__name__)
 BATCH = 256  # chunks embedded and written at a time
 TARGET, AFTER = "reembed_to", "reembed_after"
+LEASE = "reembed_lease"
+LEASE_SECONDS = 120.0  # a holder that has not renewed it for this long is taken as dead
+WAIT_SECONDS = 5.0  # between looks at another process's pass
+_HOLDER = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
 def needs_reembed(store: Store, name: str) -> bool:
@@ -43,8 +57,43 @@ def needs_reembed(store: Store, name: str) -> bool:
     return bool(pending) or (stored is not None and stored != name)
 
 
-async def reembed(kb: KnowledgeBase, progress: Callable[[int], None] | None = None) -> int:
-    """Embed every stored chunk with `kb.embedder`; returns how many chunks were written."""
+async def reembed(kb: KnowledgeBase, progress: Callable[[int], None] | None = None, *,
+                  wait: float = WAIT_SECONDS) -> int:
+    """Embed every stored chunk with `kb.embedder`; returns how many chunks were written
+    (0 when another process ran the pass meanwhile)."""
+    store, name = kb.store, kb.embedder.name
+    holder = f"{_HOLDER}:{id(kb):x}"
+    waited = False
+    while True:
+        if not await asyncio.to_thread(store.lease, LEASE, holder, LEASE_SECONDS):
+            if not waited:
+                log.warning("kb.reembed_waiting: another process is re-embedding this store",
+                            extra={"embedder": name})
+                waited = True
+            if not await asyncio.to_thread(needs_reembed, store, name):
+                kb.reembedding = False  # its pass made this embedder's vectors
+                return 0
+            await asyncio.sleep(wait)
+            continue
+        try:
+            # Checked again under the lease: another process's pass may have ended
+            # between this process opening the store and taking the lease.
+            written = await _pass(kb, holder, progress) \
+                if await asyncio.to_thread(needs_reembed, store, name) else 0
+        finally:
+            # Let go at once, even when cancelled or failing; if the store is what
+            # failed, the lease runs out by itself.
+            with contextlib.suppress(Exception):
+                store.lease(LEASE, holder, 0)
+        if written is not None:
+            kb.reembedding = False
+            return written
+
+
+async def _pass(kb: KnowledgeBase, holder: str, progress: Callable[[int], None] | None
+                ) -> int | None:
+    """The pass itself, while `holder` keeps the lease; None if it lost the lease (a
+    batch outlasted it and another process took the pass over)."""
     store, name = kb.store, kb.embedder.name
     await asyncio.to_thread(store.ensure_vectors, await kb.embedder.dimension())
     if await asyncio.to_thread(store.get_meta, TARGET) == name:
@@ -56,6 +105,10 @@ async def reembed(kb: KnowledgeBase, progress: Callable[[int], None] | None = No
     written = 0
     while rows := await asyncio.to_thread(store.chunk_texts, after, BATCH):
         vectors, owners, tails = await kb.embed_chunks([row[1:] for row in rows])
+        if not await asyncio.to_thread(store.lease, LEASE, holder, LEASE_SECONDS):
+            log.warning("kb.reembed_lease_lost: another process continues the pass",
+                        extra={"embedder": name})
+            return None
         written += await asyncio.to_thread(store.put_embeddings, rows, vectors, owners, tails)
         after = rows[-1][0]
         await asyncio.to_thread(store.set_meta, AFTER, str(after))

@@ -68,12 +68,23 @@ def unchanged(rows: Sequence[ChunkText], current: Iterable[Sequence[Any]],
     return keep, [j for j, owner in enumerate(owners) if owner in kept]
 
 
+def lease_value(current: str | None, holder: str, seconds: float, now: float) -> str | None:
+    """For `Store.lease`: the meta value that gives `holder` the lease, or None when another
+    holder's lease on `current` ("<expiry> <holder>") has not expired. `seconds` 0 lets
+    it go."""
+    until, _, other = (current or "").partition(" ")
+    if other not in ("", holder) and float(until or 0) >= now:
+        return None
+    return f"{now + seconds:.3f} {holder}"
+
+
 class Store(Protocol):
 
     def open(self) -> None: ...
     def close(self) -> None: ...
     def get_meta(self, key: str) -> str | None: ...
     def set_meta(self, key: str, value: str) -> None: ...
+    def lease(self, key: str, holder: str, seconds: float) -> bool: ...
     def ensure_vectors(self, dim: int) -> None: ...
     def chunk_texts(self, after: int = 0, limit: int = 256) -> list[ChunkText]: ...
     def put_embeddings(self, rows: Any, vectors: np.ndarray, owners: Any,

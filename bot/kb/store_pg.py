@@ -20,7 +20,15 @@ from typing import Any, TypeVar
 import numpy as np
 
 from bot.kb.ranking import BM25_B, BM25_K1, bm25_idf, matching_words, normalize
-from bot.kb.store_base import ChunkRow, ChunkText, DocRecord, Filters, chunk_text, unchanged
+from bot.kb.store_base import (
+    ChunkRow,
+    ChunkText,
+    DocRecord,
+    Filters,
+    chunk_text,
+    lease_value,
+    unchanged,
+)
 from bot.kb.tails import TAIL_WEIGHT
 
 __all__ = ["PostgresStore"]
@@ -237,12 +245,32 @@ class PostgresStore:
         rows = self._query("SELECT value FROM kb_meta WHERE key=%s", (key,))
         return rows[0][0] if rows else None
 
+    def lease(self, key: str, holder: str, seconds: float) -> bool:
+        """As `SqliteStore.lease`; the row lock serialises processes that race for it."""
+        def take(cur: Any) -> bool:
+            cur.execute("INSERT INTO kb_meta VALUES (%s, '') ON CONFLICT (key) DO NOTHING",
+                        (key,))
+            cur.execute("SELECT value FROM kb_meta WHERE key = %s FOR UPDATE", (key,))
+            value = lease_value(cur.fetchone()[0], holder, seconds, time.time())
+            if value is not None:
+                cur.execute("UPDATE kb_meta SET value = %s WHERE key = %s", (value, key))
+            return value is not None
+
+        return self._transaction(take)
+
     def set_meta(self, key: str, value: str) -> None:
         self._query("INSERT INTO kb_meta VALUES (%s, %s) ON CONFLICT (key) DO UPDATE "
                     "SET value = EXCLUDED.value", (key, value))
 
     def ensure_vectors(self, dim: int) -> None:
+        """Size the vector columns for `dim`, dropping any vectors of another size, unless
+        they are that size already: another process (whose re-embed this one waited
+        for) may have resized them since this one read the size."""
         def resize(cur: Any) -> None:
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
+            cur.execute("SELECT value FROM kb_meta WHERE key = 'dim'")
+            if (cur.fetchone() or ("",))[0] == str(dim):
+                return
             cur.execute("DROP INDEX IF EXISTS kb_chunks_hnsw")
             cur.execute("DROP INDEX IF EXISTS kb_chunk_tails_hnsw")
             cur.execute("UPDATE kb_chunks SET embedding = NULL")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,15 @@ from typing import Any
 import numpy as np
 
 from bot.kb.ranking import normalize
-from bot.kb.store_base import ChunkRow, ChunkText, DocRecord, Filters, chunk_text, unchanged
+from bot.kb.store_base import (
+    ChunkRow,
+    ChunkText,
+    DocRecord,
+    Filters,
+    chunk_text,
+    lease_value,
+    unchanged,
+)
 from bot.kb.tails import TAIL_WEIGHT
 from bot.kb.threads import single_thread
 
@@ -107,6 +116,7 @@ class SqliteStore:
         self._lock = threading.RLock()
         self._db: Any = None
         self._dim: int | None = None
+        self._version: int | None = None  # PRAGMA data_version when the caches were made
         self.field_weights = tuple(field_weights)
         # In-memory copy of the vectors for exact search: a float32 matmul over 100k
         # rows takes milliseconds where vec0's scan takes hundreds. Rebuilt lazily
@@ -164,9 +174,37 @@ class SqliteStore:
         with self._lock:
             self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
+    def lease(self, key: str, holder: str, seconds: float) -> bool:
+        """Hold the lease `key` for `seconds` when it is free, expired or `holder`'s
+        already (see `store_base.lease_value`); other processes see it at once."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")  # no other process reads between
+            try:
+                row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+                value = lease_value(row[0] if row else None, holder, seconds, time.time())
+                if value is not None:
+                    self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+            finally:
+                self._db.execute("COMMIT")
+        return value is not None
+
+    def _sync(self) -> None:
+        """Forget what this connection cached (the vectors, the word counts, the vector
+        size) when another connection, another process, committed since: a `tandem kb
+        ingest` beside the running bot, or another process's re-embed. Before, the bot
+        kept searching the vectors it had read at start, whose rowids SQLite may since
+        have given to other chunks. Caller holds the lock."""
+        version = self._db.execute("PRAGMA data_version").fetchone()[0]
+        if version != self._version:
+            self._version = version
+            self._matrix = self._n_chunks = None
+            dim = self._db.execute("SELECT value FROM meta WHERE key='dim'").fetchone()
+            self._dim = int(dim[0]) if dim else None
+
     def ensure_vectors(self, dim: int) -> None:
         """Create the vector table on first write, when the embedder's size is known."""
         with self._lock:
+            self._sync()  # another process may have made it in this size already
             if self._dim == dim:
                 return
             self._db.execute("DROP TABLE IF EXISTS chunk_vec")
@@ -364,6 +402,7 @@ class SqliteStore:
         term's whole posting list, which for a common word at 100k chunks is not free.
         """
         with self._lock:
+            self._sync()
             if self._n_chunks is None:
                 self._idf = {}
                 self._n_chunks = int(self._db.execute("SELECT count(*) FROM chunks")
@@ -385,6 +424,7 @@ class SqliteStore:
     def _vectors(self) -> tuple[np.ndarray, np.ndarray]:
         """Every vector (chunks', then tails' scaled by `TAIL_WEIGHT`) and its chunk."""
         with self._lock:
+            self._sync()
             if self._matrix is None:
                 rows = self._db.execute("SELECT rowid, embedding FROM chunk_vec").fetchall()
                 heads = len(rows)
@@ -400,8 +440,10 @@ class SqliteStore:
             return self._matrix, self._rowids
 
     def knn(self, vector: np.ndarray, limit: int, filters: Filters) -> list[tuple[int, float]]:
-        if self._dim is None:
-            return []
+        with self._lock:
+            self._sync()
+            if self._dim is None:
+                return []
         matrix, rowids = self._vectors()
         if not len(rowids):
             return []

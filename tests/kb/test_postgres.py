@@ -326,3 +326,32 @@ def test_postgres_store_opening_waits_while_another_process_sets_up_the_tables(
     finally:
         other.close()
         store.close()
+
+
+def test_postgres_lease_is_held_by_one_holder_at_a_time(pg_store: PostgresStore) -> None:
+    key = "test_lease"
+    try:
+        assert pg_store.lease(key, "a", 60)
+        assert not pg_store.lease(key, "b", 60)
+        assert pg_store.lease(key, "a", 60)  # renewed by its holder
+        assert pg_store.lease(key, "a", 0)  # and let go
+        assert pg_store.lease(key, "b", 60)
+    finally:
+        pg_store.set_meta(key, "")
+
+
+def test_postgres_a_process_that_read_the_old_vector_size_keeps_the_vectors_another_made(
+        pg_url: str, empty_pg_store: PostgresStore) -> None:
+    _write_texts(empty_pg_store, {"r0": "Rotate the signing keys."})  # 4-dimensional
+    other = PostgresStore(pg_url)
+    other.open()
+    try:
+        other.ensure_vectors(8)  # another process re-embeds in 8 dimensions
+        rows = other.chunk_texts(0, 10)
+        assert other.put_embeddings(rows, np.eye(8, dtype=np.float32)[:1], [],
+                                    np.zeros((0, 8), np.float32)) == 1
+    finally:
+        other.close()
+    empty_pg_store.ensure_vectors(8)  # this one still thought the vectors were 4 wide
+    assert empty_pg_store._query("SELECT count(embedding) FROM kb_chunks")[0][0] == 1
+    empty_pg_store.ensure_vectors(4)  # back to 4 (cleanup for the other tests)
