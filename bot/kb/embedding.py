@@ -143,10 +143,12 @@ class LocalEmbedder:
                 # Bulk batches are compute-bound, and bf16 is twice as fast there. A
                 # query stays in fp32: bf16 would save 3-5 ms a search on CPUs without
                 # AMX, but it moved 2 of 50 CMake questions out of the top 5 (and
-                # 1 of 687 COVID ones). Both copies are kept (MiniLM is 90 MB in fp32).
+                # 1 of 687 COVID ones). Queries run through ONNX, so torch needs its
+                # fp32 copy (90 MB) only when the export is unavailable.
                 self._query_model = model
                 if self._precision == "bf16":
-                    model = copy.deepcopy(model).to(torch.bfloat16)
+                    model = (model if self._onnx_query is not None
+                             else copy.deepcopy(model)).to(torch.bfloat16)
                 self._model = model
         return self._model
 
