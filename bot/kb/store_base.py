@@ -79,6 +79,9 @@ def lease_value(current: str | None, holder: str, seconds: float, now: float) ->
 
 
 class Store(Protocol):
+    # Whether a search's queries can run at once (a pool of connections) rather than in
+    # turns on one connection.
+    parallel_reads: bool
 
     def open(self) -> None: ...
     def close(self) -> None: ...

@@ -122,6 +122,8 @@ def _insert_tails(cur: Any, owners: Sequence[int], vectors: np.ndarray | None) -
 
 
 class PostgresStore:
+    parallel_reads = True  # searches read through a pool of connections
+
     def __init__(self, url: str) -> None:
         self._url = url
         self._lock = threading.RLock()  # guards the writing connection
@@ -137,6 +139,7 @@ class PostgresStore:
         self._freqs: dict[str, float] = {}
         self._stats_read = -_STATS_TTL
         self._lexeme_cache: dict[str, tuple[str, ...]] = {}
+        self._counting = threading.Lock()
 
     def open(self) -> None:
         def schema(cur: Any) -> None:
@@ -421,15 +424,18 @@ class PostgresStore:
         counted in the GIN index, a few milliseconds for words in under
         `CANDIDATE_ROWS` chunks, and kept until the next refresh, unless absent: a word
         another process may be writing now must not stay unfindable for minutes."""
-        if time.monotonic() - self._stats_read > _STATS_TTL:
-            self._read_totals()
-        missing = [w for w in words if w not in self._freqs]
-        counted = dict(self._read(
-            "SELECT w, (SELECT count(*) FROM kb_chunks WHERE tsv @@ q::tsquery) "
-            "FROM unnest(%s::text[], %s::text[]) AS u(w, q)",
-            (missing, [_tsquery(w) for w in missing]))) if missing else {}
-        self._freqs.update((w, n) for w, n in counted.items() if n > 0)
-        freqs = {w: float(self._freqs.get(w, 0)) for w in words}
+        # One count at a time: a search's keyword and proximity lists ask at once for
+        # the same words, and the second then finds them counted.
+        with self._counting:
+            if time.monotonic() - self._stats_read > _STATS_TTL:
+                self._read_totals()
+            missing = [w for w in words if w not in self._freqs]
+            counted = dict(self._read(
+                "SELECT w, (SELECT count(*) FROM kb_chunks WHERE tsv @@ q::tsquery) "
+                "FROM unnest(%s::text[], %s::text[]) AS u(w, q)",
+                (missing, [_tsquery(w) for w in missing]))) if missing else {}
+            self._freqs.update((w, n) for w, n in counted.items() if n > 0)
+            freqs = {w: float(self._freqs.get(w, 0)) for w in words}
         if max(freqs.values(), default=0.0) > self._stats[0]:
             self._read_totals()
         chunks, length = self._stats

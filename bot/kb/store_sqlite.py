@@ -110,6 +110,8 @@ def _nearest(scores: np.ndarray, rowids: np.ndarray, chunks: int) -> list[tuple[
 
 
 class SqliteStore:
+    parallel_reads = False  # one connection: queries take turns
+
     def __init__(self, path: str | Path, *, field_weights: Sequence[float] = DEFAULT_FIELD_WEIGHTS
                  ) -> None:
         self._path = str(path)
