@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -264,53 +265,48 @@ async def test_postgres_resumes_an_interrupted_reembed_and_skips_rewritten_chunk
         await kb.close()
 
 
-async def _two_processes(settings: Settings, name: str
-                         ) -> tuple[KnowledgeBase, KnowledgeBase, CountingEmbedder,
-                                    CountingEmbedder]:
-    """Two knowledge bases on the one store file, each with its own connection, as two
-    bot processes have."""
-    first, second = CountingEmbedder(name, 8), CountingEmbedder(name, 8)
-    kbs = [KnowledgeBase(SqliteStore(settings.tandem_data_dir / "kb.sqlite"), e)
-           for e in (first, second)]
-    for kb in kbs:
+@pytest.fixture
+async def two_processes(settings: Settings
+                        ) -> AsyncIterator[list[tuple[KnowledgeBase, CountingEmbedder]]]:
+    """A store of model-a vectors, opened twice with model-b, each with its own connection
+    as two bot processes have."""
+    await _stored(settings)
+    pairs = []
+    for _ in range(2):
+        embedder = CountingEmbedder("model-b", 8)
+        kb = KnowledgeBase(SqliteStore(settings.tandem_data_dir / "kb.sqlite"), embedder)
         await asyncio.to_thread(kb.store.open)
         kb.reembedding = True
-    return kbs[0], kbs[1], first, second
+        pairs.append((kb, embedder))
+    yield pairs
+    for kb, _ in pairs:
+        await kb.close()
 
 
 @pytest.mark.usefixtures("batches_of_two")
 async def test_two_processes_reembedding_one_store_embed_each_chunk_once(
-        settings: Settings) -> None:
-    await _stored(settings)
-    a, b, first, second = await _two_processes(settings, "model-b")
-    try:
-        written = await asyncio.wait_for(asyncio.gather(
-            reembed_module.reembed(a, wait=0.01), reembed_module.reembed(b, wait=0.01)), 10)
-        assert sorted(written) == [0, len(DOCS)]
-        assert first.texts + second.texts == len(DOCS)  # not twice over
-        assert not a.reembedding and not b.reembedding  # the waiting one searches by vector
-        assert a.store.get_meta("embedder") == "model-b"
-        hits = await b.search("text number 5", k=2)
-        assert hits and hits[0].doc_id == "d5"
-    finally:
-        await a.close()
-        await b.close()
+        two_processes: list[tuple[KnowledgeBase, CountingEmbedder]]) -> None:
+    (a, first), (b, second) = two_processes
+    written = await asyncio.wait_for(asyncio.gather(
+        reembed_module.reembed(a, wait=0.01), reembed_module.reembed(b, wait=0.01)), 10)
+    assert sorted(written) == [0, len(DOCS)]
+    assert first.texts + second.texts == len(DOCS)  # not twice over
+    assert not a.reembedding and not b.reembedding  # the waiting one searches by vector
+    assert a.store.get_meta("embedder") == "model-b"
+    hits = await b.search("text number 5", k=2)
+    assert hits and hits[0].doc_id == "d5"
 
 
 @pytest.mark.usefixtures("batches_of_two")
 async def test_a_reembed_waits_for_a_live_lease_and_takes_over_one_whose_holder_died(
-        settings: Settings) -> None:
-    await _stored(settings)
-    a, _, first, _ = await _two_processes(settings, "model-b")
-    try:
-        assert a.store.lease(reembed_module.LEASE, "other-host:1:dead", 0.3)
-        assert not a.store.lease(reembed_module.LEASE, "third-host:2:x", 60)
-        task = asyncio.create_task(reembed_module.reembed(a, wait=0.01))
-        await asyncio.sleep(0.1)
-        assert not task.done() and first.texts == 0  # the lease is still live
-        assert await asyncio.wait_for(task, 10) == len(DOCS)  # then it ran out
-        assert a.store.get_meta("embedder") == "model-b" and not a.reembedding
-        # The pass let go of the lease when it ended: the next process need not wait.
-        assert a.store.lease(reembed_module.LEASE, "third-host:2:x", 60)
-    finally:
-        await a.close()
+        two_processes: list[tuple[KnowledgeBase, CountingEmbedder]]) -> None:
+    (a, first), _ = two_processes
+    assert a.store.lease(reembed_module.LEASE, "other-host:1:dead", 0.3)
+    assert not a.store.lease(reembed_module.LEASE, "third-host:2:x", 60)
+    task = asyncio.create_task(reembed_module.reembed(a, wait=0.01))
+    await asyncio.sleep(0.1)
+    assert not task.done() and first.texts == 0  # the lease is still live
+    assert await asyncio.wait_for(task, 10) == len(DOCS)  # then it ran out
+    assert a.store.get_meta("embedder") == "model-b" and not a.reembedding
+    # The pass let go of the lease when it ended: the next process need not wait.
+    assert a.store.lease(reembed_module.LEASE, "third-host:2:x", 60)
