@@ -71,11 +71,12 @@ def unchanged(rows: Sequence[ChunkText], current: Iterable[Sequence[Any]],
 def lease_value(current: str | None, holder: str, seconds: float, now: float) -> str | None:
     """For `Store.lease`: the meta value that gives `holder` the lease, or None when another
     holder's lease on `current` ("<expiry> <holder>") has not expired. `seconds` 0 lets
-    it go."""
+    it go: the value is then empty, not an expiry of now, which written to the
+    millisecond could round up past the next caller's clock and hold it a moment more."""
     until, _, other = (current or "").partition(" ")
     if other not in ("", holder) and float(until or 0) >= now:
         return None
-    return f"{now + seconds:.3f} {holder}"
+    return f"{now + seconds:.3f} {holder}" if seconds > 0 else ""
 
 
 class Store(Protocol):

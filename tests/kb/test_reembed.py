@@ -310,3 +310,12 @@ async def test_a_reembed_waits_for_a_live_lease_and_takes_over_one_whose_holder_
     assert a.store.get_meta("embedder") == "model-b" and not a.reembedding
     # The pass let go of the lease when it ended: the next process need not wait.
     assert a.store.lease(reembed_module.LEASE, "third-host:2:x", 60)
+
+
+def test_a_released_lease_is_free_to_another_holder_at_the_same_instant() -> None:
+    from bot.kb.store_base import lease_value
+
+    held = lease_value(None, "a", 60, now=100.0004)
+    assert held == "160.000 a" and lease_value(held, "b", 60, now=100.0005) is None
+    released = lease_value(held, "a", 0, now=100.0006)  # "100.001 a" would still hold it
+    assert lease_value(released, "b", 60, now=100.0007) == "160.001 b"
