@@ -116,7 +116,6 @@ async def _pass(kb: KnowledgeBase, holder: str, progress: Callable[[int], None] 
             progress(len(rows))
     await asyncio.to_thread(store.set_meta, "embedder", name)
     await asyncio.to_thread(store.set_meta, TARGET, "")
-    kb.reembedding = False
     return written
 
 

@@ -348,14 +348,16 @@ class SqliteStore:
             args += list(filters.collections)
         return sql, args
 
-    def _allowed(self, rowids: list[int], filters: Filters) -> set[int]:
-        if not rowids:
+    def _allowed(self, rowids: list[int] | None, filters: Filters) -> set[int]:
+        """Which of `rowids` (None: of all chunks) `filters` let the channel see."""
+        if rowids == []:
             return set()
         where, args = self._access_sql(filters)
-        sql = (f"SELECT c.id FROM chunks c JOIN docs d ON d.doc_id=c.doc_id "
-               f"WHERE c.id IN ({','.join('?' * len(rowids))}) AND {where}")
+        sql = f"SELECT c.id FROM chunks c JOIN docs d ON d.doc_id=c.doc_id WHERE {where}"
+        if rowids is not None:
+            sql, args = sql + f" AND c.id IN ({','.join('?' * len(rowids))})", [*args, *rowids]
         with self._lock:
-            return {r[0] for r in self._db.execute(sql, [*rowids, *args])}
+            return {r[0] for r in self._db.execute(sql, args)}
 
     def bm25(self, match: str, limit: int, filters: Filters) -> list[tuple[int, float]]:
         """The best `limit` matches that `filters` allow. The best matches of all are
@@ -427,6 +429,8 @@ class SqliteStore:
         """Every vector (chunks', then tails' scaled by `TAIL_WEIGHT`) and its chunk."""
         with self._lock:
             self._sync()
+            if self._dim is None:  # nothing embedded yet: there is no vector table
+                return np.zeros((0, 0), np.float32), np.zeros(0, np.int64)
             if self._matrix is None:
                 rows = self._db.execute("SELECT rowid, embedding FROM chunk_vec").fetchall()
                 heads = len(rows)
@@ -442,10 +446,6 @@ class SqliteStore:
             return self._matrix, self._rowids
 
     def knn(self, vector: np.ndarray, limit: int, filters: Filters) -> list[tuple[int, float]]:
-        with self._lock:
-            self._sync()
-            if self._dim is None:
-                return []
         matrix, rowids = self._vectors()
         if not len(rowids):
             return []
@@ -455,11 +455,7 @@ class SqliteStore:
         if sum(r in allowed for r, _ in found) < limit and len(scores) > limit * 6:
             # Too few of the nearest chunks are this channel's (a small collection
             # behind a large one): look among the allowed chunks only.
-            where, args = self._access_sql(filters)
-            with self._lock:
-                allowed = {r[0] for r in self._db.execute(
-                    f"SELECT c.id FROM chunks c JOIN docs d ON d.doc_id=c.doc_id WHERE {where}",
-                    args)}
+            allowed = self._allowed(None, filters)
             keep = np.isin(rowids, np.fromiter(allowed, dtype=np.int64, count=len(allowed)))
             found = _nearest(scores[keep], rowids[keep], limit * 3)
         return [(r, s) for r, s in found if r in allowed][:limit]
