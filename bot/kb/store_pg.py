@@ -94,6 +94,16 @@ READERS = 4
 SCHEMA_LOCK = 0x74616E64656D  # advisory lock key held while a process sets up the tables
 
 
+class _Resized(Exception):
+    """Another process resized the vector columns since this one last looked."""
+
+
+def _extend_path(cur: Any, schema: str) -> None:
+    """Append `schema` (already quoted) to this connection's search_path, for good."""
+    cur.execute("SELECT set_config('search_path', current_setting('search_path') || ', ' || %s,"
+                " false)", (schema,))
+
+
 def _tsquery(lexeme: str) -> str:
     """A lexeme as a tsquery operand: quoted, as it may hold any character."""
     return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
@@ -131,6 +141,8 @@ class PostgresStore:
         self._readers = threading.BoundedSemaphore(READERS)
         self._idle: list[Any] = []  # open read-only connections not in use
         self._dim: int | None = None
+        # pgvector's schema when it is not on this store's search_path (`open`).
+        self._extension_path: str | None = None
         self._iterative = False  # pgvector 0.8+: HNSW scans continue past filtered rows
         # Term statistics for BM25 (`_term_stats`): (chunks, mean distinct lexemes per
         # chunk), chunks holding each word, when they were read; each search's words
@@ -146,6 +158,16 @@ class PostgresStore:
             # One process at a time: two creating the tables at once can collide in the
             # catalog, and two upgrading an old store would both rewrite every row.
             cur.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
+            # pgvector is installed once per database, in the first schema on the path of
+            # whoever installed it. A store in another schema (two teams' stores in one
+            # database) could not name its types: "type vector does not exist".
+            cur.execute("SELECT quote_ident(n.nspname), n.nspname = ANY(current_schemas(false))"
+                        " FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace"
+                        " WHERE e.extname = 'vector'")
+            found = cur.fetchone()
+            if found and not found[1]:
+                self._extension_path = found[0]
+                _extend_path(cur, found[0])
             cur.execute(_SCHEMA)
             cur.execute("SELECT 1 FROM information_schema.columns WHERE table_name = "
                         "'kb_chunks' AND column_name = 'collection' "
@@ -179,7 +201,6 @@ class PostgresStore:
     def _reader(self, *, fresh: bool = False) -> Iterator[tuple[Any, bool]]:
         """(a read-only connection of the pool, whether it was used before). One is
         opened when none is idle; one that failed is closed, not handed on."""
-        import psycopg2
 
         with self._readers:
             try:
@@ -187,7 +208,7 @@ class PostgresStore:
             except IndexError:  # list.pop is atomic: no lock needed around the pool
                 conn, reused = None, False
             if conn is None:
-                conn = psycopg2.connect(self._url)
+                conn = self._connect()
                 conn.set_session(readonly=True)
             try:
                 yield conn, reused
@@ -214,6 +235,15 @@ class PostgresStore:
                 self._close_idle()  # the other idle ones date from before the restart too
         raise AssertionError("unreachable")
 
+    def _connect(self) -> Any:
+        import psycopg2
+
+        conn = psycopg2.connect(self._url)
+        if self._extension_path:
+            with conn, conn.cursor() as cur:
+                _extend_path(cur, self._extension_path)
+        return conn
+
     def _close_idle(self) -> None:
         while True:
             try:
@@ -231,7 +261,7 @@ class PostgresStore:
         with self._lock:
             for retry in (False, True):
                 if self._conn is None or self._conn.closed:
-                    self._conn = psycopg2.connect(self._url)
+                    self._conn = self._connect()
                 try:
                     with self._conn, self._conn.cursor() as cur:
                         return work(cur)
@@ -301,6 +331,7 @@ class PostgresStore:
         """As `SqliteStore.put_embeddings`: chunks changed since they were read are skipped
         (their rows are locked while the batch is written)."""
         def put(cur: Any) -> int:
+            self._check_size(cur, int(vectors.shape[1]))
             cur.execute(_CHUNK_TEXTS + " WHERE c.id = ANY(%s) FOR UPDATE OF c",
                         ([r[0] for r in rows],))
             keep, mine = unchanged(rows, cur.fetchall(), owners)
@@ -311,7 +342,34 @@ class PostgresStore:
             _insert_tails(cur, [rows[owners[j]][0] for j in mine], tails[mine])
             return len(keep)
 
-        return self._transaction(put)
+        return self._sized(int(vectors.shape[1]), put)
+
+    def _check_size(self, cur: Any, dim: int | None) -> None:
+        """Raise `_Resized` unless the vector columns are `dim` wide. The shared lock
+        holds off a resize (`ensure_vectors`) until this transaction ends."""
+        if dim is None:
+            return
+        cur.execute("SELECT pg_advisory_xact_lock_shared(%s)", (SCHEMA_LOCK,))
+        cur.execute("SELECT value FROM kb_meta WHERE key = 'dim'")
+        if (cur.fetchone() or ("",))[0] != str(dim):
+            raise _Resized
+
+    def _sized(self, dim: int | None, work: Callable[[Any], _T]) -> _T:
+        """`work` in a transaction, with the vector columns `dim` wide. This process's
+        idea of their size can be stale: another process, configured with another
+        embedder, may have resized them (`deploy/README.md` §7). Its write then failed
+        ("expected 8 dimensions, not 4") and the page was lost; now it resizes them
+        back (that process re-embeds in its turn) and writes."""
+        with self._lock:
+            for _ in range(3):
+                if dim is not None:
+                    self.ensure_vectors(dim)
+                try:
+                    return self._transaction(work)
+                except _Resized:
+                    self._dim = None  # read the size again
+        raise RuntimeError("the knowledge base's vectors keep changing size: are its "
+                           "processes configured with different embedders?")
 
     def doc_hashes(self, *, collection: str | None = None, prefix: str | None = None
                    ) -> dict[str, str]:
@@ -323,7 +381,13 @@ class PostgresStore:
         return {str(r[0]): str(r[1]) for r in self._query(sql, args)}
 
     def write_documents(self, records: Sequence[DocRecord]) -> None:
+        dims = {int(rec.vectors.shape[1]) for rec in records if len(rec.chunks)}
+        if len(dims) > 1:
+            raise ValueError(f"vectors of several sizes in one write: {sorted(dims)}")
+        dim = dims.pop() if dims else None
+
         def write(cur: Any) -> None:
+            self._check_size(cur, dim)
             for rec in records:
                 doc = rec.doc
                 cur.execute("DELETE FROM kb_docs WHERE doc_id = %s", (doc.doc_id,))
@@ -342,11 +406,7 @@ class PostgresStore:
                     rowids.append(int(cur.fetchone()[0]))
                 _insert_tails(cur, [rowids[i] for i in rec.tail_owners], rec.tail_vectors)
 
-        with self._lock:
-            for rec in records:
-                if len(rec.chunks):
-                    self.ensure_vectors(int(rec.vectors.shape[1]))
-            self._transaction(write)
+        self._sized(dim, write)
         self._stats_read = -_STATS_TTL  # this process's searches see its writes at once
 
     def delete_documents(self, doc_ids: Sequence[str]) -> None:
@@ -478,7 +538,7 @@ class PostgresStore:
         where, args = self._filter_sql(filters)
         sql = (f"SELECT id, max(sim) AS best FROM ("
                f"(SELECT c.id, 1 - (c.embedding <=> %s::vector) AS sim FROM kb_chunks c "
-               f"WHERE {where} "
+               f"WHERE {where} AND c.embedding IS NOT NULL "  # NULL: not embedded yet
                f"ORDER BY c.embedding <=> %s::vector LIMIT %s) UNION ALL "
                f"(SELECT t.chunk, {TAIL_WEIGHT} * (1 - (t.embedding <=> %s::vector)) "
                f"FROM kb_chunk_tails t JOIN kb_chunks c ON c.id = t.chunk WHERE {where} "

@@ -355,3 +355,65 @@ def test_postgres_a_process_that_read_the_old_vector_size_keeps_the_vectors_anot
     empty_pg_store.ensure_vectors(8)  # this one still thought the vectors were 4 wide
     assert empty_pg_store._query("SELECT count(embedding) FROM kb_chunks")[0][0] == 1
     empty_pg_store.ensure_vectors(4)  # back to 4 (cleanup for the other tests)
+
+
+def test_postgres_a_write_after_another_process_resized_the_vectors_is_not_lost(
+        pg_url: str, empty_pg_store: PostgresStore) -> None:
+    _write_texts(empty_pg_store, {"r0": "Rotate the signing keys."})  # 4 wide, as it knows
+    other = PostgresStore(pg_url)
+    other.open()
+    try:
+        other.ensure_vectors(8)  # another process, configured with another embedder
+    finally:
+        other.close()
+    # Before, this write failed ("expected 8 dimensions, not 4") and the page was lost.
+    _write_texts(empty_pg_store, {"r1": "Renew the TLS certificates."})
+    assert empty_pg_store._query("SELECT value FROM kb_meta WHERE key = 'dim'") == [("4",)]
+    assert _doc_ids(empty_pg_store, empty_pg_store.knn(np.ones(4, np.float32), 5,
+                                                       Filters())) == ["r1"]
+
+
+@pytest.fixture
+def schemas_url(pg_url: str) -> Iterator[str]:
+    """A database of its own, with two empty schemas, so pgvector is not installed yet."""
+    import psycopg2
+
+    admin = psycopg2.connect(pg_url)
+    admin.autocommit = True
+    try:
+        with admin.cursor() as cur:
+            cur.execute("DROP DATABASE IF EXISTS tandem_schemas")
+            cur.execute("CREATE DATABASE tandem_schemas")
+        path, mark, query = pg_url.partition("?")  # the query may hold a socket path
+        url = path.rsplit("/", 1)[0] + "/tandem_schemas" + mark + query
+        setup = psycopg2.connect(url)
+        with setup, setup.cursor() as cur:
+            cur.execute("CREATE SCHEMA team_a; CREATE SCHEMA team_b")
+        setup.close()
+        yield url
+    finally:
+        with admin.cursor() as cur:
+            cur.execute("DROP DATABASE IF EXISTS tandem_schemas WITH (FORCE)")
+        admin.close()
+
+
+def _in_schema(url: str, schema: str) -> str:
+    return url + ("&" if "?" in url else "?") + f"options=-csearch_path%3D{schema}"
+
+
+def test_postgres_two_stores_in_two_schemas_of_one_database_both_open_and_search(
+        schemas_url: str) -> None:
+    stores = [PostgresStore(_in_schema(schemas_url, s)) for s in ("team_a", "team_b")]
+    try:
+        for i, store in enumerate(stores):
+            # The second used to fail: pgvector went into team_a, off team_b's path.
+            store.open()
+            _write_texts(store, {f"page{i}": f"Rotate the signing keys of region {i}."})
+        for i, store in enumerate(stores):
+            assert _doc_ids(store, store.bm25(fts_query("signing keys"), 5, Filters())) == \
+                [f"page{i}"]
+            assert _doc_ids(store, store.knn(np.ones(4, np.float32), 5, Filters())) == \
+                [f"page{i}"]
+    finally:
+        for store in stores:
+            store.close()
