@@ -74,10 +74,19 @@ async def _search(args: argparse.Namespace) -> int:
     elif not sources:
         print("nothing relevant found")  # noqa: T201
     for s in [] if args.json else sources:
-        where = f" > {s.heading}" if s.heading else ""
+        where = _below_title(s.title, s.heading)
         print(f"[{s.n}] {s.title}{where}  ({s.url})  score={s.score}")  # noqa: T201
         print("    " + s.text[:200].replace("\n", " "))  # noqa: T201
     return 0
+
+
+def _below_title(title: str, heading: str) -> str:
+    """` > Setup > Linux` for a heading path, less a first heading that repeats the title
+    (a page's `# Title` is both): not `Deploy > Deploy > Rollback`."""
+    parts = heading.split(" > ") if heading else []
+    if parts and parts[0] == title:
+        parts = parts[1:]
+    return "".join(f" > {p}" for p in parts)
 
 
 def _tuned(params: Any) -> dict[str, float]:

@@ -100,3 +100,18 @@ def test_prepare_exports_the_embedding_model_to_onnx_where_the_embedder_finds_it
     assert embedder._encode(["a question"]).shape == (1, 384)
     assert embedder._onnx_query is not None
     assert folder.stat().st_mtime_ns == before  # found, not exported again
+
+
+def test_search_prints_a_heading_path_without_repeating_the_page_title(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TANDEM_DATA_DIR", str(tmp_path / "data"))
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "deploy.md").write_text("# Deploy\n\nRun make deploy.\n\n## Rollback\n\n"
+                                    "Roll back with make rollback VERSION=x.\n")
+    assert _main(["kb", "ingest", str(docs), "--quiet"]) == 0
+    capsys.readouterr()
+    assert _main(["kb", "search", "roll back with make rollback", "--k", "1"]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith("[1] Deploy > Rollback  (") and first.count("Deploy") == 1
