@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sys
 import tempfile
 from dataclasses import replace
 from pathlib import Path
@@ -46,7 +47,9 @@ async def _ingest(args: argparse.Namespace) -> int:
     for path, reason in report.skipped:
         print(f"skipped: {path}: {reason}")  # noqa: T201
     print(json.dumps(report.as_dict()))  # noqa: T201
-    return 0
+    # A path named on the command line that is not there (a typo, a mount that failed)
+    # fails the run, so a scheduled job shows it; the other paths are ingested all the same.
+    return 1 if any(not Path(p).exists() for p in args.paths) else 0
 
 
 async def _ingest_slack(args: argparse.Namespace) -> int:
@@ -96,18 +99,32 @@ def _tuned(params: Any) -> dict[str, float]:
 
 
 async def _eval(args: argparse.Namespace) -> int:
-    from bot.kb.evaluation import build_index, evaluate, load_corpus, load_queries, tune
+    from bot.kb.evaluation import (
+        EvalFileError,
+        build_index,
+        evaluate,
+        load_corpus,
+        load_queries,
+        tune,
+    )
     from bot.kb.service import KnowledgeBase
 
+    try:  # every file is read before the (long) ingest, so a bad line fails at once
+        corpus = load_corpus(Path(args.corpus))
+        dev = load_queries(Path(args.tune)) if args.tune else None
+        queries = load_queries(Path(args.queries))
+    except EvalFileError as exc:
+        print(f"tandem kb eval: {exc}", file=sys.stderr)  # noqa: T201
+        return 2
     tuned: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="tandem-kb-eval-") as tmp:
         kb = await KnowledgeBase.open(_settings(), url=str(Path(tmp) / "eval.sqlite"))
         try:
-            spans, rate = await build_index(kb, load_corpus(Path(args.corpus)))
-            if args.tune:
-                kb.params = (await tune(kb, load_queries(Path(args.tune)), spans)).params
+            spans, rate = await build_index(kb, corpus)
+            if dev is not None:
+                kb.params = (await tune(kb, dev, spans)).params
                 tuned = {"tuned_on": args.tune, **_tuned(kb.params)}
-            result = await evaluate(kb, load_queries(Path(args.queries)), spans, k=args.k)
+            result = await evaluate(kb, queries, spans, k=args.k)
         finally:
             await kb.close()
     result["ingest_chunks_per_s"] = round(rate, 1)
@@ -123,12 +140,16 @@ def _too_few(n: int, needed: int) -> int:
 
 
 async def _tune(args: argparse.Namespace) -> int:
-    from bot.kb.evaluation import DEFAULT_GRID, QueryCache, load_queries, tune
+    from bot.kb.evaluation import DEFAULT_GRID, EvalFileError, QueryCache, load_queries, tune
     from bot.kb.service import is_answer_entry
 
     settings = _settings()
     if args.queries:
-        queries = load_queries(Path(args.queries))
+        try:
+            queries = load_queries(Path(args.queries))
+        except EvalFileError as exc:
+            print(f"tandem kb tune: {exc}", file=sys.stderr)  # noqa: T201
+            return 2
     else:
         from bot.kb.labels import questions_from_decisions
         from bot.tuning.export import open_readonly

@@ -29,8 +29,8 @@ from bot.kb.readers import sniff_markup, to_markdown
 from bot.kb.service import KnowledgeBase
 from bot.kb.types import Document
 
-__all__ = ["DEFAULT_GRID", "EvalQuery", "QueryCache", "Tuning", "build_index", "evaluate",
-           "load_corpus", "load_queries", "tune"]
+__all__ = ["DEFAULT_GRID", "EvalFileError", "EvalQuery", "QueryCache", "Tuning",
+           "build_index", "evaluate", "load_corpus", "load_queries", "tune"]
 
 # The knobs that differ most between kinds of documents (see `RankParams`).
 DEFAULT_GRID: Mapping[str, Sequence[float]] = {
@@ -48,9 +48,41 @@ class EvalQuery:
     answer_start: int | None = None
 
 
-def _lines(path: Path) -> list[dict[str, Any]]:
-    with path.open(encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
+class EvalFileError(ValueError):
+    """A corpus or query file that cannot be read; the message names the file and line."""
+
+
+def _lines(path: Path, needs: dict[str, type | tuple[type, ...]]
+           ) -> list[dict[str, Any]]:
+    """The file's JSON objects, each holding `needs` (key: type)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise EvalFileError(f"{path}: cannot be read ({exc.__class__.__name__}: "
+                            f"{getattr(exc, 'strerror', None) or exc})") from exc
+    rows: list[dict[str, Any]] = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise EvalFileError(f"{path}:{number}: not JSON ({exc.msg})") from exc
+        wrong = [k for k, kind in needs.items()
+                 if not isinstance(row, dict) or not isinstance(row.get(k), kind)]
+        if wrong:
+            raise EvalFileError(f"{path}:{number}: needs " + ", ".join(
+                f'"{k}" ({_kind(needs[k])})' for k in wrong))
+        rows.append(row)
+    if not rows:
+        raise EvalFileError(f"{path}: no lines")
+    return rows
+
+
+def _kind(kind: type | tuple[type, ...]) -> str:
+    names = {str: "a string", list: "a list of doc ids", int: "a number"}
+    return " or ".join(names.get(k, k.__name__) for k in (kind if isinstance(kind, tuple)
+                                                         else (kind,)))
 
 
 def load_corpus(path: Path, *, collection: str = "eval") -> list[Document]:
@@ -62,7 +94,7 @@ def load_corpus(path: Path, *, collection: str = "eval") -> list[Document]:
     offsets (`answer_start`) true.
     """
     docs: list[Document] = []
-    for row in _lines(path):
+    for row in _lines(path, {"doc_id": (str, int), "text": str}):
         text, kind = str(row["text"]), row.get("kind")
         title = str(row.get("title") or "")
         if not kind:
@@ -77,7 +109,7 @@ def load_corpus(path: Path, *, collection: str = "eval") -> list[Document]:
 def load_queries(path: Path) -> list[EvalQuery]:
     return [EvalQuery(query=str(row["query"]), relevant=frozenset(map(str, row["relevant"])),
                       answer_start=row.get("answer_start"))
-            for row in _lines(path)]
+            for row in _lines(path, {"query": str, "relevant": list})]
 
 
 async def build_index(kb: KnowledgeBase, docs: Sequence[Document], *, batch: int = 8

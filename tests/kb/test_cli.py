@@ -115,3 +115,45 @@ def test_search_prints_a_heading_path_without_repeating_the_page_title(
     assert _main(["kb", "search", "roll back with make rollback", "--k", "1"]) == 0
     first = capsys.readouterr().out.splitlines()[0]
     assert first.startswith("[1] Deploy > Rollback  (") and first.count("Deploy") == 1
+
+
+@pytest.mark.parametrize(("corpus_lines", "query_lines", "message"), [
+    (['{"doc_id": "a", "title": "A", "text": "x"}', "not json"],
+     ['{"query": "x", "relevant": ["a"]}'], "c.jsonl:2: not JSON"),
+    (['{"doc_id": "a", "title": "A", "text": "x"}'], ['{"query": "x"}'],
+     'q.jsonl:1: needs "relevant" (a list of doc ids)'),
+    (['{"doc_id": "a", "title": "A"}'], ['{"query": "x", "relevant": ["a"]}'],
+     'c.jsonl:1: needs "text" (a string)'),
+    ([], ['{"query": "x", "relevant": ["a"]}'], "c.jsonl: no lines"),
+])
+def test_eval_names_the_file_and_line_it_cannot_use_before_ingesting_anything(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        corpus_lines: list[str], query_lines: list[str], message: str) -> None:
+    monkeypatch.setenv("TANDEM_DATA_DIR", str(tmp_path / "data"))
+    (tmp_path / "c.jsonl").write_text("".join(line + "\n" for line in corpus_lines))
+    (tmp_path / "q.jsonl").write_text("".join(line + "\n" for line in query_lines))
+    assert _main(["kb", "eval", "--corpus", str(tmp_path / "c.jsonl"),
+                  "--queries", str(tmp_path / "q.jsonl")]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_eval_says_which_file_is_missing(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TANDEM_DATA_DIR", str(tmp_path / "data"))
+    _write(tmp_path / "q.jsonl", [{"query": "x", "relevant": ["a"]}])
+    assert _main(["kb", "eval", "--corpus", str(tmp_path / "missing.jsonl"),
+                  "--queries", str(tmp_path / "q.jsonl")]) == 2
+    assert "missing.jsonl: cannot be read" in capsys.readouterr().err
+
+
+def test_ingest_of_a_path_that_is_not_there_fails_the_run_but_ingests_the_others(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TANDEM_DATA_DIR", str(tmp_path / "data"))
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "vpn.md").write_text("# VPN\n\nConnect with WireGuard using the IT profile.\n")
+    assert _main(["kb", "ingest", str(docs), str(tmp_path / "typo"), "--quiet"]) == 1
+    out = capsys.readouterr().out.strip().splitlines()
+    assert "typo: does not exist" in out[0] and json.loads(out[-1])["added"] == 1
