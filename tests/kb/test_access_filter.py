@@ -64,3 +64,22 @@ def test_sqlite_search_finds_what_a_channel_may_see_behind_another_channels_priv
     assert _docs(store, store.bm25(fts_query("deploy"), 10, mine)) == ["hr", "own"]
     assert _docs(store, store.knn(NEAR, 10, mine)) == ["hr", "own"]
     assert "own" not in _docs(store, store.bm25(fts_query("deploy"), 10, Filters()))
+
+
+def test_sqlite_vector_search_looks_further_before_reading_every_chunk_a_channel_may_see(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = SqliteStore(tmp_path / "kb.sqlite")
+    store.open()
+    store.write_documents([_record(Document(doc_id=f"p{i}", title="Deploys", url="u",
+                                            text=f"Private step {i}.", private_channel="CBIG"),
+                                   NEAR) for i in range(40)])
+    store.write_documents([_record(Document(doc_id=f"o{i}", title="Deploys", url="u",
+                                            text=f"Open step {i}."),
+                                   FAR + np.array([0, 0, i / 1000, 0])) for i in range(100)])
+    everything = []
+    read = store._allowed
+    monkeypatch.setattr(store, "_allowed", lambda rowids, filters: (
+        everything.append(rowids is None), read(rowids, filters))[1])
+    found = store.knn(NEAR, 5, Filters(channel_id="CTEAM"))
+    assert _docs(store, found) == sorted(f"o{i}" for i in range(5))  # the nearest open ones
+    assert not any(everything)  # the 40 private pages did not cost a read of all 100
