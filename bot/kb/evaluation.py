@@ -13,7 +13,6 @@ them to its own (`tandem kb tune`).
 from __future__ import annotations
 
 import itertools
-import json
 import statistics
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -23,6 +22,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from bot.jsonl import read_objects
 from bot.kb.embedding import Embedder
 from bot.kb.ranking import RankParams
 from bot.kb.readers import sniff_markup, to_markdown
@@ -55,28 +55,15 @@ class EvalFileError(ValueError):
 def _lines(path: Path, needs: dict[str, type | tuple[type, ...]]
            ) -> list[dict[str, Any]]:
     """The file's JSON objects, each holding `needs` (key: type)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise EvalFileError(f"{path}: cannot be read ({exc.__class__.__name__}: "
-                            f"{getattr(exc, 'strerror', None) or exc})") from exc
-    rows: list[dict[str, Any]] = []
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise EvalFileError(f"{path}:{number}: not JSON ({exc.msg})") from exc
-        wrong = [k for k, kind in needs.items()
-                 if not isinstance(row, dict) or not isinstance(row.get(k), kind)]
+    rows = read_objects(path, EvalFileError)
+    for number, row in rows:
+        wrong = [k for k, kind in needs.items() if not isinstance(row.get(k), kind)]
         if wrong:
             raise EvalFileError(f"{path}:{number}: needs " + ", ".join(
                 f'"{k}" ({_kind(needs[k])})' for k in wrong))
-        rows.append(row)
     if not rows:
         raise EvalFileError(f"{path}: no lines")
-    return rows
+    return [row for _, row in rows]
 
 
 def _kind(kind: type | tuple[type, ...]) -> str:

@@ -8,13 +8,13 @@ offline router and the router with its LLM fallback.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bot.errors import ConfigError
+from bot.jsonl import read_objects
 from bot.routing.classifier import JOBS
 from bot.routing.router import RouteDecision, RouteInput
 
@@ -28,22 +28,11 @@ class Mistake:
 
 
 def read_rows(path: Path) -> list[dict[str, Any]]:
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
-    rows = []
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"{path}:{number} is not JSON: {exc.msg}") from exc
-        if not isinstance(row, dict) or "text" not in row or row.get("label") not in JOBS:
+    rows = read_objects(path, ConfigError)
+    for number, row in rows:
+        if "text" not in row or row.get("label") not in JOBS:
             raise ConfigError(f"{path}:{number} needs `text` and a `label` in {JOBS}")
-        rows.append(row)
-    return rows
+    return [row for _, row in rows]
 
 
 def row_input(row: dict[str, Any]) -> RouteInput:

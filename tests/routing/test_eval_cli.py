@@ -33,6 +33,19 @@ def test_eval_cli_rejects_a_row_without_label(
     assert "rows.jsonl:1" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(("content", "message"), [
+    ('{"text": "hi", "label": "question"}\n["a list"]\n', "rows.jsonl:2: not a JSON object"),
+    ('{"text": "hi", "label": "question"}\n{"text": \n', "rows.jsonl:2: not JSON"),
+])
+def test_eval_cli_names_the_line_that_is_not_a_json_object(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str, message: str
+) -> None:
+    path = tmp_path / "rows.jsonl"
+    path.write_text(content, encoding="utf-8")
+    assert main(["route", "eval", str(path)]) == 2
+    assert message in capsys.readouterr().err
+
+
 def test_eval_cli_prints_mistakes_to_stderr(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
