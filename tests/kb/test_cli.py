@@ -24,6 +24,13 @@ def _write(path: Path, rows: list[dict[str, object]]) -> Path:
     return path
 
 
+def _vpn_docs(tmp_path: Path) -> Path:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "vpn.md").write_text("# VPN\n\nConnect with WireGuard using the IT profile.\n")
+    return docs
+
+
 def test_eval_prints_metrics_json_last(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                        monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TANDEM_DATA_DIR", str(tmp_path / "data"))
@@ -52,9 +59,7 @@ def test_eval_prints_metrics_json_last(tmp_path: Path, capsys: pytest.CaptureFix
 def test_ingest_then_search_json(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                  monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TANDEM_DATA_DIR", str(tmp_path / "data"))
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "vpn.md").write_text("# VPN\n\nConnect with WireGuard using the IT profile.\n")
+    docs = _vpn_docs(tmp_path)
     (docs / "bin.txt").write_bytes(b"\x00\x01binary")
     assert _main(["kb", "ingest", str(docs), "--quiet"]) == 0
     out = capsys.readouterr().out.strip().splitlines()
@@ -68,9 +73,7 @@ def test_reembed_command_reembeds_with_a_progress_bar_after_an_embedder_change(
         tmp_path: Path, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TANDEM_DATA_DIR", str(tmp_path / "data"))
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "vpn.md").write_text("# VPN\n\nConnect with WireGuard using the IT profile.\n")
+    docs = _vpn_docs(tmp_path)
     assert _main(["kb", "ingest", str(docs), "--quiet"]) == 0
     capsys.readouterr()
     monkeypatch.setenv("TANDEM_EMBED_TAIL_VECTORS", "1")  # part of the embedder's name
@@ -151,9 +154,7 @@ def test_ingest_of_a_path_that_is_not_there_fails_the_run_but_ingests_the_others
         tmp_path: Path, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TANDEM_DATA_DIR", str(tmp_path / "data"))
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "vpn.md").write_text("# VPN\n\nConnect with WireGuard using the IT profile.\n")
+    docs = _vpn_docs(tmp_path)
     assert _main(["kb", "ingest", str(docs), str(tmp_path / "typo"), "--quiet"]) == 1
     out = capsys.readouterr().out.strip().splitlines()
     assert "typo: does not exist" in out[0] and json.loads(out[-1])["added"] == 1
