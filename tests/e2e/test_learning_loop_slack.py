@@ -15,8 +15,8 @@ that drafts the way they edit, measured with `tandem stats`.
 
 The support prompt runs without its few-shot example and with short drafts, to keep CPU
 training and generation within minutes, sampled at temperature 0.2 in both phases.
-Training runs 7 epochs: after 5, one run in three signed 4 of 20 held-out drafts
-"— The Tandem Team" (capital T) and missed the 80 % goal.
+Training runs 7 epochs: after 5, a clean-clone CI run of 2026-12-04 signed 4 of 20
+held-out drafts "— The Tandem Team" (capital T) and missed the 80 % goal.
 Results: JSON on stdout and in `$TANDEM_PROOF_JSON` (default
 `.data/learning_loop_proof.json`).
 """
