@@ -235,7 +235,7 @@ class SqliteStore:
         its writer stored its own vectors. Returns how many chunks were written."""
         with self._lock:
             self._matrix = self._n_chunks = None
-            self._db.execute("BEGIN")
+            self._db.execute("BEGIN IMMEDIATE")
             try:
                 current: list[Any] = []
                 rowids = [r[0] for r in rows]
@@ -299,7 +299,7 @@ class SqliteStore:
         """Replace each document and its chunks in one transaction."""
         with self._lock:
             self._matrix = self._n_chunks = None
-            self._db.execute("BEGIN")
+            self._db.execute("BEGIN IMMEDIATE")
             try:
                 for rec in records:
                     self._write_one(rec)
@@ -336,7 +336,7 @@ class SqliteStore:
     def delete_documents(self, doc_ids: Sequence[str]) -> None:
         with self._lock:
             self._matrix = self._n_chunks = None
-            self._db.execute("BEGIN")
+            self._db.execute("BEGIN IMMEDIATE")
             for doc_id in doc_ids:
                 self._delete(doc_id)
             self._db.execute("COMMIT")
