@@ -12,7 +12,8 @@ import math
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -179,18 +180,29 @@ class SqliteStore:
         with self._lock:
             self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """One write transaction; the caller holds `self._lock`. It takes SQLite's write
+        lock first (IMMEDIATE), waiting for another process's: begun DEFERRED, its first
+        read pinned a snapshot that another process's commit made stale, and the write
+        then failed at once with "database is locked". Rolled back on any error."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
     def lease(self, key: str, holder: str, seconds: float) -> bool:
         """Hold the lease `key` for `seconds` when it is free, expired or `holder`'s
         already (see `store_base.lease_value`); other processes see it at once."""
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")  # no other process reads between
-            try:
+            with self._writing():  # no other process reads between
                 row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
                 value = lease_value(row[0] if row else None, holder, seconds, time.time())
                 if value is not None:
                     self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
-            finally:
-                self._db.execute("COMMIT")
         return value is not None
 
     def _sync(self) -> None:
@@ -235,8 +247,7 @@ class SqliteStore:
         its writer stored its own vectors. Returns how many chunks were written."""
         with self._lock:
             self._matrix = self._n_chunks = None
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
+            with self._writing():
                 current: list[Any] = []
                 rowids = [r[0] for r in rows]
                 for i in range(0, len(rowids), 500):
@@ -254,10 +265,6 @@ class SqliteStore:
                      for i in keep])
                 self._delete_tails(ids)
                 self._insert_tails([rows[owners[j]][0] for j in mine], tails[mine])
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
         return len(keep)
 
     def _delete_tails(self, rowids: list[int]) -> None:
@@ -299,14 +306,9 @@ class SqliteStore:
         """Replace each document and its chunks in one transaction."""
         with self._lock:
             self._matrix = self._n_chunks = None
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
+            with self._writing():
                 for rec in records:
                     self._write_one(rec)
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
 
     def _write_one(self, rec: DocRecord) -> None:
         doc = rec.doc
@@ -336,10 +338,9 @@ class SqliteStore:
     def delete_documents(self, doc_ids: Sequence[str]) -> None:
         with self._lock:
             self._matrix = self._n_chunks = None
-            self._db.execute("BEGIN IMMEDIATE")
-            for doc_id in doc_ids:
-                self._delete(doc_id)
-            self._db.execute("COMMIT")
+            with self._writing():
+                for doc_id in doc_ids:
+                    self._delete(doc_id)
 
     # -- search -------------------------------------------------------------
     @staticmethod
