@@ -3,11 +3,15 @@ the rest.
 
 A file that cannot become a document (binary, too big, unreadable, no text) is
 not an error for the whole run: `read_file` raises `Unreadable` with a reason
-the ingest command prints and counts.
+the ingest command prints and counts. Text is UTF-8 unless a byte-order mark or, for
+HTML, a `<meta charset>` says otherwise; other legacy encodings are skipped rather than
+guessed, since a wrong guess would index garbage.
 """
 
 from __future__ import annotations
 
+import codecs
+import logging
 import os
 import re
 from pathlib import Path
@@ -28,14 +32,45 @@ class Unreadable(Exception):
     """This file is skipped; the message says why."""
 
 
-def _decode(data: bytes) -> str:
+# Byte-order marks, longest first: UTF-32's little-endian mark begins with UTF-16's.
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+         (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
+         (codecs.BOM_UTF16_BE, "utf-16"))
+# A page's declared encoding: <meta charset="x"> or <meta http-equiv=... content="...;
+# charset=x">, looked for in its first 1,024 bytes as browsers do.
+_META_CHARSET = re.compile(rb"<meta[^>]{0,200}?charset\s*=\s*[\"']?\s*([A-Za-z0-9_:.-]+)", re.I)
+# Labels whose bytes browsers read as windows-1252, as the HTML standard says.
+_AS_WINDOWS_1252 = {"iso-8859-1", "iso8859-1", "latin1", "latin-1", "us-ascii", "ascii"}
+
+
+def _decode(data: bytes, kind: str = "text") -> str:
+    """The file's text: by its byte-order mark when it has one (editors on Windows write
+    UTF-8 and UTF-16 with one), else by an HTML page's declared charset, else UTF-8."""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                text = data.decode(encoding)
+            except UnicodeDecodeError as exc:
+                raise Unreadable(f"not {encoding.upper()} text despite its byte-order mark "
+                                 f"({exc.reason} at byte {exc.start})") from exc
+            if "\x00" in text[:8192]:
+                raise Unreadable("binary content")
+            return text
     # NUL bytes never occur in text files; they are the cheap sign of a binary.
     if b"\x00" in data[:8192]:
         raise Unreadable("binary content")
+    declared = _META_CHARSET.search(data, 0, 1024) if kind == "html" else None
+    encoding = declared.group(1).decode("ascii").lower() if declared else "utf-8"
+    encoding = "windows-1252" if encoding in _AS_WINDOWS_1252 else encoding
     try:
-        return data.decode("utf-8")
+        codecs.lookup(encoding)
+    except LookupError:
+        encoding = "utf-8"  # an unknown label: browsers fall back too
+    try:
+        return data.decode(encoding)
     except UnicodeDecodeError as exc:
-        raise Unreadable(f"not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+        name = "UTF-8" if codecs.lookup(encoding).name == "utf-8" else f"{encoding} (as declared)"
+        raise Unreadable(f"not {name} text ({exc.reason} at byte {exc.start})") from exc
 
 
 def html_to_markdown(html: str) -> tuple[str, str]:
@@ -91,6 +126,9 @@ def _pdf_text(path: Path) -> tuple[str, str]:
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
+    # pypdf logs each flaw it reads past ("EOF marker not found"): for a PDF it can read
+    # that is noise in the ingest's output, and one it cannot is reported as skipped.
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
     try:
         reader = PdfReader(str(path))
         pages = [page.extract_text() or "" for page in reader.pages]
@@ -121,7 +159,7 @@ def read_file(path: Path, *, collection: str = "default", max_bytes: int = MAX_F
             title, text = _pdf_text(path)
             kind = "text"
         else:
-            text = _decode(path.read_bytes())
+            text = _decode(path.read_bytes(), kind)
             if kind == "rst":
                 title, text = rst_to_markdown(text, source=path, root=root)
                 kind = "markdown"

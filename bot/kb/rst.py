@@ -63,7 +63,7 @@ def _include(text: str, base: Path | None, root: Path | None, depth: int,
         try:
             if target.stat().st_size > MAX_INCLUDE_BYTES:
                 return ""
-            inner = target.read_text(encoding="utf-8")
+            inner = target.read_text(encoding="utf-8-sig")  # a BOM is not text
         except (OSError, UnicodeDecodeError):
             return ""
         return _include(inner, target.parent, root, depth + 1, seen | {target})

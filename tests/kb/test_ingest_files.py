@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
+import pytest
 from pypdf import PdfWriter
 from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
 
 from bot.kb.ingest import ingest_paths
-from bot.kb.readers import read_file
+from bot.kb.readers import Unreadable, read_file
 from bot.kb.service import KnowledgeBase
 
 
@@ -99,3 +101,52 @@ async def test_reingest_is_incremental_and_deletes_vanished(tmp_path: Path,
     assert not await kb.search("helm rollback release kubectl", k=5)
     hits = await kb.search("wifi password rotation day", k=1)
     assert hits and "Friday" in hits[0].text
+
+
+def test_markdown_saved_with_a_byte_order_mark_keeps_its_title_and_first_heading(
+        tmp_path: Path) -> None:
+    page = tmp_path / "deploy.md"  # as Notepad and many Windows editors save UTF-8
+    page.write_bytes(b"\xef\xbb\xbf# Deploying\n\nRun the rollout.\n")
+    doc = read_file(page)
+    assert doc.title == "Deploying"
+    assert doc.text.startswith("# Deploying")
+
+
+def test_text_saved_as_utf16_is_read_not_skipped_as_binary(tmp_path: Path) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_bytes("Le café ouvre à huit heures.".encode("utf-16"))  # with its BOM
+    assert read_file(notes).text == "Le café ouvre à huit heures."
+    (tmp_path / "blob.txt").write_bytes(b"\xff\xfe" + "ab\x00cd".encode("utf-16-le"))
+    with pytest.raises(Unreadable, match="binary"):
+        read_file(tmp_path / "blob.txt")
+
+
+def test_html_page_is_read_in_the_charset_it_declares(tmp_path: Path) -> None:
+    sjis = tmp_path / "tokyo.html"
+    sjis.write_bytes('<html><head><meta charset="shift_jis"><title>東京</title></head>'
+                     '<body><h1>営業時間</h1><p>九時から</p></body></html>'.encode("shift_jis"))
+    # iso-8859-1 is read as windows-1252, as browsers do: 0x93/0x94 are curly quotes.
+    latin = tmp_path / "menu.html"
+    latin.write_bytes(b'<html><head><meta http-equiv="Content-Type" content="text/html; '
+                      b'charset=iso-8859-1"><title>Caf\xe9 \x93menu\x94</title></head>'
+                      b'<body><p>cr\xe8me br\xfbl\xe9e</p></body></html>')
+    tokyo, menu = read_file(sjis), read_file(latin)
+    assert tokyo.title == "東京" and "# 営業時間" in tokyo.text and "九時から" in tokyo.text
+    assert menu.title == "Café “menu”" and "crème brûlée" in menu.text
+
+
+def test_text_in_another_encoding_is_skipped_with_the_reason(tmp_path: Path) -> None:
+    legacy = tmp_path / "legacy.md"
+    legacy.write_bytes("# Café\n\ncrème".encode("cp1252"))
+    with pytest.raises(Unreadable, match=r"not UTF-8 text \(invalid continuation byte"):
+        read_file(legacy)
+
+
+def test_broken_pdf_is_reported_once_in_our_words_without_the_parsers_noise(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(b"%PDF-1.4\ngarbage")
+    with caplog.at_level(logging.WARNING), pytest.raises(Unreadable, match="broken PDF"):
+        read_file(broken)
+    # Without a handler of the ingest's own, Python prints these to stderr.
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("pypdf")] == []
