@@ -14,8 +14,11 @@ import codecs
 import logging
 import os
 import re
+import tomllib
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from bot.kb.rst import rst_to_markdown
 from bot.kb.types import Document
@@ -25,7 +28,8 @@ __all__ = ["MAX_FILE_BYTES", "SUPPORTED_SUFFIXES", "Unreadable", "html_to_markdo
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 SUPPORTED_SUFFIXES = {".md": "markdown", ".markdown": "markdown", ".txt": "text",
-                      ".rst": "rst", ".html": "html", ".htm": "html", ".pdf": "pdf"}
+                      ".rst": "rst", ".html": "html", ".htm": "html", ".pdf": "pdf",
+                     ".mdx": "mdx"}
 
 
 class Unreadable(Exception):
@@ -114,12 +118,60 @@ def sniff_markup(text: str) -> str:
 
 
 def to_markdown(text: str, kind: str) -> tuple[str, str]:
-    """(title found in it, text) for a page of `kind` ("html", "rst", anything else as is)."""
+    """(title found in it, text) for a page of `kind` ("html", "rst", "mdx", anything else
+    as markdown). A markdown page's front matter gives its title and description."""
     if kind == "html":
         return html_to_markdown(text)
     if kind == "rst":
         return rst_to_markdown(text)
-    return _first_heading(text), text
+    if kind == "mdx":
+        text = _mdx_to_markdown(text)
+    meta, text = _front_matter(text)
+    title = meta.get("title")
+    description = meta.get("description")
+    if isinstance(description, str) and description.strip():
+        text = f"{description.strip()}\n\n{text}"
+    return (str(title).strip() if isinstance(title, str | int | float) and str(title).strip()
+            else _first_heading(text)), text
+
+
+# Front matter, as static-site generators (Jekyll, Hugo, Docusaurus, MkDocs) write it: a
+# YAML block between `---` lines or a TOML one between `+++` lines, first in the file.
+_FRONT = re.compile(r"\A(---|\+\+\+)[ \t]*\r?\n(.*?)\r?\n(?:\1|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.S)
+
+
+def _front_matter(text: str) -> tuple[dict[str, Any], str]:
+    """(its fields, the text without it); ({}, text) when the block does not parse as a
+    mapping, so a page that merely opens with a rule keeps all its text."""
+    match = _FRONT.match(text)
+    if not match:
+        return {}, text
+    try:
+        meta = yaml.safe_load(match.group(2)) if match.group(1) == "---" \
+            else tomllib.loads(match.group(2))
+    except (yaml.YAMLError, tomllib.TOMLDecodeError):
+        return {}, text
+    return (meta, text[match.end():]) if isinstance(meta, dict) else ({}, text)
+
+
+_FENCE = re.compile(r"^[ \t]*(```|~~~)")
+# MDX lines that are code for the page's build, not text: ES module lines, and lines that
+# hold only JSX tags (`<Tabs groupId="os">`, `</TabItem>`, `<Admonition type="tip" />`).
+_MDX_CODE = re.compile(
+    r"^(?:import\s(?:.*\sfrom\s*)?['\"][^'\"]+['\"];?"
+    r"|export\s+(?:const|let|var|function|default|async|class|\{).*"
+    r"|[ \t]*(?:</?[A-Z][\w.]*(?:\s[^<>]*)?/?>[ \t]*)+)$")
+
+
+def _mdx_to_markdown(text: str) -> str:
+    lines, fenced = [], False
+    for line in text.splitlines():
+        if _FENCE.match(line):
+            fenced = not fenced
+        elif not fenced and _MDX_CODE.match(line):
+            continue
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def _pdf_text(path: Path) -> tuple[str, str]:
@@ -165,6 +217,7 @@ def read_file(path: Path, *, collection: str = "default", max_bytes: int = MAX_F
                 kind = "markdown"
             else:
                 title, text = to_markdown(text, kind) if kind != "text" else ("", text)
+                kind = "markdown" if kind == "mdx" else kind
     except OSError as exc:
         raise Unreadable(f"cannot read ({exc.strerror or exc})") from exc
     if not text.strip():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 from pypdf import PdfWriter
 from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
 
+from bot.kb.evaluation import load_corpus
 from bot.kb.ingest import ingest_paths
 from bot.kb.readers import Unreadable, read_file
 from bot.kb.service import KnowledgeBase
@@ -150,3 +152,48 @@ def test_broken_pdf_is_reported_once_in_our_words_without_the_parsers_noise(
         read_file(broken)
     # Without a handler of the ingest's own, Python prints these to stderr.
     assert [r.getMessage() for r in caplog.records if r.name.startswith("pypdf")] == []
+
+
+def test_front_matter_gives_the_page_title_and_description_and_is_not_indexed(
+        tmp_path: Path) -> None:
+    (tmp_path / "install.md").write_text(
+        "---\ntitle: Installing the CLI\nsidebar_position: 2\n"
+        "description: How to install the command-line tool.\n---\n\n"
+        "Run the installer.\n\n## Linux\n\nUse apt.\n")
+    (tmp_path / "hugo.md").write_text('+++\ntitle = "Release process"\ndraft = false\n+++\n'
+                                      "Tag the release.\n")
+    page, hugo = read_file(tmp_path / "install.md"), read_file(tmp_path / "hugo.md")
+    assert page.title == "Installing the CLI" and hugo.title == "Release process"
+    assert page.text.startswith("How to install the command-line tool.")
+    assert "sidebar_position" not in page.text and "draft" not in hugo.text
+    assert "## Linux" in page.text
+
+
+def test_a_page_that_merely_opens_with_a_rule_keeps_all_its_text(tmp_path: Path) -> None:
+    (tmp_path / "rules.md").write_text("---\n\nA page that opens with a rule.\n\n---\n\nMore.\n")
+    (tmp_path / "broken.md").write_text("---\ntitle: [unclosed\n---\nBody.\n")
+    assert read_file(tmp_path / "rules.md").text.startswith("---\n\nA page that opens")
+    assert read_file(tmp_path / "broken.md").text.startswith("---\ntitle: [unclosed")
+
+
+def test_mdx_page_is_read_as_markdown_without_its_imports_and_component_tags(
+        tmp_path: Path) -> None:
+    (tmp_path / "setup.mdx").write_text(
+        "---\ntitle: Setup\n---\nimport Tabs from '@theme/Tabs';\n"
+        "export const meta = {draft: true};\n\nYou can\nimport the data from a CSV.\n\n"
+        '<Tabs groupId="os">\n<TabItem value="linux" label="Linux">\n\nUse apt.\n\n'
+        "</TabItem>\n</Tabs>\n\n```jsx\nimport React from 'react';\n<Foo />\n```\n")
+    doc = read_file(tmp_path / "setup.mdx")
+    assert doc.title == "Setup" and doc.kind == "markdown"
+    assert "@theme/Tabs" not in doc.text and "TabItem" not in doc.text
+    assert "meta =" not in doc.text
+    assert "import the data from a CSV" in doc.text and "Use apt." in doc.text
+    assert "import React from 'react';\n<Foo />" in doc.text  # code stays as written
+
+
+def test_eval_corpus_page_with_front_matter_takes_its_title_from_it(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text(json.dumps({"doc_id": "d1", "text": "---\ntitle: Caching\n---\n\n"
+                                  "Cache keys include the lockfile hash.\n"}) + "\n")
+    (doc,) = load_corpus(corpus)
+    assert doc.title == "Caching" and doc.text.strip() == "Cache keys include the lockfile hash."
