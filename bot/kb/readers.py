@@ -77,22 +77,71 @@ def _decode(data: bytes, kind: str = "text") -> str:
         raise Unreadable(f"not {name} text ({exc.reason} at byte {exc.start})") from exc
 
 
+# Never text: code, forms, and a site's navigation, wherever they sit.
+_NEVER_TEXT = ["script", "style", "noscript", "template", "svg", "form", "button", "nav",
+               "aside"]
+_NAV_ROLES = {"navigation", "search", "complementary", "banner", "contentinfo"}
+# Navigation and anchor marks by the class or id that documentation generators give them:
+# Sphinx (sphinxsidebar, related, headerlink ¶), DocBook (navheader, navfooter), Node.js
+# (mark #), MkDocs, Bootstrap and others (toc, nav, breadcrumbs, skip links).
+_NAV_NAMES = {"sphinxsidebar", "related", "headerlink", "navheader", "navfooter", "nav",
+              "navbar", "mark", "toc", "breadcrumb", "breadcrumbs", "skip-link",
+              "skip-to-content", "sidebar", "md-sidebar", "md-header", "md-footer",
+              "edit-page", "pagination", "prev-next"}
+_BLOCKS = ["p", "div", "section", "article", "main", "header", "footer", "blockquote", "ul",
+           "ol", "li", "dl", "dt", "dd", "table", "tr", "figure", "figcaption", "details",
+           "summary", "hr"]
+_HEADING_MARKS = re.compile(r"[\s¶#§🔗]+$")
+
+
 def html_to_markdown(html: str) -> tuple[str, str]:
-    """(title, text) with h1–h6 turned into markdown headings so chunking sees structure."""
-    from bs4 import BeautifulSoup
+    """(title, text) of a page's content: h1–h6 become markdown headings and <pre> a fenced
+    block (its indentation kept, its `#` lines not headings), so chunking sees structure.
+
+    The site around the content is left out: when the page marks its content (<main>,
+    role="main", one <article>) only that is read, and navigation (<nav>, <aside>, ARIA
+    navigation roles, generators' sidebar, table-of-contents and anchor-mark classes) never
+    is. Node.js's API pages list every module in a sidebar and a header, so before, each
+    page's first chunk was the same 120 module names."""
+    from bs4 import BeautifulSoup, Tag
 
     soup = BeautifulSoup(html, "html.parser")
-    for tag in soup(["script", "style", "nav", "noscript"]):
+    title = soup.title.get_text(" ", strip=True) if soup.title else ""
+    for tag in soup(_NEVER_TEXT):
         tag.decompose()
-    title = soup.title.get_text(strip=True) if soup.title else ""
+    for tag in soup.find_all(True):
+        if tag.decomposed or not isinstance(tag, Tag):
+            continue
+        names = {*(tag.get("class") or ()), str(tag.get("id") or "")}
+        if tag.get("role") in _NAV_ROLES or names & _NAV_NAMES:
+            tag.decompose()
+    root = soup.body or soup
+    for found in (soup.find_all("main"), soup.find_all(role="main"), soup.find_all("article")):
+        if len(found) == 1 and found[0].get_text(strip=True):
+            root = found[0]
+            break
+    for pre in root.find_all("pre"):
+        code = pre.get_text().strip("\n")
+        fence = "~~~~" if "```" in code else "```"
+        pre.replace_with(f"\n\n{fence}\n{code}\n{fence}\n\n")
     for level in range(1, 7):
-        for tag in soup.find_all(f"h{level}"):
-            tag.replace_with(f"\n\n{'#' * level} {tag.get_text(' ', strip=True)}\n\n")
-    for tag in soup.find_all(["p", "li", "pre", "tr", "div", "br"]):
-        tag.insert_after("\n\n" if tag.name != "br" else "\n")
-    body = soup.body or soup
-    text = re.sub(r"\n{3,}", "\n\n", body.get_text())
-    return title, "\n".join(line.strip() for line in text.splitlines()).strip()
+        for tag in root.find_all(f"h{level}"):
+            heading = _HEADING_MARKS.sub("", tag.get_text(" ", strip=True))
+            tag.replace_with(f"\n\n{'#' * level} {heading}\n\n")
+    for tag in root.find_all(["td", "th"]):
+        tag.insert_after(" ")  # cells of a row are words apart, not run together
+    for tag in root.find_all("br"):
+        tag.insert_after("\n")
+    for tag in root.find_all(_BLOCKS):
+        tag.insert_before("\n\n")
+        tag.insert_after("\n\n")
+    lines, fenced = [], False
+    for line in root.get_text().splitlines():
+        if line.startswith(("```", "~~~~")):
+            fenced = not fenced
+        lines.append(line.rstrip() if fenced else line.strip())
+    text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines))
+    return title, text.strip()
 
 
 _ATX = re.compile(r"^(?:#{1,6}[ \t]+\S|```|~~~)", re.M)  # markdown headings and fences
@@ -188,7 +237,48 @@ def _pdf_text(path: Path) -> tuple[str, str]:
         title = str(meta.get("/Title") or "")
     except (PdfReadError, ValueError, KeyError, OSError) as exc:
         raise Unreadable(f"broken PDF ({exc})") from exc
-    return title, "\n\n".join(p.strip() for p in pages if p.strip())
+    return title, pdf_pages_to_text(pages)
+
+
+_EDGE = 2  # lines at the top and at the bottom of a page where running heads sit
+_PAGE_NUMBER = re.compile(r"(?:page\s*)?[-–—\s]*(?:\d+|(?=[ivxlc])c{0,3}(?:xc|xl|l?x{0,3})"
+                          r"(?:ix|iv|v?i{0,3}))(?:\s*(?:of|/)\s*\d+)?[-–—\s]*", re.I)
+_LINE_END_HYPHEN = re.compile(r"([A-Za-z]{2})-\n(?=[a-z]{2})")
+
+
+def pdf_pages_to_text(pages: list[str]) -> str:
+    """One text from a PDF's pages, as it reads rather than as it was printed:
+    - running heads and feet (the same line at the top or bottom of most pages, page
+      numbers aside) and bare page numbers are dropped: in every chunk they were noise;
+    - a paragraph that runs on to the next page is joined, not split there;
+    - a word hyphenated at a line end is whole again ("man-\nagement" is "management"),
+      so search finds it.
+    """
+    split = [[line.strip() for line in page.splitlines() if line.strip()] for page in pages]
+
+    def edges(lines: list[str]) -> list[str]:
+        return lines[:_EDGE] + lines[-_EDGE:] if len(lines) > 2 * _EDGE else lines
+
+    seen: dict[str, int] = {}
+    for lines in split:
+        for key in {re.sub(r"\d+", "#", line) for line in edges(lines)}:
+            seen[key] = seen.get(key, 0) + 1
+    running = {key for key, n in seen.items() if n >= 3 and n * 2 >= len(split)}
+
+    def is_chrome(line: str) -> bool:
+        return bool(_PAGE_NUMBER.fullmatch(line)) or re.sub(r"\d+", "#", line) in running
+
+    text = ""
+    for lines in split:
+        head = [i for i in range(min(_EDGE, len(lines))) if is_chrome(lines[i])]
+        foot = [i for i in range(max(len(lines) - _EDGE, 0), len(lines)) if is_chrome(lines[i])]
+        drop = set(head) | set(foot)
+        body = "\n".join(line for i, line in enumerate(lines) if i not in drop)
+        if not body:
+            continue
+        runs_on = text and not text.endswith((".", "!", "?", ":", ";")) and body[:1].islower()
+        text += ("\n" if runs_on else "\n\n" if text else "") + body
+    return _LINE_END_HYPHEN.sub(r"\1", text)
 
 
 def _first_heading(text: str) -> str:

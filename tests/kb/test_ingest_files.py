@@ -10,24 +10,28 @@ import pytest
 from pypdf import PdfWriter
 from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
 
+from bot.kb.chunking import chunk_document
 from bot.kb.evaluation import load_corpus
 from bot.kb.ingest import ingest_paths
 from bot.kb.readers import Unreadable, read_file
 from bot.kb.service import KnowledgeBase
 
 
-def _pdf(path: Path, text: str) -> None:
-    """A one-page PDF whose content stream draws `text` in Helvetica."""
+def _pdf(path: Path, *pages: str) -> None:
+    """A PDF with a page per argument, each line of it drawn in Helvetica."""
     writer = PdfWriter()
-    page = writer.add_blank_page(width=300, height=200)
-    font = DictionaryObject({NameObject("/Type"): NameObject("/Font"),
-                             NameObject("/Subtype"): NameObject("/Type1"),
-                             NameObject("/BaseFont"): NameObject("/Helvetica")})
-    page[NameObject("/Resources")] = DictionaryObject({NameObject("/Font"): DictionaryObject(
-        {NameObject("/F1"): writer._add_object(font)})})
-    stream = DecodedStreamObject()
-    stream.set_data(f"BT /F1 12 Tf 20 100 Td ({text}) Tj ET".encode())
-    page[NameObject("/Contents")] = writer._add_object(stream)
+    font = writer._add_object(DictionaryObject({
+        NameObject("/Type"): NameObject("/Font"), NameObject("/Subtype"): NameObject("/Type1"),
+        NameObject("/BaseFont"): NameObject("/Helvetica")}))
+    for text in pages:
+        page = writer.add_blank_page(width=400, height=400)
+        page[NameObject("/Resources")] = DictionaryObject(
+            {NameObject("/Font"): DictionaryObject({NameObject("/F1"): font})})
+        lines = "".join(f"1 0 0 1 20 {380 - 16 * i} Tm ({line}) Tj "
+                        for i, line in enumerate(text.splitlines()))
+        stream = DecodedStreamObject()
+        stream.set_data(f"BT /F1 12 Tf {lines}ET".encode())
+        page[NameObject("/Contents")] = writer._add_object(stream)
     with path.open("wb") as fh:
         writer.write(fh)
 
@@ -197,3 +201,68 @@ def test_eval_corpus_page_with_front_matter_takes_its_title_from_it(tmp_path: Pa
                                   "Cache keys include the lockfile hash.\n"}) + "\n")
     (doc,) = load_corpus(corpus)
     assert doc.title == "Caching" and doc.text.strip() == "Cache keys include the lockfile hash."
+
+
+_NODE_LIKE = """<html><head><title>fs | Node.js Documentation</title></head><body>
+<a class="skip-to-content" href="#apicontent">Skip to content</a>
+<div id="content"><div id="column2" role="navigation"><ul><li><a>Buffer</a></li>
+<li><a>Crypto</a></li><li><a>Worker threads</a></li></ul></div>
+<div id="column1"><header><div id="gtoc">Index | Other versions | Crypto</div></header>
+<details id="toc" role="navigation"><summary>Table of contents</summary>
+<ul><li>fs.watch()</li></ul></details>
+<div id="apicontent" role="main"><h2>File system<span><a class="mark" href="#fs">#</a></span>
+</h2><p>The <code>node:fs</code> module reads files.</p>
+<h3>fs.watch(filename)<span><a class="mark" href="#w">#</a></span></h3>
+<p>Watch for changes.</p></div></div></div></body></html>"""
+
+
+def test_html_page_is_read_without_the_sites_navigation_around_its_content(
+        tmp_path: Path) -> None:
+    (tmp_path / "fs.html").write_text(_NODE_LIKE)
+    (tmp_path / "sphinx.html").write_text(
+        '<html><body><div class="related"><a>next</a> | <a>modules</a></div>'
+        '<div class="sphinxsidebar"><h3>Quick search</h3></div><div class="body">'
+        '<h1>Logging<a class="headerlink" href="#l">¶</a></h1><p>Configure handlers.</p>'
+        '</div><footer>© Copyright 2024</footer></body></html>')
+    node, sphinx = read_file(tmp_path / "fs.html"), read_file(tmp_path / "sphinx.html")
+    assert node.text.startswith("## File system\n\nThe node:fs module reads files.")
+    assert "### fs.watch(filename)\n" in node.text
+    for noise in ("Crypto", "Worker threads", "Skip to content", "Table of contents", "#\n"):
+        assert noise not in node.text
+    assert sphinx.text.startswith("# Logging\n\nConfigure handlers.")
+    assert "Quick search" not in sphinx.text and "modules" not in sphinx.text
+
+
+def test_html_code_block_keeps_its_indentation_and_its_comments_are_not_headings(
+        tmp_path: Path) -> None:
+    (tmp_path / "setup.html").write_text(
+        "<html><body><h1>Setup</h1><p>Install it:</p><pre># install the tools\n"
+        "pip install tandem\nif ok:\n    run()</pre><h2>Next</h2><p>Done.</p></body></html>")
+    doc = read_file(tmp_path / "setup.html")
+    assert "```\n# install the tools\npip install tandem\nif ok:\n    run()\n```" in doc.text
+    headings = {c.heading for c in chunk_document(doc)}
+    assert not any("install the tools" in h for h in headings)
+
+
+def test_html_table_cells_and_definition_terms_stay_separate_words(tmp_path: Path) -> None:
+    (tmp_path / "api.html").write_text(
+        "<html><body><table><tr><th>Option</th><th>Type</th></tr><tr><td>timeout</td>"
+        "<td>number</td></tr></table><dl><dt>encoding</dt><dd>The text encoding.</dd></dl>"
+        "</body></html>")
+    text = read_file(tmp_path / "api.html").text
+    assert "Option Type" in text and "timeout number" in text
+    assert "encoding\n\nThe text encoding." in text
+
+
+def test_pdf_reads_as_text_without_running_heads_page_numbers_or_broken_words(
+        tmp_path: Path) -> None:
+    head = "Acme Employee Handbook"
+    _pdf(tmp_path / "handbook.pdf",
+         f"{head}\nTravel\nBook flights through the portal at least two\nPage 1 of 3",
+         f"{head}\nweeks ahead. Hotels need written ap-\nproval first.\nPage 2 of 3",
+         f"{head}\nExpenses\nReceipts are due monthly.\nPage 3 of 3")
+    text = read_file(tmp_path / "handbook.pdf").text
+    assert head not in text and "Page" not in text
+    assert "at least two\nweeks ahead." in text  # one paragraph across the page break
+    assert "Hotels need written approval first." in text
+    assert text.startswith("Travel\n") and "\n\nExpenses\nReceipts are due monthly." in text
