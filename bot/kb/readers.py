@@ -98,11 +98,12 @@ def html_to_markdown(html: str) -> tuple[str, str]:
     """(title, text) of a page's content: h1–h6 become markdown headings and <pre> a fenced
     block (its indentation kept, its `#` lines not headings), so chunking sees structure.
 
-    The site around the content is left out: when the page marks its content (<main>,
-    role="main", one <article>) only that is read, and navigation (<nav>, <aside>, ARIA
-    navigation roles, generators' sidebar, table-of-contents and anchor-mark classes) never
-    is. Node.js's API pages list every module in a sidebar and a header, so before, each
-    page's first chunk was the same 120 module names."""
+    The site around the content is left out: when the page marks its content (one
+    <article>, <main> or role="main" holding most of its text) only that is read, and
+    navigation (<nav>, <aside>, ARIA navigation roles, generators' sidebar,
+    table-of-contents and anchor-mark classes) never is. Node.js's API pages list every
+    module in a sidebar and a header, so before, each page's first chunk was the same 120
+    module names."""
     from bs4 import BeautifulSoup, Tag
 
     soup = BeautifulSoup(html, "html.parser")
@@ -116,8 +117,12 @@ def html_to_markdown(html: str) -> tuple[str, str]:
         if tag.get("role") in _NAV_ROLES or names & _NAV_NAMES:
             tag.decompose()
     root = soup.body or soup
-    for found in (soup.find_all("main"), soup.find_all(role="main"), soup.find_all("article")):
-        if len(found) == 1 and found[0].get_text(strip=True):
+    # The narrowest marked content that still holds most of the page's text: an <article>
+    # leaves out a Docusaurus page's table of contents beside it in <main>, and a small
+    # card marked <article> must not stand in for the page.
+    whole = len(root.get_text(strip=True))
+    for found in (soup.find_all("article"), soup.find_all("main"), soup.find_all(role="main")):
+        if len(found) == 1 and len(found[0].get_text(strip=True)) * 2 >= whole > 0:
             root = found[0]
             break
     for pre in root.find_all("pre"):

@@ -266,3 +266,19 @@ def test_pdf_reads_as_text_without_running_heads_page_numbers_or_broken_words(
     assert "at least two\nweeks ahead." in text  # one paragraph across the page break
     assert "Hotels need written approval first." in text
     assert text.startswith("Travel\n") and "\n\nExpenses\nReceipts are due monthly." in text
+
+
+def test_html_article_is_the_content_unless_it_is_a_small_part_of_the_page(
+        tmp_path: Path) -> None:
+    (tmp_path / "docusaurus.html").write_text(
+        "<html><body><main><div class='row'><article><h1>Caching</h1><p>Cache keys include "
+        "the lockfile hash, so a changed lockfile misses the cache.</p></article>"
+        "<div class='theme-doc-toc-desktop'><ul><li>Caching</li><li>Cache keys</li></ul>"
+        "</div></div></main></body></html>")
+    (tmp_path / "card.html").write_text(
+        "<html><body><h1>Release notes</h1><p>Version 2.3 adds streaming drafts, reaction "
+        "shortcuts, a retry button for failed drafts and faster search.</p>"
+        "<article><p>Related: 2.2</p></article></body></html>")
+    docusaurus, card = read_file(tmp_path / "docusaurus.html"), read_file(tmp_path / "card.html")
+    assert docusaurus.text.startswith("# Caching") and "Cache keys\n" not in docusaurus.text
+    assert "streaming drafts" in card.text and "Related: 2.2" in card.text
