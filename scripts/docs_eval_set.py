@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bot.kb.readers import to_markdown  # noqa: E402
 from bot.kb.rst import rst_to_markdown  # noqa: E402
 
 SETS = {
@@ -29,8 +30,6 @@ SETS = {
     "cmake": {"cmake": next(iter(sorted(Path("/usr/share").glob("cmake-*/Help"))),
                             Path("/usr/share/cmake/Help"))},
 }
-_FRONT = re.compile(r"\A---\n(.*?)\n---\n", re.S)
-_H1 = re.compile(r"^#\s+(.+)$", re.M)
 _MODULE = re.compile(r"\A\.\. cmake-module:: (\S+)")
 _RST_BLOCK = re.compile(r"#\[(=*)\[\.rst:\n(.*?)\]\1\]", re.S)
 
@@ -52,15 +51,8 @@ def page(prefix: str, root: Path, path: Path) -> dict[str, str]:
         title, text = _rst(path, root)
         return {"doc_id": f"{prefix}/{path.relative_to(root)}", "kind": "markdown",
                 "title": title, "text": text}
-    text = path.read_text(encoding="utf-8")
-    title = ""
-    front = _FRONT.match(text)
-    if front:
-        meta = dict(line.split(":", 1) for line in front.group(1).splitlines() if ":" in line)
-        title = ": ".join(v.strip() for k, v in meta.items() if k in ("title", "description"))
-        text = text[front.end():]
-    elif (h1 := _H1.search(text)) is not None:
-        title = h1.group(1).strip()
+    # As `tandem kb ingest` reads a markdown page: front matter gives the title.
+    title, text = to_markdown(path.read_text(encoding="utf-8"), "markdown")
     return {"doc_id": f"{prefix}/{path.relative_to(root)}", "title": title, "text": text}
 
 

@@ -166,11 +166,16 @@ def test_front_matter_gives_the_page_title_and_description_and_is_not_indexed(
         "Run the installer.\n\n## Linux\n\nUse apt.\n")
     (tmp_path / "hugo.md").write_text('+++\ntitle = "Release process"\ndraft = false\n+++\n'
                                       "Tag the release.\n")
+    long = "A " + "very " * 40 + "long description."
+    (tmp_path / "long.md").write_text(f"---\ntitle: Upgrading\ndescription: {long}\n---\nBody.\n")
     page, hugo = read_file(tmp_path / "install.md"), read_file(tmp_path / "hugo.md")
-    assert page.title == "Installing the CLI" and hugo.title == "Release process"
-    assert page.text.startswith("How to install the command-line tool.")
+    assert page.title == "Installing the CLI: How to install the command-line tool."
+    assert hugo.title == "Release process"
+    assert page.text.startswith("\nRun the installer.")
     assert "sidebar_position" not in page.text and "draft" not in hugo.text
     assert "## Linux" in page.text
+    upgrading = read_file(tmp_path / "long.md")  # too long to name the page: it opens it
+    assert upgrading.title == "Upgrading" and upgrading.text == f"{long}\n\nBody.\n"
 
 
 def test_a_page_that_merely_opens_with_a_rule_keeps_all_its_text(tmp_path: Path) -> None:
