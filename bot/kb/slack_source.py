@@ -1,23 +1,36 @@
 """Ingest a Slack channel: one document per thread (or lone message), linked by permalink.
 
-Reads `conversations.history` and `conversations.replies` through slack_sdk's
-AsyncWebClient pointed at `settings.slack_api_url` (the sandbox in tests).
-Content from a private channel is tagged with that channel, so search only
-returns it when answering in the same channel. Re-running syncs: changed
-threads are re-embedded, deleted ones removed.
+Reads `conversations.history` and `conversations.replies` through the bot's own Web API
+client (`LimitedWebClient`) pointed at `settings.slack_api_url` (the sandbox in tests): its
+limiter paces the calls to Slack's tiers, so a channel of hundreds of threads is read at
+`conversations.replies`' 50 a minute instead of failing with `ratelimited` at the 51st.
+Content from a private channel is tagged with that channel, so search only returns it
+when answering in the same channel. Re-running syncs: changed threads are re-embedded,
+deleted ones removed.
+
+Text is stored as people read it in Slack, not as its markup: `<@U0ALICE>` is `@alice`,
+`<#C0DEV|dev>` is `#dev`, `<https://x|the runbook>` is "the runbook (https://x)", and
+`&amp;` is `&`. Tandem's own messages are left out: its drafts, rejected ones included,
+are not the team's knowledge, and the answers it posted after approval are already in
+the knowledge base, linked to their thread (`KnowledgeBase.add_answer`).
 """
 
 from __future__ import annotations
 
+import html
+import re
 import time
 from typing import TYPE_CHECKING, Any
 
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import ConfigError
 from bot.kb.ingest import sync_documents
 from bot.kb.service import KnowledgeBase
 from bot.kb.types import Document, IngestReport
+from bot.slack.client import LimitedWebClient
+from bot.slack.limiter import SlackLimiter
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -53,17 +66,77 @@ async def _pages(method: Any, **kwargs: Any) -> list[dict[str, Any]]:
             return messages
 
 
-def _line(msg: dict[str, Any]) -> str:
-    who = msg.get("user") or msg.get("username") or msg.get("bot_id") or "someone"
-    return f"<@{who}>: {msg.get('text', '').strip()}"
+_REF = re.compile(r"<([^<>]+)>")
 
 
-async def read_channel(client: AsyncWebClient, ref: str, *, collection: str = "slack"
-                       ) -> tuple[str, list[Document]]:
-    """(channel id, one Document per thread) for a channel given as #name or ID."""
+class _Names:
+    """People's and channels' names for mentions, each looked up once per run."""
+
+    def __init__(self, client: AsyncWebClient) -> None:
+        self._client = client
+        self._users: dict[str, str] = {}
+        self._channels: dict[str, str] = {}
+
+    async def user(self, uid: str) -> str:
+        if uid not in self._users:
+            try:
+                user = (await self._client.users_info(user=uid))["user"]
+                profile = user.get("profile") or {}
+                self._users[uid] = str(profile.get("display_name") or user.get("name")
+                                       or profile.get("real_name") or uid)
+            except SlackApiError:  # a deleted or foreign user: keep the ID
+                self._users[uid] = uid
+        return self._users[uid]
+
+    async def channel(self, cid: str) -> str:
+        if cid not in self._channels:
+            try:
+                found = (await self._client.conversations_info(channel=cid))["channel"]
+                self._channels[cid] = str(found.get("name") or cid)
+            except SlackApiError:
+                self._channels[cid] = cid
+        return self._channels[cid]
+
+    async def plain(self, text: str) -> str:
+        """Slack's markup as it reads: mentions by name, links with their label."""
+        out, last = [], 0
+        for match in _REF.finditer(text):
+            out.append(html.unescape(text[last:match.start()]))
+            target, _, label = match.group(1).partition("|")
+            if target.startswith("@"):
+                out.append("@" + (label or await self.user(target[1:])))
+            elif target.startswith("#"):
+                out.append("#" + (label or await self.channel(target[1:])))
+            elif target.startswith("!"):  # <!here>, <!subteam^S01|@oncall>, <!date^…|text>
+                word = target[1:].split("^")[0]
+                out.append(label or f"@{word}")
+            else:
+                url = html.unescape(target)
+                shown = html.unescape(label)
+                out.append(url if not label or shown == url or url.endswith(":" + shown)
+                           else f"{shown} ({url})")
+            last = match.end()
+        out.append(html.unescape(text[last:]))
+        return "".join(out)
+
+    async def line(self, msg: dict[str, Any]) -> str:
+        uid = msg.get("user")
+        who = await self.user(str(uid)) if uid else str(msg.get("username") or "someone")
+        return f"@{who}: {await self.plain(str(msg.get('text', '')).strip())}"
+
+
+async def read_channel(client: AsyncWebClient, ref: str, *, collection: str = "slack",
+                       own: tuple[str, ...] = ()) -> tuple[str, list[Document]]:
+    """(channel id, one Document per thread) for a channel given as #name or ID.
+    Messages from `own` (the bot's user and bot IDs) are left out."""
     channel = await _resolve(client, ref)
     cid = str(channel["id"])
     private = bool(channel.get("is_private") or channel.get("is_group"))
+    names = _Names(client)
+
+    def theirs(m: dict[str, Any]) -> bool:
+        return bool(m.get("text")) and not ({m.get("user"), m.get("bot_id")} & set(own))
+
     docs: list[Document] = []
     for top in await _pages(client.conversations_history, channel=cid):
         if top.get("subtype") in ("channel_join", "channel_leave"):
@@ -71,11 +144,13 @@ async def read_channel(client: AsyncWebClient, ref: str, *, collection: str = "s
         thread = [top]
         if top.get("reply_count") or top.get("thread_ts") == top.get("ts"):
             thread = await _pages(client.conversations_replies, channel=cid, ts=top["ts"])
-        text = "\n\n".join(_line(m) for m in thread if m.get("text"))
-        if not text.strip():
+        kept = [m for m in thread if theirs(m)]
+        if not kept:
             continue
+        text = "\n\n".join([await names.line(m) for m in kept])
         link = await client.chat_getPermalink(channel=cid, message_ts=top["ts"])
-        first = top.get("text", "").strip().splitlines()[0] if top.get("text") else ""
+        opening = (await names.plain(str(kept[0].get("text", "")))).strip()
+        first = opening.splitlines()[0] if opening else ""
         latest = max(float(m.get("ts", 0)) for m in thread)
         docs.append(Document(doc_id=f"slack:{cid}:{top['ts']}",
                              title=f"#{channel.get('name', cid)}: {first[:80]}",
@@ -85,14 +160,24 @@ async def read_channel(client: AsyncWebClient, ref: str, *, collection: str = "s
 
 
 async def ingest_channel(kb: KnowledgeBase, settings: Settings, ref: str, *,
-                         collection: str = "slack") -> IngestReport:
+                         collection: str = "slack", limiter: SlackLimiter | None = None
+                         ) -> IngestReport:
     if not settings.slack_bot_token:
         raise ConfigError("SLACK_BOT_TOKEN is not set: ingest-slack reads Slack as the bot")
-    client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+    client = LimitedWebClient(limiter=limiter or SlackLimiter(), token=settings.slack_bot_token,
+                              base_url=settings.slack_api_url)
     report = IngestReport()
     started = time.perf_counter()
     try:
-        cid, docs = await read_channel(client, ref, collection=collection)
+        try:
+            auth = await client.auth_test()
+        except SlackApiError as exc:
+            raise ConfigError(f"Slack refused SLACK_BOT_TOKEN at {settings.slack_api_url} "
+                              f"({exc.response.get('error')}): set a valid bot token (xoxb-…)"
+                              ) from exc
+        client.team_id = str(auth["team_id"])
+        own = tuple(str(auth[k]) for k in ("user_id", "bot_id") if auth.get(k))
+        cid, docs = await read_channel(client, ref, collection=collection, own=own)
         await sync_documents(kb, docs, scope=f"slack:{cid}:", report=report)
     finally:
         if client.session is not None:

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.kb.service import KnowledgeBase
 from bot.kb.slack_source import ingest_channel
 from bot.sandbox import actions
 from bot.sandbox.server import Sandbox, SandboxConfig
 from bot.settings import Settings
+from bot.slack.limiter import SlackLimiter
 
 
 @pytest.fixture
@@ -41,3 +43,55 @@ async def test_ingest_slack_keeps_threads_and_permalinks(sandbox: Sandbox, kb: K
 
     again = await ingest_channel(kb, settings, cid)
     assert again.added == 0 and again.unchanged == report.added
+
+
+def _bot_settings(settings: Settings, sandbox: Sandbox) -> Settings:
+    return settings.model_copy(update={"slack_bot_token": sandbox.cfg.bot_token,
+                                       "slack_api_url": sandbox.api_url})
+
+
+async def test_ingest_slack_stores_mentions_links_and_entities_as_people_read_them(
+        sandbox: Sandbox, kb: KnowledgeBase, settings: Settings) -> None:
+    actions.post(sandbox, channel="C0GENERAL", user="U0ALICE",
+                 text="<@U0BOB> the deploy runbook is <https://wiki.example/run|here> &amp; "
+                      "ask in <#C0GENERAL|general> if <!here> is stuck &lt;3")
+    await ingest_channel(kb, _bot_settings(settings, sandbox), "#general")
+    (hit,) = await kb.search("deploy runbook", k=1)
+    assert hit.text == ("@alice: @bob the deploy runbook is here (https://wiki.example/run) & "
+                        "ask in #general if @here is stuck <3")
+    assert hit.title.startswith("#general: @bob the deploy runbook is here (https://wiki")
+
+
+async def test_ingest_slack_leaves_out_tandems_own_drafts(
+        sandbox: Sandbox, kb: KnowledgeBase, settings: Settings) -> None:
+    root = actions.post(sandbox, channel="C0GENERAL", user="U0ALICE",
+                        text="How long do we keep nightly database backups?")
+    bot = AsyncWebClient(token=sandbox.cfg.bot_token, base_url=sandbox.api_url)
+    await bot.chat_postMessage(channel="C0GENERAL", thread_ts=root,
+                               text="Draft: backups are kept forever (rejected draft)")
+    actions.post(sandbox, channel="C0GENERAL", user="U0BOB", thread_ts=root,
+                 text="Thirty days, then they roll off to cold storage.")
+    await ingest_channel(kb, _bot_settings(settings, sandbox), "#general")
+    (hit,) = await kb.search("nightly database backups retention", k=1)
+    assert "Thirty days" in hit.text and "forever" not in hit.text
+
+
+@pytest.fixture
+async def slow_sandbox() -> AsyncIterator[Sandbox]:
+    sb = Sandbox(SandboxConfig(rate_scale=0.5, ack_timeout=1.0))  # Slack's limits, halved
+    await sb.start()
+    yield sb
+    await sb.stop()
+
+
+async def test_ingest_slack_paces_a_channel_longer_than_slacks_burst_instead_of_failing(
+        slow_sandbox: Sandbox, kb: KnowledgeBase, settings: Settings) -> None:
+    # conversations.replies is Tier 3: 50 a minute, 25 at this scale. One call per thread.
+    for i in range(27):
+        root = actions.post(slow_sandbox, channel="C0GENERAL", user="U0ALICE",
+                            text=f"Question {i} about the release train")
+        actions.post(slow_sandbox, channel="C0GENERAL", user="U0BOB", thread_ts=root,
+                     text=f"Answer {i}")
+    report = await ingest_channel(kb, _bot_settings(settings, slow_sandbox), "#general",
+                                  limiter=SlackLimiter(scale=0.5))
+    assert report.added == 27
