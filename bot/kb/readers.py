@@ -250,10 +250,22 @@ def _pdf_text(path: Path) -> tuple[str, str]:
         reader = PdfReader(str(path))
         pages = [page.extract_text() or "" for page in reader.pages]
         meta: Any = reader.metadata or {}
-        title = str(meta.get("/Title") or "")
+        title = _pdf_title(str(meta.get("/Title") or ""))
     except (PdfReadError, ValueError, KeyError, OSError) as exc:
         raise Unreadable(f"broken PDF ({exc})") from exc
     return title, pdf_pages_to_text(pages)
+
+
+# What word processors put in a PDF's title: "Microsoft Word - Handbook 2024.docx".
+_MADE_BY = re.compile(r"^(?:Microsoft (?:Word|PowerPoint|Excel)|Word|PowerPoint)\s+-\s+", re.I)
+_FILE_NAME = re.compile(r"\.(?:docx?|pptx?|xlsx?|odt|rtf|pages|txt|md|tex|pdf)$", re.I)
+
+
+def _pdf_title(title: str) -> str:
+    """The document's name from a PDF's title field, without the application or file
+    extension a converter wrote there; "" for a placeholder ("untitled")."""
+    title = _FILE_NAME.sub("", _MADE_BY.sub("", title.strip())).strip()
+    return "" if title.lower() in {"untitled", "untitled document", "title"} else title
 
 
 _EDGE = 2  # lines at the top and at the bottom of a page where running heads sit

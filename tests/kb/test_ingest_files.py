@@ -17,9 +17,11 @@ from bot.kb.readers import Unreadable, read_file
 from bot.kb.service import KnowledgeBase
 
 
-def _pdf(path: Path, *pages: str) -> None:
+def _pdf(path: Path, *pages: str, title: str = "") -> None:
     """A PDF with a page per argument, each line of it drawn in Helvetica."""
     writer = PdfWriter()
+    if title:
+        writer.add_metadata({"/Title": title})
     font = writer._add_object(DictionaryObject({
         NameObject("/Type"): NameObject("/Font"), NameObject("/Subtype"): NameObject("/Type1"),
         NameObject("/BaseFont"): NameObject("/Helvetica")}))
@@ -287,3 +289,10 @@ def test_html_article_is_the_content_unless_it_is_a_small_part_of_the_page(
     docusaurus, card = read_file(tmp_path / "docusaurus.html"), read_file(tmp_path / "card.html")
     assert docusaurus.text.startswith("# Caching") and "Cache keys\n" not in docusaurus.text
     assert "streaming drafts" in card.text and "Related: 2.2" in card.text
+
+
+def test_pdf_title_drops_what_the_word_processor_added_to_it(tmp_path: Path) -> None:
+    _pdf(tmp_path / "a.pdf", "Travel policy", title="Microsoft Word - Travel Policy 2024.docx")
+    _pdf(tmp_path / "b.pdf", "Expenses", title="Untitled")
+    assert read_file(tmp_path / "a.pdf").title == "Travel Policy 2024"
+    assert read_file(tmp_path / "b.pdf").title == "b"  # the file's name, not "Untitled"
