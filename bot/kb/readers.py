@@ -78,20 +78,27 @@ def _decode(data: bytes, kind: str = "text") -> str:
 
 
 # Never text: code, forms, and a site's navigation, wherever they sit.
-_NEVER_TEXT = ["script", "style", "noscript", "template", "svg", "form", "button", "nav",
-               "aside"]
-_NAV_ROLES = {"navigation", "search", "complementary", "banner", "contentinfo"}
-# Navigation and anchor marks by the class or id that documentation generators give them:
-# Sphinx (sphinxsidebar, related, headerlink ¶), DocBook (navheader, navfooter), Node.js
-# (mark #), MkDocs, Bootstrap and others (toc, nav, breadcrumbs, skip links).
+_NEVER_TEXT = ["script", "style", "noscript", "template", "svg", "form", "button", "nav"]
+_NAV_ROLES = {"navigation", "search", "banner", "contentinfo"}
+# Navigation by the class or id that documentation generators give it: Sphinx
+# (sphinxsidebar, related, headerlink ¶), DocBook (navheader, navfooter), MkDocs, Bootstrap
+# and others (toc, nav, breadcrumbs, skip links).
 _NAV_NAMES = {"sphinxsidebar", "related", "headerlink", "navheader", "navfooter", "nav",
-              "navbar", "mark", "toc", "breadcrumb", "breadcrumbs", "skip-link",
-              "skip-to-content", "sidebar", "md-sidebar", "md-header", "md-footer",
-              "edit-page", "pagination", "prev-next"}
+              "navbar", "toc", "breadcrumb", "breadcrumbs", "skip-link", "skip-to-content",
+              "md-sidebar", "md-header", "md-footer", "edit-page", "pagination", "prev-next"}
+# An aside is a site's sidebar of links or a note beside the text (Sphinx's `sidebar`
+# directive): left out only when it is mostly links.
+_ASIDE_NAMES = {"sidebar"}
 _BLOCKS = ["p", "div", "section", "article", "main", "header", "footer", "blockquote", "ul",
            "ol", "li", "dl", "dt", "dd", "table", "tr", "figure", "figcaption", "details",
            "summary", "hr"]
 _HEADING_MARKS = re.compile(r"[\s¶#§🔗]+$")
+
+
+def _links(tag: Any) -> bool:
+    """True when links make up at least half of the element's text."""
+    text = len(tag.get_text(strip=True))
+    return sum(len(a.get_text(strip=True)) for a in tag.find_all("a")) * 2 >= text
 
 
 def html_to_markdown(html: str) -> tuple[str, str]:
@@ -100,8 +107,8 @@ def html_to_markdown(html: str) -> tuple[str, str]:
 
     The site around the content is left out: when the page marks its content (one
     <article>, <main> or role="main" holding most of its text) only that is read, and
-    navigation (<nav>, <aside>, ARIA navigation roles, generators' sidebar,
-    table-of-contents and anchor-mark classes) never is. Node.js's API pages list every
+    navigation (<nav>, ARIA navigation roles, generators' sidebar, table-of-contents and
+    anchor-mark classes, asides that are mostly links) never is. Node.js's API pages list every
     module in a sidebar and a header, so before, each page's first chunk was the same 120
     module names."""
     from bs4 import BeautifulSoup, Tag
@@ -114,7 +121,9 @@ def html_to_markdown(html: str) -> tuple[str, str]:
         if tag.decomposed or not isinstance(tag, Tag):
             continue
         names = {*(tag.get("class") or ()), str(tag.get("id") or "")}
-        if tag.get("role") in _NAV_ROLES or names & _NAV_NAMES:
+        aside = tag.name == "aside" or tag.get("role") == "complementary" \
+            or bool(names & _ASIDE_NAMES)
+        if tag.get("role") in _NAV_ROLES or names & _NAV_NAMES or (aside and _links(tag)):
             tag.decompose()
     root = soup.body or soup
     # The narrowest marked content that still holds most of the page's text: an <article>

@@ -220,7 +220,10 @@ _NODE_LIKE = """<html><head><title>fs | Node.js Documentation</title></head><bod
 <div id="apicontent" role="main"><h2>File system<span><a class="mark" href="#fs">#</a></span>
 </h2><p>The <code>node:fs</code> module reads files.</p>
 <h3>fs.watch(filename)<span><a class="mark" href="#w">#</a></span></h3>
-<p>Watch for changes.</p></div></div></div></body></html>"""
+<p>Watch for changes.</p><aside class="sidebar"><p>On Linux, watching uses inotify.</p>
+</aside><p>Options follow.</p><p>Use <span class="mark">recursive</span> for trees.</p>
+</div></div></div><aside><ul><li><a>Buffer</a></li><li><a>Crypto</a></li></ul></aside>
+</body></html>"""
 
 
 def test_html_page_is_read_without_the_sites_navigation_around_its_content(
@@ -234,6 +237,8 @@ def test_html_page_is_read_without_the_sites_navigation_around_its_content(
     node, sphinx = read_file(tmp_path / "fs.html"), read_file(tmp_path / "sphinx.html")
     assert node.text.startswith("## File system\n\nThe node:fs module reads files.")
     assert "### fs.watch(filename)\n" in node.text
+    assert "watching uses inotify" in node.text  # a note beside the text is content
+    assert "Use recursive for trees." in node.text
     for noise in ("Crypto", "Worker threads", "Skip to content", "Table of contents", "#\n"):
         assert noise not in node.text
     assert sphinx.text.startswith("# Logging\n\nConfigure handlers.")
