@@ -29,7 +29,7 @@ __all__ = ["MAX_FILE_BYTES", "SUPPORTED_SUFFIXES", "Unreadable", "html_to_markdo
 MAX_FILE_BYTES = 20 * 1024 * 1024
 SUPPORTED_SUFFIXES = {".md": "markdown", ".markdown": "markdown", ".txt": "text",
                       ".rst": "rst", ".html": "html", ".htm": "html", ".pdf": "pdf",
-                     ".mdx": "mdx"}
+                      ".mdx": "mdx"}
 
 
 class Unreadable(Exception):
@@ -108,9 +108,9 @@ def html_to_markdown(html: str) -> tuple[str, str]:
     The site around the content is left out: when the page marks its content (one
     <article>, <main> or role="main" holding most of its text) only that is read, and
     navigation (<nav>, ARIA navigation roles, generators' sidebar, table-of-contents and
-    anchor-mark classes, asides that are mostly links) never is. Node.js's API pages list every
-    module in a sidebar and a header, so before, each page's first chunk was the same 120
-    module names."""
+    anchor-mark classes, asides that are mostly links) never is. Node.js's API pages list
+    every module in a sidebar and a header, so before, each page's first chunk was the
+    same 120 module names."""
     from bs4 import BeautifulSoup, Tag
 
     soup = BeautifulSoup(html, "html.parser")
@@ -135,7 +135,10 @@ def html_to_markdown(html: str) -> tuple[str, str]:
             root = found[0]
             break
     for pre in root.find_all("pre"):
-        code = pre.get_text().strip("\n")
+        # One block may hold several listings (Node.js: the ESM and CommonJS forms).
+        listings = pre.find_all("code", recursive=False)
+        code = "\n\n".join(c.get_text().strip("\n") for c in listings) if len(listings) > 1 \
+            else pre.get_text().strip("\n")
         fence = "~~~~" if "```" in code else "```"
         pre.replace_with(f"\n\n{fence}\n{code}\n{fence}\n\n")
     for level in range(1, 7):

@@ -252,6 +252,10 @@ def test_html_code_block_keeps_its_indentation_and_its_comments_are_not_headings
         "pip install tandem\nif ok:\n    run()</pre><h2>Next</h2><p>Done.</p></body></html>")
     doc = read_file(tmp_path / "setup.html")
     assert "```\n# install the tools\npip install tandem\nif ok:\n    run()\n```" in doc.text
+    (tmp_path / "two.html").write_text(
+        "<html><body><pre><code class='mjs'>import fs from 'node:fs';</code><code class='cjs'>"
+        "const fs = require('node:fs');</code></pre></body></html>")
+    assert "import fs from 'node:fs';\n\nconst fs" in read_file(tmp_path / "two.html").text
     headings = {c.heading for c in chunk_document(doc)}
     assert not any("install the tools" in h for h in headings)
 
