@@ -19,7 +19,6 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.errors import SlackApiError
 
 from bot.container import Services
 from bot.errors import ConfigError
@@ -30,7 +29,7 @@ from bot.prompts import PromptBook
 from bot.routing.router import Router
 from bot.settings import ChannelPolicy, Settings, load_settings
 from bot.slack.app import build_app
-from bot.slack.client import LimitedWebClient
+from bot.slack.client import LimitedWebClient, authenticate
 from bot.slack.directory import Directory
 from bot.slack.http import events_handler
 from bot.slack.limiter import SlackLimiter
@@ -130,16 +129,7 @@ async def start_bot(settings: Settings, *, limiter: SlackLimiter | None = None,
         # One shared HTTP session: a new connection per Web API call costs more than the call.
         client = LimitedWebClient(limiter=limiter, token=settings.slack_bot_token,
                                   base_url=settings.slack_api_url, session=session)
-        try:
-            auth = await client.auth_test()
-        except SlackApiError as exc:
-            raise ConfigError(f"Slack refused SLACK_BOT_TOKEN at {settings.slack_api_url} "
-                              f"({exc.response.get('error')}): set a valid bot token (xoxb-…)"
-                              ) from exc
-        except Exception as exc:
-            raise ConfigError(f"Slack at {settings.slack_api_url} cannot be reached ({exc}): "
-                              "check SLACK_API_URL") from exc
-        client.team_id = str(auth["team_id"])
+        auth = await authenticate(client, settings.slack_api_url)
         store = await Store.open(settings.db_url)
         prompts = PromptBook(settings.tandem_prompts_dir)
         services = Services(

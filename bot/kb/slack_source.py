@@ -29,7 +29,7 @@ from bot.errors import ConfigError
 from bot.kb.ingest import sync_documents
 from bot.kb.service import KnowledgeBase
 from bot.kb.types import Document, IngestReport
-from bot.slack.client import LimitedWebClient
+from bot.slack.client import LimitedWebClient, authenticate
 from bot.slack.limiter import SlackLimiter
 
 if TYPE_CHECKING:
@@ -169,13 +169,7 @@ async def ingest_channel(kb: KnowledgeBase, settings: Settings, ref: str, *,
     report = IngestReport()
     started = time.perf_counter()
     try:
-        try:
-            auth = await client.auth_test()
-        except SlackApiError as exc:
-            raise ConfigError(f"Slack refused SLACK_BOT_TOKEN at {settings.slack_api_url} "
-                              f"({exc.response.get('error')}): set a valid bot token (xoxb-…)"
-                              ) from exc
-        client.team_id = str(auth["team_id"])
+        auth = await authenticate(client, settings.slack_api_url)
         own = tuple(str(auth[k]) for k in ("user_id", "bot_id") if auth.get(k))
         cid, docs = await read_channel(client, ref, collection=collection, own=own)
         await sync_documents(kb, docs, scope=f"slack:{cid}:", report=report)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -16,9 +17,10 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
+from bot.errors import ConfigError
 from bot.slack.limiter import SlackLimiter
 
-__all__ = ["LimitedWebClient"]
+__all__ = ["LimitedWebClient", "authenticate"]
 
 
 class LimitedWebClient(AsyncWebClient):
@@ -46,3 +48,19 @@ class LimitedWebClient(AsyncWebClient):
         await self.limiter.acquire(api_method, team=self.team_id, channel=channel)
         return await super().api_call(api_method, http_verb=http_verb, files=files, data=data,
                                       params=params, json=json, headers=headers, auth=auth)
+
+
+async def authenticate(client: LimitedWebClient, api_url: str) -> AsyncSlackResponse:
+    """`auth.test` as the bot, with its workspace set on the client; a refused token or an
+    unreachable Slack is a ConfigError that says which setting to fix."""
+    try:
+        auth = await client.auth_test()
+    except SlackApiError as exc:
+        raise ConfigError(f"Slack refused SLACK_BOT_TOKEN at {api_url} "
+                          f"({exc.response.get('error')}): set a valid bot token (xoxb-…)"
+                          ) from exc
+    except Exception as exc:
+        raise ConfigError(f"Slack at {api_url} cannot be reached ({exc}): "
+                          "check SLACK_API_URL") from exc
+    client.team_id = str(auth["team_id"])
+    return auth

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.errors import ConfigError
 from bot.kb.service import KnowledgeBase
 from bot.kb.slack_source import ingest_channel
 from bot.sandbox import actions
@@ -95,3 +96,11 @@ async def test_ingest_slack_paces_a_channel_longer_than_slacks_burst_instead_of_
     report = await ingest_channel(kb, _bot_settings(settings, slow_sandbox), "#general",
                                   limiter=SlackLimiter(scale=0.5))
     assert report.added == 27
+
+
+async def test_ingest_slack_with_a_refused_token_says_which_setting_to_fix(
+        sandbox: Sandbox, kb: KnowledgeBase, settings: Settings) -> None:
+    bad = settings.model_copy(update={"slack_bot_token": "xoxb-not-a-real-token",
+                                      "slack_api_url": sandbox.api_url})
+    with pytest.raises(ConfigError, match=r"Slack refused SLACK_BOT_TOKEN .*\(invalid_auth\)"):
+        await ingest_channel(kb, bad, "#general")
