@@ -157,8 +157,8 @@ def html_to_markdown(html: str) -> tuple[str, str]:
         if line.startswith(("```", "~~~~")):
             fenced = not fenced
         lines.append(line.rstrip() if fenced else line.strip())
-    text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines))
-    return title, text.strip()
+    text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+    return title or _first_heading(text), text
 
 
 _ATX = re.compile(r"^(?:#{1,6}[ \t]+\S|```|~~~)", re.M)  # markdown headings and fences

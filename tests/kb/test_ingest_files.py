@@ -242,6 +242,7 @@ def test_html_page_is_read_without_the_sites_navigation_around_its_content(
     for noise in ("Crypto", "Worker threads", "Skip to content", "Table of contents", "#\n"):
         assert noise not in node.text
     assert sphinx.text.startswith("# Logging\n\nConfigure handlers.")
+    assert sphinx.title == "Logging"  # no <title>: its first heading, not the file's name
     assert "Quick search" not in sphinx.text and "modules" not in sphinx.text
 
 
