@@ -85,8 +85,8 @@ def load_corpus(path: Path, *, collection: str = "eval") -> list[Document]:
         text, kind = str(row["text"]), row.get("kind")
         title = str(row.get("title") or "")
         if not kind:
-            found, text = to_markdown(text, sniff_markup(text))
-            title, kind = title or found, "markdown"
+            title, text = to_markdown(text, sniff_markup(text), title=title)
+            kind = "markdown"
         docs.append(Document(doc_id=str(row["doc_id"]), title=title,
                              url=str(row.get("url") or row["doc_id"]), text=text,
                              collection=collection, kind=str(kind)))

@@ -183,18 +183,18 @@ def sniff_markup(text: str) -> str:
     return "rst" if _RST_MARK.search(text) else "markdown"
 
 
-def to_markdown(text: str, kind: str) -> tuple[str, str]:
-    """(title found in it, text) for a page of `kind` ("html", "rst", "mdx", anything else
-    as markdown). A markdown page's front matter gives its title and description."""
-    if kind == "html":
-        return html_to_markdown(text)
-    if kind == "rst":
-        return rst_to_markdown(text)
+def to_markdown(text: str, kind: str, *, title: str = "") -> tuple[str, str]:
+    """(title, text) for a page of `kind` ("html", "rst", "mdx", anything else as
+    markdown): `title` when given, else the one found in the page. A markdown page's front
+    matter gives its title and description."""
+    if kind in ("html", "rst"):
+        found, text = html_to_markdown(text) if kind == "html" else rst_to_markdown(text)
+        return title or found, text
     if kind == "mdx":
         text = _mdx_to_markdown(text)
     meta, text = _front_matter(text)
-    title, description = meta.get("title"), meta.get("description")
-    name = str(title).strip() if isinstance(title, str | int | float) else ""
+    named, description = meta.get("title"), meta.get("description")
+    name = title or (str(named).strip() if isinstance(named, str | int | float) else "")
     name = name or _first_heading(text)
     about = description.strip() if isinstance(description, str) else ""
     # A short description names the page as well as its title does, and the title goes with

@@ -204,10 +204,14 @@ def test_mdx_page_is_read_as_markdown_without_its_imports_and_component_tags(
 
 def test_eval_corpus_page_with_front_matter_takes_its_title_from_it(tmp_path: Path) -> None:
     corpus = tmp_path / "corpus.jsonl"
-    corpus.write_text(json.dumps({"doc_id": "d1", "text": "---\ntitle: Caching\n---\n\n"
-                                  "Cache keys include the lockfile hash.\n"}) + "\n")
-    (doc,) = load_corpus(corpus)
-    assert doc.title == "Caching" and doc.text.strip() == "Cache keys include the lockfile hash."
+    corpus.write_text("".join(json.dumps(row) + "\n" for row in (
+        {"doc_id": "d1", "text": "---\ntitle: Caching\n---\n\nCache keys include the hash.\n"},
+        {"doc_id": "d2", "title": "Deploying", "text": "---\ntitle: deploy\ndescription: "
+         "Ship a release\n---\nRun the pipeline.\n"})))
+    untitled, titled = load_corpus(corpus)
+    assert untitled.title == "Caching" and untitled.text.strip() == "Cache keys include the hash."
+    # A line's own title wins; the page's description still goes with it, as for a file.
+    assert titled.title == "Deploying: Ship a release" and "description" not in titled.text
 
 
 _NODE_LIKE = """<html><head><title>fs | Node.js Documentation</title></head><body>
