@@ -40,9 +40,11 @@ class Unreadable(Exception):
 _BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
          (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
          (codecs.BOM_UTF16_BE, "utf-16"))
-# A page's declared encoding: <meta charset="x"> or <meta http-equiv=... content="...;
-# charset=x">, looked for in its first 1,024 bytes as browsers do.
-_META_CHARSET = re.compile(rb"<meta[^>]{0,200}?charset\s*=\s*[\"']?\s*([A-Za-z0-9_:.-]+)", re.I)
+# A page's declared encoding: <meta charset="x">, <meta http-equiv=... content="...;
+# charset=x"> or an XHTML page's <?xml ... encoding="x"?>, looked for in its first 1,024
+# bytes as browsers do.
+_META_CHARSET = re.compile(rb"(?:<meta[^>]{0,200}?charset|<\?xml[^>]{0,100}?encoding)\s*=\s*"
+                           rb"[\"']?\s*([A-Za-z0-9_:.-]+)", re.I)
 # Labels whose bytes browsers read as windows-1252, as the HTML standard says.
 _AS_WINDOWS_1252 = {"iso-8859-1", "iso8859-1", "latin1", "latin-1", "us-ascii", "ascii"}
 

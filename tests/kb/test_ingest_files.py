@@ -138,6 +138,10 @@ def test_html_page_is_read_in_the_charset_it_declares(tmp_path: Path) -> None:
     latin.write_bytes(b'<html><head><meta http-equiv="Content-Type" content="text/html; '
                       b'charset=iso-8859-1"><title>Caf\xe9 \x93menu\x94</title></head>'
                       b'<body><p>cr\xe8me br\xfbl\xe9e</p></body></html>')
+    xhtml = tmp_path / "docbook.html"
+    xhtml.write_bytes(b'<?xml version="1.0" encoding="ISO-8859-15"?><html><head><title>'
+                      b'Pr\xe9face</title></head><body><p>Co\xfbt: 5 \xa4</p></body></html>')
+    assert read_file(xhtml).title == "Préface" and "Coût: 5 €" in read_file(xhtml).text
     tokyo, menu = read_file(sjis), read_file(latin)
     assert tokyo.title == "東京" and "# 営業時間" in tokyo.text and "九時から" in tokyo.text
     assert menu.title == "Café “menu”" and "crème brûlée" in menu.text
