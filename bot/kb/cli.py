@@ -105,17 +105,25 @@ async def _eval(args: argparse.Namespace) -> int:
         evaluate,
         load_corpus,
         load_queries,
+        query_notes,
         tune,
     )
     from bot.kb.service import KnowledgeBase
 
+    notes: list[str] = []
     try:  # every file is read before the (long) ingest, so a bad line fails at once
-        corpus = load_corpus(Path(args.corpus))
+        corpus = load_corpus(Path(args.corpus), notes=notes)
         dev = load_queries(Path(args.tune)) if args.tune else None
         queries = load_queries(Path(args.queries))
     except EvalFileError as exc:
         print(f"tandem kb eval: {exc}", file=sys.stderr)  # noqa: T201
         return 2
+    ids = {d.doc_id for d in corpus}
+    notes += query_notes(Path(args.queries), queries, ids)
+    if dev is not None:
+        notes += query_notes(Path(args.tune), dev, ids)
+    for note in notes:
+        print(f"tandem kb eval: note: {note}", file=sys.stderr)  # noqa: T201
     tuned: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="tandem-kb-eval-") as tmp:
         kb = await KnowledgeBase.open(_settings(), url=str(Path(tmp) / "eval.sqlite"))

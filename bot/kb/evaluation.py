@@ -15,7 +15,7 @@ from __future__ import annotations
 import itertools
 import statistics
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -30,7 +30,7 @@ from bot.kb.service import KnowledgeBase
 from bot.kb.types import Document
 
 __all__ = ["DEFAULT_GRID", "EvalFileError", "EvalQuery", "QueryCache", "Tuning",
-           "build_index", "evaluate", "load_corpus", "load_queries", "tune"]
+           "build_index", "evaluate", "load_corpus", "load_queries", "query_notes", "tune"]
 
 # The knobs that differ most between kinds of documents (see `RankParams`).
 DEFAULT_GRID: Mapping[str, Sequence[float]] = {
@@ -72,25 +72,67 @@ def _kind(kind: type | tuple[type, ...]) -> str:
                                                          else (kind,)))
 
 
-def load_corpus(path: Path, *, collection: str = "eval") -> list[Document]:
+def load_corpus(path: Path, *, collection: str = "eval", notes: list[str] | None = None
+                ) -> list[Document]:
     """Corpus lines `{"doc_id", "title", "text"}`, optionally `"url"` and `"kind"`.
 
     Without a `kind`, a text that is HTML or reStructuredText is turned into markdown
     first (`sniff_markup`), as the same page read from a file would be; a line that
     gives one (`"text"`, `"markdown"`) is taken as it is, which keeps its character
     offsets (`answer_start`) true.
+
+    Lines that share a doc_id are one document, their texts joined in file order (a
+    corpus may split a long page into passages): before, each replaced the last, and
+    only the final passage was searched. What a reader should know about the file (joined
+    ids, lines without text) is added to `notes`.
     """
-    docs: list[Document] = []
+    docs: dict[str, Document] = {}
+    joined: dict[str, int] = {}
+    empty: list[str] = []
     for row in _lines(path, {"doc_id": (str, int), "text": str}):
         text, kind = str(row["text"]), row.get("kind")
-        title = str(row.get("title") or "")
+        title, doc_id = str(row.get("title") or ""), str(row["doc_id"])
         if not kind:
             title, text = to_markdown(text, sniff_markup(text), title=title)
             kind = "markdown"
-        docs.append(Document(doc_id=str(row["doc_id"]), title=title,
-                             url=str(row.get("url") or row["doc_id"]), text=text,
-                             collection=collection, kind=str(kind)))
-    return docs
+        if not text.strip():
+            empty.append(doc_id)
+        if doc_id in docs:
+            first = docs[doc_id]
+            joined[doc_id] = joined.get(doc_id, 1) + 1
+            docs[doc_id] = replace(first, title=first.title or title,
+                                   text=f"{first.text}\n\n{text}" if text.strip() else first.text)
+            continue
+        docs[doc_id] = Document(doc_id=doc_id, title=title,
+                                url=str(row.get("url") or row["doc_id"]), text=text,
+                                collection=collection, kind=str(kind))
+    if notes is not None and joined:
+        notes.append(f"{path}: doc_ids on several lines: {len(joined)} ({_some(joined)}); "
+                     "each one's texts are joined into one document")
+    if notes is not None and empty:
+        notes.append(f"{path}: lines without text: {len(empty)} ({_some(empty)}); they are "
+                     "not searchable")
+    return list(docs.values())
+
+
+def _some(ids: Iterable[str], shown: int = 3) -> str:
+    ids = list(ids)
+    return ", ".join(ids[:shown]) + (f" and {len(ids) - shown} more" if len(ids) > shown else "")
+
+
+def query_notes(path: Path, queries: Sequence[EvalQuery], doc_ids: set[str]) -> list[str]:
+    """What a reader of the results should know about `queries`: questions that count as
+    misses whatever the search does (no relevant doc in the corpus, or no words)."""
+    notes = []
+    absent = [q for q in queries if not q.relevant & doc_ids]
+    if absent:
+        names = sorted({d for q in absent for d in q.relevant})
+        notes.append(f"{path}: questions naming no doc_id of the corpus: {len(absent)} "
+                     f"({_some(names)}); they count as misses")
+    blank = sum(not q.query.strip() for q in queries)
+    if blank:
+        notes.append(f"{path}: empty questions: {blank}; they count as misses")
+    return notes
 
 
 def load_queries(path: Path) -> list[EvalQuery]:

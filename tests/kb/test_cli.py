@@ -158,3 +158,28 @@ def test_ingest_of_a_path_that_is_not_there_fails_the_run_but_ingests_the_others
     assert _main(["kb", "ingest", str(docs), str(tmp_path / "typo"), "--quiet"]) == 1
     out = capsys.readouterr().out.strip().splitlines()
     assert "typo: does not exist" in out[0] and json.loads(out[-1])["added"] == 1
+
+
+def test_eval_joins_lines_that_share_a_doc_id_and_says_what_counts_as_a_miss(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TANDEM_DATA_DIR", str(tmp_path / "data"))
+    corpus = _write(tmp_path / "c.jsonl", [  # one page given as two passages
+        {"doc_id": "deploy", "title": "Deploys", "text": "Roll back with helm rollback."},
+        {"doc_id": "deploy", "title": "Deploys", "text": "Deploys are frozen on Fridays."},
+        {"doc_id": "blank", "title": "Blank", "text": "  "},
+    ])
+    queries = _write(tmp_path / "q.jsonl", [
+        {"query": "how do I roll back with helm", "relevant": ["deploy"]},
+        {"query": "are deploys frozen on fridays", "relevant": ["deploy"]},
+        {"query": "what is the wifi password", "relevant": ["wifi"]},
+        {"query": " ", "relevant": ["deploy"]},
+    ])
+    assert _main(["kb", "eval", "--corpus", str(corpus), "--queries", str(queries)]) == 0
+    out, err = capsys.readouterr()
+    result = json.loads(out.strip().splitlines()[-1])
+    assert result["recall@5"] == 0.5  # both passages searched; the last two cannot hit
+    assert f"{corpus}: doc_ids on several lines: 1 (deploy)" in err
+    assert f"{corpus}: lines without text: 1 (blank)" in err
+    assert f"{queries}: questions naming no doc_id of the corpus: 1 (wifi)" in err
+    assert f"{queries}: empty questions: 1" in err
