@@ -119,14 +119,17 @@ def html_to_markdown(html: str) -> tuple[str, str]:
     title = soup.title.get_text(" ", strip=True) if soup.title else ""
     for tag in soup(_NEVER_TEXT):
         tag.decompose()
-    for tag in soup.find_all(True):
-        if tag.decomposed or not isinstance(tag, Tag):
-            continue
+    def navigation(tag: Tag) -> bool:
         names = {*(tag.get("class") or ()), str(tag.get("id") or "")}
         aside = tag.name == "aside" or tag.get("role") == "complementary" \
             or bool(names & _ASIDE_NAMES)
-        if tag.get("role") in _NAV_ROLES or names & _NAV_NAMES or (aside and _links(tag)):
-            tag.decompose()
+        return tag.get("role") in _NAV_ROLES or bool(names & _NAV_NAMES) \
+            or (aside and _links(tag))
+
+    # Decided first, removed after: a tag inside one already removed is removed again,
+    # harmlessly (bs4's `decomposed` check costs a subtree search per tag).
+    for tag in [t for t in soup.find_all(True) if isinstance(t, Tag) and navigation(t)]:
+        tag.decompose()
     root = soup.body or soup
     # The narrowest marked content that still holds most of the page's text: an <article>
     # leaves out a Docusaurus page's table of contents beside it in <main>, and a small
