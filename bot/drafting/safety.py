@@ -9,13 +9,14 @@ only for people who were already in the conversation. Markdown from the model
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
-__all__ = ["clean_slack_text", "neutralise", "to_mrkdwn"]
+__all__ = ["clean_slack_text", "neutralise", "referenced", "to_mrkdwn"]
 
 _BROADCAST = re.compile(r"<!(channel|here|everyone)(\|[^>]*)?>|<!subteam\^[A-Z0-9]+(\|[^>]*)?>")
 _BARE_BROADCAST = re.compile(r"(?<![\w`])@(channel|here|everyone)\b")
 _USER = re.compile(r"<@([UW][A-Z0-9]+)(\|[^>]*)?>")
+_CHANNEL = re.compile(r"<#([CG][A-Z0-9]+)(?:\|([^>]*))?>")
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 _ITALIC_UNDERSCORE = re.compile(r"(?<!\w)__(.+?)__(?!\w)")
 _LINK = re.compile(r"\[([^\]]+)\]\((https?://[^)\s]+)\)")
@@ -52,13 +53,27 @@ def to_mrkdwn(text: str) -> str:
     return "".join(out)
 
 
-def clean_slack_text(text: str, names: dict[str, str]) -> str:
-    """Slack markup → plain text a model can read: <@U1> → @Alice, <url|x> → x (url)."""
+def referenced(text: str) -> tuple[set[str], set[str]]:
+    """(user IDs mentioned, channel IDs referred to without their name) in Slack markup:
+    the names `clean_slack_text` needs looked up."""
+    return ({m.group(1) for m in _USER.finditer(text)},
+            {m.group(1) for m in _CHANNEL.finditer(text) if not m.group(2)})
+
+
+def clean_slack_text(text: str, names: Mapping[str, str],
+                     channels: Mapping[str, str] | None = None) -> str:
+    """Slack markup → plain text a model can read: <@U1> → @Alice, <url|x> → x (url).
+
+    A channel reference without its name (`<#C1>`, or `<#C1|>` as newer clients send
+    it) takes it from `channels`, else shows the ID; `<!date^…|text>` and other special
+    references read as their fallback text."""
+    known = channels or {}
     text = _USER.sub(lambda m: "@" + names.get(m.group(1), m.group(1)), text)
-    text = re.sub(r"<#C[A-Z0-9]+\|([^>]*)>", r"#\1", text)
-    text = re.sub(r"<#(C[A-Z0-9]+)>", r"#\1", text)
+    text = _CHANNEL.sub(lambda m: "#" + (m.group(2) or known.get(m.group(1), m.group(1))),
+                        text)
     text = re.sub(r"<!(channel|here|everyone)(\|[^>]*)?>", r"@\1", text)
     text = re.sub(r"<!subteam\^[A-Z0-9]+\|([^>]*)>", r"\1", text)
+    text = re.sub(r"<![^|>]*\|([^>]*)>", r"\1", text)
     text = re.sub(r"<(https?://[^|>]+)\|([^>]+)>", r"\2 (\1)", text)
     text = re.sub(r"<(https?://[^>]+)>", r"\1", text)
     text = re.sub(r"<mailto:([^|>]+)\|[^>]+>", r"\1", text)

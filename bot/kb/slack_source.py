@@ -17,19 +17,18 @@ the knowledge base, linked to their thread (`KnowledgeBase.add_answer`).
 
 from __future__ import annotations
 
-import html
-import re
 import time
 from typing import TYPE_CHECKING, Any
 
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.drafting.safety import clean_slack_text, referenced
 from bot.errors import ConfigError
 from bot.kb.ingest import sync_documents
 from bot.kb.service import KnowledgeBase
 from bot.kb.types import Document, IngestReport
 from bot.slack.client import LimitedWebClient, authenticate
+from bot.slack.directory import Directory
 from bot.slack.limiter import SlackLimiter
 
 if TYPE_CHECKING:
@@ -66,76 +65,30 @@ async def _pages(method: Any, **kwargs: Any) -> list[dict[str, Any]]:
             return messages
 
 
-_REF = re.compile(r"<([^<>]+)>")
+async def _plain(directory: Directory, text: str) -> str:
+    """Slack markup as people read it: mentions by name, links with their label."""
+    users, channels = referenced(text)
+    return clean_slack_text(text, {u: (await directory.user(u)).name for u in users},
+                            {c: (await directory.channel(c)).name for c in channels})
 
 
-class _Names:
-    """People's and channels' names for mentions, each looked up once per run."""
-
-    def __init__(self, client: AsyncWebClient) -> None:
-        self._client = client
-        self._users: dict[str, str] = {}
-        self._channels: dict[str, str] = {}
-
-    async def user(self, uid: str) -> str:
-        if uid not in self._users:
-            try:
-                user = (await self._client.users_info(user=uid))["user"]
-                profile = user.get("profile") or {}
-                self._users[uid] = str(profile.get("display_name") or user.get("name")
-                                       or profile.get("real_name") or uid)
-            except SlackApiError:  # a deleted or foreign user: keep the ID
-                self._users[uid] = uid
-        return self._users[uid]
-
-    async def channel(self, cid: str) -> str:
-        if cid not in self._channels:
-            try:
-                found = (await self._client.conversations_info(channel=cid))["channel"]
-                self._channels[cid] = str(found.get("name") or cid)
-            except SlackApiError:
-                self._channels[cid] = cid
-        return self._channels[cid]
-
-    async def plain(self, text: str) -> str:
-        """Slack's markup as it reads: mentions by name, links with their label."""
-        out, last = [], 0
-        for match in _REF.finditer(text):
-            out.append(html.unescape(text[last:match.start()]))
-            target, _, label = match.group(1).partition("|")
-            if target.startswith("@"):
-                out.append("@" + (label or await self.user(target[1:])))
-            elif target.startswith("#"):
-                out.append("#" + (label or await self.channel(target[1:])))
-            elif target.startswith("!"):  # <!here>, <!subteam^S01|@oncall>, <!date^…|text>
-                word = target[1:].split("^")[0]
-                out.append(label or f"@{word}")
-            else:
-                url = html.unescape(target)
-                shown = html.unescape(label)
-                out.append(url if not label or shown == url or url.endswith(":" + shown)
-                           else f"{shown} ({url})")
-            last = match.end()
-        out.append(html.unescape(text[last:]))
-        return "".join(out)
-
-    async def line(self, msg: dict[str, Any]) -> str:
-        uid = msg.get("user")
-        who = await self.user(str(uid)) if uid else str(msg.get("username") or "someone")
-        return f"@{who}: {await self.plain(str(msg.get('text', '')).strip())}"
-
-
-async def read_channel(client: AsyncWebClient, ref: str, *, collection: str = "slack",
+async def read_channel(client: LimitedWebClient, ref: str, *, collection: str = "slack",
                        own: tuple[str, ...] = ()) -> tuple[str, list[Document]]:
     """(channel id, one Document per thread) for a channel given as #name or ID.
     Messages from `own` (the bot's user and bot IDs) are left out."""
     channel = await _resolve(client, ref)
     cid = str(channel["id"])
     private = bool(channel.get("is_private") or channel.get("is_group"))
-    names = _Names(client)
+    directory = Directory(client, team_id=client.team_id)  # names looked up once a run
+    mine = set(own)
 
     def theirs(m: dict[str, Any]) -> bool:
-        return bool(m.get("text")) and not ({m.get("user"), m.get("bot_id")} & set(own))
+        return bool(m.get("text")) and not ({m.get("user"), m.get("bot_id")} & mine)
+
+    async def speaker(m: dict[str, Any]) -> str:
+        if m.get("user"):
+            return (await directory.user(str(m["user"]))).name
+        return str(m.get("username") or "someone")
 
     docs: list[Document] = []
     for top in await _pages(client.conversations_history, channel=cid):
@@ -147,10 +100,11 @@ async def read_channel(client: AsyncWebClient, ref: str, *, collection: str = "s
         kept = [m for m in thread if theirs(m)]
         if not kept:
             continue
-        text = "\n\n".join([await names.line(m) for m in kept])
+        bodies = [await _plain(directory, str(m["text"])) for m in kept]
+        text = "\n\n".join([f"@{await speaker(m)}: {body}"
+                              for m, body in zip(kept, bodies, strict=True)])
         link = await client.chat_getPermalink(channel=cid, message_ts=top["ts"])
-        opening = (await names.plain(str(kept[0].get("text", "")))).strip()
-        first = opening.splitlines()[0] if opening else ""
+        first = bodies[0].splitlines()[0] if bodies[0] else ""
         latest = max(float(m.get("ts", 0)) for m in thread)
         docs.append(Document(doc_id=f"slack:{cid}:{top['ts']}",
                              title=f"#{channel.get('name', cid)}: {first[:80]}",

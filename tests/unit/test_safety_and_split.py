@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from bot.drafting.safety import clean_slack_text, neutralise, to_mrkdwn
+from bot.drafting.safety import clean_slack_text, neutralise, referenced, to_mrkdwn
 from bot.drafting.split import split_text
 from bot.review.editdist import edit_distance
 
@@ -24,6 +24,14 @@ def test_clean_slack_text_names_people_and_unwraps_links() -> None:
     out = clean_slack_text("<@U1> see <https://a.b|the doc> in <#C1|general> &amp; more",
                            {"U1": "Alice"})
     assert out == "@Alice see the doc (https://a.b) in #general & more"
+
+
+def test_clean_slack_text_names_a_channel_referred_to_without_its_name() -> None:
+    text = "moved to <#C2> and <#C3|> on <!date^1700000000^{date}|Nov 14>, ask <@U1>"
+    assert referenced(text) == ({"U1"}, {"C2", "C3"})
+    out = clean_slack_text(text, {"U1": "Alice"}, {"C2": "deploys", "C3": "oncall"})
+    assert out == "moved to #deploys and #oncall on Nov 14, ask @Alice"
+    assert clean_slack_text("see <#C2>", {}) == "see #C2"  # unknown: the ID, as before
 
 
 def test_split_text_respects_limit_and_rejoins() -> None:
