@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 from bot.kb.types import Chunk, Document
 
-__all__ = ["chunk_document", "DEFAULT_MAX_CHARS", "DEFAULT_OVERLAP"]
+__all__ = ["chunk_document", "DEFAULT_MAX_CHARS", "DEFAULT_OVERLAP", "fenced_spans"]
 
 DEFAULT_MAX_CHARS = 1200
 DEFAULT_OVERLAP = 200
@@ -29,7 +29,7 @@ _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n+")
 _SENTENCE_END = re.compile(r"(?<=[.!?;:])[\s]+|\n")
 
 
-def _fenced(text: str) -> list[tuple[int, int]]:
+def fenced_spans(text: str) -> list[tuple[int, int]]:
     """Spans of fenced code blocks: a `# comment` in a shell sample is not a heading."""
     spans: list[tuple[int, int]] = []
     opened: tuple[int, str] | None = None
@@ -50,7 +50,7 @@ def _headings(text: str) -> list[tuple[int, int, int, str]]:
     found = [(m.start(), m.end(), len(m.group(1)), m.group(2)) for m in _HEADING.finditer(text)]
     found += [(m.start(), m.end(), 1 if m.group(2)[0] == "=" else 2, m.group(1).strip())
               for m in _SETEXT.finditer(text)]
-    fences = _fenced(text)
+    fences = fenced_spans(text)
     return sorted(h for h in found if not any(s <= h[0] < e for s, e in fences))
 
 

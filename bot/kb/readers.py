@@ -15,11 +15,13 @@ import logging
 import os
 import re
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from bot.kb.chunking import fenced_spans
 from bot.kb.rst import rst_to_markdown
 from bot.kb.types import Document
 
@@ -157,11 +159,8 @@ def html_to_markdown(html: str) -> tuple[str, str]:
     for tag in root.find_all(_BLOCKS):
         tag.insert_before("\n\n")
         tag.insert_after("\n\n")
-    lines, fenced = [], False
-    for line in root.get_text().splitlines():
-        if line.startswith(("```", "~~~~")):
-            fenced = not fenced
-        lines.append(line.rstrip() if fenced else line.strip())
+    lines = [line.rstrip() if fenced else line.strip()
+             for line, fenced in _lines_and_fences(root.get_text())]
     text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
     return title or _first_heading(text), text
 
@@ -236,7 +235,6 @@ def _front_matter(text: str) -> tuple[dict[str, Any], str]:
     return (meta, text[match.end():]) if isinstance(meta, dict) else ({}, text)
 
 
-_FENCE = re.compile(r"^[ \t]*(```|~~~)")
 # MDX lines that are code for the page's build, not text: ES module lines, and lines that
 # hold only JSX tags (`<Tabs groupId="os">`, `</TabItem>`, `<Admonition type="tip" />`).
 _MDX_CODE = re.compile(
@@ -246,14 +244,17 @@ _MDX_CODE = re.compile(
 
 
 def _mdx_to_markdown(text: str) -> str:
-    lines, fenced = [], False
-    for line in text.splitlines():
-        if _FENCE.match(line):
-            fenced = not fenced
-        elif not fenced and _MDX_CODE.match(line):
-            continue
-        lines.append(line)
-    return "\n".join(lines)
+    return "\n".join(line for line, fenced in _lines_and_fences(text)
+                     if fenced or not _MDX_CODE.match(line))
+
+
+def _lines_and_fences(text: str) -> Iterator[tuple[str, bool]]:
+    """Each line of `text` (without its ending) and whether it is part of a fenced code
+    block, fences matched as the chunker matches them (`chunking.fenced_spans`)."""
+    spans, pos = fenced_spans(text), 0
+    for raw in text.splitlines(keepends=True):
+        yield (raw.splitlines() or [""])[0], any(s <= pos < e for s, e in spans)
+        pos += len(raw)
 
 
 def _pdf_text(path: Path) -> tuple[str, str]:

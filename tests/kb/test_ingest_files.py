@@ -265,6 +265,13 @@ def test_html_code_block_keeps_its_indentation_and_its_comments_are_not_headings
         "<html><body><pre><code class='mjs'>import fs from 'node:fs';</code><code class='cjs'>"
         "const fs = require('node:fs');</code></pre></body></html>")
     assert "import fs from 'node:fs';\n\nconst fs" in read_file(tmp_path / "two.html").text
+    # Fences inside the code (a markdown sample, a text underline) do not end the block.
+    (tmp_path / "fences.html").write_text(
+        "<html><body><pre>```\n  indented\n```</pre><pre>News\n~~~~~~~~\n  * item</pre>"
+        "</body></html>")
+    fences = read_file(tmp_path / "fences.html").text
+    assert "~~~~\n```\n  indented\n```\n~~~~" in fences
+    assert "```\nNews\n~~~~~~~~\n  * item\n```" in fences
     headings = {c.heading for c in chunk_document(doc)}
     assert not any("install the tools" in h for h in headings)
 
