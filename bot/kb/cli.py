@@ -1,4 +1,4 @@
-"""`tandem kb ingest | ingest-slack | search | eval | tune | reembed | prepare`.
+"""`tandem kb ingest | ingest-slack | list | remove | search | eval | tune | reembed | prepare`.
 
 Thin: parse arguments, open the knowledge base from settings, call one
 service function, print. `eval` ingests into a throwaway index in a temporary
@@ -63,6 +63,84 @@ async def _ingest_slack(args: argparse.Namespace) -> int:
         await kb.close()
     print(json.dumps(report.as_dict()))  # noqa: T201
     return 0
+
+
+def _when(seconds: float) -> str:
+    import time
+
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(seconds)) if seconds else "-"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+async def _list(args: argparse.Namespace) -> int:
+    from bot.kb.inventory import summarise
+
+    kb = await _open()
+    try:
+        docs = await kb.documents(collection=args.collection)
+    finally:
+        await kb.close()
+    if args.json:
+        rows = [d._asdict() for d in docs] if args.docs else \
+            [s.as_dict() for s in summarise(docs)]
+        print(json.dumps(rows, ensure_ascii=False))  # noqa: T201
+        return 0
+    if not docs:
+        where = f"collection {args.collection!r}" if args.collection else "the knowledge base"
+        print(f"{where} is empty: `tandem kb ingest PATH` adds files")  # noqa: T201
+        return 0
+    if args.docs:
+        for d in docs:
+            private = f"  private to {d.private_channel}" if d.private_channel else ""
+            print(f"{d.collection}  {d.chunks:>5} chunks  {_when(d.updated_at)}  "  # noqa: T201
+                  f"{d.title}  ({d.url}){private}")
+        return 0
+    for s in summarise(docs):
+        kinds = ", ".join(_count(n, k) for k, n in sorted(s.kinds.items()))
+        private = f"; private to {_count(len(s.private_channels), 'channel')}" \
+            if s.private_channels else ""
+        print(f"{s.name}: {_count(s.documents, 'document')} ({kinds}), "  # noqa: T201
+              f"{_count(s.chunks, 'chunk')}, last updated {_when(s.updated_at)}{private}")
+    return 0
+
+
+async def _remove(args: argparse.Namespace) -> int:
+    from bot.kb.inventory import matcher
+
+    if not args.targets and not args.collection:
+        print("tandem kb remove: name a path, #channel, link or --collection",  # noqa: T201
+              file=sys.stderr)
+        return 2
+    kb = await _open()
+    try:
+        docs = await kb.documents(collection=args.collection)
+        chosen = {d.doc_id: d for d in docs} if not args.targets else {}
+        missed = []
+        for target in args.targets:
+            named = [d for d in docs if matcher(target)(d)]
+            if not named:
+                missed.append(target)
+            chosen.update((d.doc_id, d) for d in named)
+        if chosen and not args.dry_run:
+            await kb.delete(sorted(chosen))
+    finally:
+        await kb.close()
+    for d in sorted(chosen.values(), key=lambda d: (d.collection, d.doc_id)):
+        print(f"{'would remove' if args.dry_run else 'removed'}: "  # noqa: T201
+              f"{d.collection}  {d.title}  ({d.url})")
+    where = f" in collection {args.collection!r}" if args.collection else ""
+    for target in missed:
+        print(f"tandem kb remove: nothing{where} matches {target}", file=sys.stderr)  # noqa: T201
+    if not args.targets and not chosen:
+        print(f"tandem kb remove: collection {args.collection!r} holds nothing",  # noqa: T201
+              file=sys.stderr)
+    print(json.dumps({"removed": 0 if args.dry_run else len(chosen),  # noqa: T201
+                      "chunks": sum(d.chunks for d in chosen.values()),
+                      "dry_run": args.dry_run}))
+    return 1 if missed or not chosen else 0
 
 
 async def _search(args: argparse.Namespace) -> int:
@@ -235,6 +313,20 @@ def register(subparsers: Any) -> None:
     p.add_argument("channel", help="#name or channel ID")
     p.add_argument("--collection", default="slack")
     p.set_defaults(func=_run(_ingest_slack))
+
+    p = sub.add_parser("list", help="what the knowledge base holds, by collection")
+    p.add_argument("--collection", help="only this collection")
+    p.add_argument("--docs", action="store_true", help="one line per document")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_run(_list))
+
+    p = sub.add_parser("remove", help="remove what was ingested from a path, channel or link")
+    p.add_argument("targets", nargs="*", metavar="TARGET",
+                   help="a file or folder path (need not exist any more), #channel or "
+                        "channel ID, or a document's link; none with --collection: all of it")
+    p.add_argument("--collection", help="only from this collection")
+    p.add_argument("--dry-run", action="store_true", help="list, do not remove")
+    p.set_defaults(func=_run(_remove))
 
     p = sub.add_parser("search", help="hybrid search")
     p.add_argument("query")

@@ -4,6 +4,10 @@ Incremental by content hash: a document whose hash matches the stored one is
 not re-chunked or re-embedded. Documents are written in small batches, each
 batch one transaction, so an interrupted run keeps what it finished and the next
 run picks up the rest. Files that cannot be read are skipped, reported and counted.
+
+A document's id is its source (a file's path, a Slack thread) within its collection:
+the same folder ingested into two collections is held by both, and each collection's
+scheduled re-ingest leaves the other's copy alone.
 """
 
 from __future__ import annotations
@@ -11,21 +15,32 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from bot.kb.readers import MAX_FILE_BYTES, Unreadable, read_file, walk
 from bot.kb.service import KnowledgeBase, content_hash
 from bot.kb.types import Document, IngestReport
 
-__all__ = ["ingest_paths", "sync_documents"]
+__all__ = ["collection_id", "ingest_paths", "sync_documents"]
 
 Progress = Callable[[int], None]
 
 
+def collection_id(collection: str, key: str, home: str) -> str:
+    """A document's id: its source `key` itself in the source's `home` collection (the
+    ids of stores made before collections had ids of their own), else prefixed with the
+    collection, so one source can be in several collections at once."""
+    return key if collection == home else f"{collection}:{key}"
+
+
 async def sync_documents(kb: KnowledgeBase, docs: list[Document], *, scope: str,
                          report: IngestReport, batch: int = 32,
-                         progress: Progress | None = None) -> None:
-    """Make the index hold exactly `docs` among the documents whose id starts with `scope`."""
+                         progress: Progress | None = None,
+                         legacy: tuple[str, str] | None = None) -> None:
+    """Make the index hold exactly `docs` among the documents whose id starts with `scope`.
+    `legacy` (prefix, collection): documents stored under an older id of the same sources,
+    which go once their new ids are written."""
     stored = await kb.hashes(prefix=scope)
     changed: list[Document] = []
     for doc in docs:
@@ -47,6 +62,9 @@ async def sync_documents(kb: KnowledgeBase, docs: list[Document], *, scope: str,
             progress(len(part))
     present = {d.doc_id for d in docs}
     vanished = [doc_id for doc_id in stored if doc_id not in present]
+    if legacy is not None and legacy[0] != scope:
+        # Not counted as deleted: the same pages are there under their new ids.
+        await kb.delete(list(await kb.hashes(prefix=legacy[0], collection=legacy[1])))
     if vanished:
         await kb.delete(vanished)
         report.deleted += len(vanished)
@@ -57,6 +75,10 @@ def _scope(path: Path) -> str:
     return str(resolved) if resolved.is_file() else str(resolved).rstrip("/") + "/"
 
 
+def _in_collection(doc: Document, collection: str) -> Document:
+    return replace(doc, doc_id=collection_id(collection, doc.doc_id, "default"))
+
+
 async def ingest_paths(kb: KnowledgeBase, paths: list[Path], *, collection: str = "default",
                        show_progress: bool = True, max_file_bytes: int = MAX_FILE_BYTES
                        ) -> IngestReport:
@@ -64,13 +86,16 @@ async def ingest_paths(kb: KnowledgeBase, paths: list[Path], *, collection: str 
     started = time.perf_counter()
     for root in paths:
         if not root.exists():
-            report.skipped.append((str(root), "does not exist"))
+            # Its pages stay: a mount that failed must not empty the knowledge base.
+            report.skipped.append((str(root), "does not exist; what was ingested from it "
+                                   "stays until `tandem kb remove` removes it"))
             continue
         docs: list[Document] = []
         for path in walk([root]):
             try:
-                docs.append(read_file(path, collection=collection, max_bytes=max_file_bytes,
-                                      root=root if root.is_dir() else root.parent))
+                docs.append(_in_collection(
+                    read_file(path, collection=collection, max_bytes=max_file_bytes,
+                              root=root if root.is_dir() else root.parent), collection))
             except Unreadable as exc:
                 report.skipped.append((str(path), str(exc)))
                 print(f"skipped {path}: {exc}", file=sys.stderr)  # noqa: T201
@@ -79,8 +104,12 @@ async def ingest_paths(kb: KnowledgeBase, paths: list[Path], *, collection: str 
             from tqdm import tqdm
 
             bar = tqdm(total=len(docs), desc=f"ingest {root}", unit="doc", file=sys.stderr)
-        await sync_documents(kb, docs, scope=_scope(root), report=report,
-                             progress=bar.update if bar else None)
+        # Stores made before collections had ids of their own hold a folder's pages
+        # in another collection under their bare paths: those give way to the new ids.
+        scope = _scope(root)
+        await sync_documents(kb, docs, scope=collection_id(collection, scope, "default"),
+                             report=report, progress=bar.update if bar else None,
+                             legacy=(scope, collection))
         if bar:
             bar.close()
     report.seconds = time.perf_counter() - started

@@ -36,7 +36,7 @@ from bot.kb.ranking import (
     window_scores,
 )
 from bot.kb.reembed import needs_reembed, reembed_in_background, reembed_now
-from bot.kb.store_base import ChunkRow, DocRecord, Filters, Store
+from bot.kb.store_base import ChunkRow, DocInfo, DocRecord, Filters, Store
 from bot.kb.types import Chunk, Document, Source
 
 if TYPE_CHECKING:
@@ -195,6 +195,9 @@ class KnowledgeBase:
                      ) -> dict[str, str]:
         return await asyncio.to_thread(self.store.doc_hashes, collection=collection,
                                        prefix=prefix)
+
+    async def documents(self, *, collection: str | None = None) -> list[DocInfo]:
+        return await asyncio.to_thread(self.store.documents, collection=collection)
 
     async def add_answer(self, *, question: str, answer: str, permalink: str, channel_id: str,
                          collection: str = "answers", private: bool = True) -> None:

@@ -24,7 +24,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.drafting.safety import clean_slack_text, referenced
 from bot.errors import ConfigError
-from bot.kb.ingest import sync_documents
+from bot.kb.ingest import collection_id, sync_documents
 from bot.kb.service import KnowledgeBase
 from bot.kb.types import Document, IngestReport
 from bot.slack.client import LimitedWebClient, authenticate
@@ -34,7 +34,9 @@ from bot.slack.limiter import SlackLimiter
 if TYPE_CHECKING:
     from bot.settings import Settings
 
-__all__ = ["ingest_channel", "read_channel"]
+__all__ = ["HOME", "ingest_channel", "read_channel"]
+
+HOME = "slack"  # the collection whose thread ids are bare (`collection_id`)
 
 
 async def _resolve(client: AsyncWebClient, ref: str) -> dict[str, Any]:
@@ -72,7 +74,7 @@ async def _plain(directory: Directory, text: str) -> str:
                             {c: (await directory.channel(c)).name for c in channels})
 
 
-async def read_channel(client: LimitedWebClient, ref: str, *, collection: str = "slack",
+async def read_channel(client: LimitedWebClient, ref: str, *, collection: str = HOME,
                        own: tuple[str, ...] = ()) -> tuple[str, list[Document]]:
     """(channel id, one Document per thread) for a channel given as #name or ID.
     Messages from `own` (the bot's user and bot IDs) are left out."""
@@ -106,7 +108,8 @@ async def read_channel(client: LimitedWebClient, ref: str, *, collection: str = 
         link = await client.chat_getPermalink(channel=cid, message_ts=top["ts"])
         first = bodies[0].splitlines()[0] if bodies[0] else ""
         latest = max(float(m.get("ts", 0)) for m in thread)
-        docs.append(Document(doc_id=f"slack:{cid}:{top['ts']}",
+        key = f"slack:{cid}:{top['ts']}"
+        docs.append(Document(doc_id=collection_id(collection, key, HOME),
                              title=f"#{channel.get('name', cid)}: {first[:80]}",
                              url=str(link["permalink"]), text=text, collection=collection,
                              private_channel=cid if private else None, updated_at=latest))
@@ -114,7 +117,7 @@ async def read_channel(client: LimitedWebClient, ref: str, *, collection: str = 
 
 
 async def ingest_channel(kb: KnowledgeBase, settings: Settings, ref: str, *,
-                         collection: str = "slack", limiter: SlackLimiter | None = None
+                         collection: str = HOME, limiter: SlackLimiter | None = None
                          ) -> IngestReport:
     if not settings.slack_bot_token:
         raise ConfigError("SLACK_BOT_TOKEN is not set: ingest-slack reads Slack as the bot")
@@ -126,7 +129,9 @@ async def ingest_channel(kb: KnowledgeBase, settings: Settings, ref: str, *,
         auth = await authenticate(client, settings.slack_api_url)
         own = tuple(str(auth[k]) for k in ("user_id", "bot_id") if auth.get(k))
         cid, docs = await read_channel(client, ref, collection=collection, own=own)
-        await sync_documents(kb, docs, scope=f"slack:{cid}:", report=report)
+        scope = f"slack:{cid}:"
+        await sync_documents(kb, docs, scope=collection_id(collection, scope, HOME),
+                             report=report, legacy=(scope, collection))
     finally:
         if client.session is not None:
             await client.session.close()

@@ -14,7 +14,8 @@ import numpy as np
 
 from bot.kb.types import Chunk, Document
 
-__all__ = ["ChunkRow", "ChunkText", "DocRecord", "Filters", "Store", "chunk_text", "unchanged"]
+__all__ = ["ChunkRow", "ChunkText", "DocInfo", "DocRecord", "Filters", "Store", "chunk_text",
+           "unchanged"]
 
 # (rowid, title, heading, text): what a chunk's vector is embedded from, as a re-embed
 # reads it (`Store.chunk_texts`).
@@ -50,6 +51,18 @@ class ChunkRow(NamedTuple):
     title: str
     url: str
     collection: str
+
+
+class DocInfo(NamedTuple):
+    """A stored document as `tandem kb list` and `remove` see it."""
+
+    doc_id: str
+    collection: str
+    title: str
+    url: str
+    updated_at: float
+    private_channel: str | None
+    chunks: int
 
 
 def chunk_text(row: Sequence[Any]) -> ChunkText:
@@ -95,6 +108,7 @@ class Store(Protocol):
                        tails: np.ndarray) -> int: ...
     def doc_hashes(self, *, collection: str | None = None, prefix: str | None = None
                    ) -> dict[str, str]: ...
+    def documents(self, *, collection: str | None = None) -> list[DocInfo]: ...
     def write_documents(self, records: Any) -> None: ...
     def delete_documents(self, doc_ids: Any) -> None: ...
     def bm25(self, match: str, limit: int, filters: Filters) -> list[tuple[int, float]]: ...

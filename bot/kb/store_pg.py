@@ -23,6 +23,7 @@ from bot.kb.ranking import BM25_B, BM25_K1, bm25_idf, matching_words, normalize
 from bot.kb.store_base import (
     ChunkRow,
     ChunkText,
+    DocInfo,
     DocRecord,
     Filters,
     chunk_text,
@@ -399,6 +400,16 @@ class PostgresStore:
         if prefix is not None:
             sql, args = sql + " AND left(doc_id, %s) = %s", [*args, len(prefix), prefix]
         return {str(r[0]): str(r[1]) for r in self._query(sql, args)}
+
+    def documents(self, *, collection: str | None = None) -> list[DocInfo]:
+        sql = ("SELECT d.doc_id, d.collection, d.title, d.url, d.updated_at, d.private_channel, "
+               "(SELECT count(*) FROM kb_chunks c WHERE c.doc_id = d.doc_id) FROM kb_docs d")
+        args = [collection] if collection is not None else []
+        if collection is not None:
+            sql += " WHERE d.collection = %s"
+        sql += ' ORDER BY d.doc_id COLLATE "C"'  # byte order, as SQLite sorts
+        return [DocInfo(str(r[0]), str(r[1]), str(r[2]), str(r[3]), float(r[4]),
+                        r[5], int(r[6])) for r in self._query(sql, args)]
 
     def write_documents(self, records: Sequence[DocRecord]) -> None:
         dims = {int(rec.vectors.shape[1]) for rec in records if len(rec.chunks)}

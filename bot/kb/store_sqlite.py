@@ -23,6 +23,7 @@ from bot.kb.ranking import normalize
 from bot.kb.store_base import (
     ChunkRow,
     ChunkText,
+    DocInfo,
     DocRecord,
     Filters,
     chunk_text,
@@ -290,6 +291,15 @@ class SqliteStore:
             sql, args = sql + " AND substr(doc_id, 1, ?)=?", [*args, len(prefix), prefix]
         with self._lock:
             return dict(self._db.execute(sql, args).fetchall())
+
+    def documents(self, *, collection: str | None = None) -> list[DocInfo]:
+        sql = ("SELECT d.doc_id, d.collection, d.title, d.url, d.updated_at, d.private_channel, "
+               "(SELECT count(*) FROM chunks c WHERE c.doc_id = d.doc_id) FROM docs d")
+        args = [collection] if collection is not None else []
+        if collection is not None:
+            sql += " WHERE d.collection=?"
+        with self._lock:
+            return [DocInfo(*row) for row in self._db.execute(sql + " ORDER BY d.doc_id", args)]
 
     def _delete(self, doc_id: str) -> None:
         ids = [r[0] for r in self._db.execute("SELECT id FROM chunks WHERE doc_id=?", (doc_id,))]

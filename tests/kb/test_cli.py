@@ -183,3 +183,96 @@ def test_eval_joins_lines_that_share_a_doc_id_and_says_what_counts_as_a_miss(
     assert f"{corpus}: lines without text: 1 (blank)" in err
     assert f"{queries}: questions naming no doc_id of the corpus: 1 (wifi)" in err
     assert f"{queries}: empty questions: 1" in err
+
+
+def _docs_json(capsys: pytest.CaptureFixture[str]) -> list[dict[str, object]]:
+    capsys.readouterr()
+    assert _main(["kb", "list", "--docs", "--json"]) == 0
+    return list(json.loads(capsys.readouterr().out.strip().splitlines()[-1]))
+
+
+def test_a_folder_ingested_into_two_collections_is_held_by_both_and_stays_in_each(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TANDEM_DATA_DIR", str(tmp_path / "data"))
+    docs = _vpn_docs(tmp_path)
+    assert _main(["kb", "ingest", str(docs), "--quiet"]) == 0
+    assert _main(["kb", "ingest", str(docs), "--collection", "it", "--quiet"]) == 0
+    capsys.readouterr()
+    # The scheduled re-ingest of the first collection finds its page as it left it.
+    assert _main(["kb", "ingest", str(docs), "--quiet"]) == 0
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert (report["unchanged"], report["updated"]) == (1, 0)
+    held = _docs_json(capsys)
+    assert sorted(d["collection"] for d in held) == ["default", "it"]
+    assert {d["url"] for d in held} == {str((docs / "vpn.md").resolve())}
+    capsys.readouterr()
+    assert _main(["kb", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "default: 1 document (1 file), 1 chunk" in out and "it: 1 document" in out
+
+
+def test_reingesting_a_store_made_before_collections_had_their_own_ids_leaves_no_copies(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+
+    from bot.kb.service import KnowledgeBase
+    from bot.kb.types import Document
+    from bot.settings import load_settings
+
+    monkeypatch.setenv("TANDEM_DATA_DIR", str(tmp_path / "data"))
+    page = (_vpn_docs(tmp_path) / "vpn.md").resolve()
+
+    async def old_layout() -> None:  # what an older version stored: the bare path as id
+        kb = await KnowledgeBase.open(load_settings())
+        await kb.upsert([Document(doc_id=str(page), title="VPN", url=str(page),
+                                  text=page.read_text(), collection="it", kind="markdown")])
+        await kb.close()
+
+    asyncio.run(old_layout())
+    assert _main(["kb", "ingest", str(page.parent), "--collection", "it", "--quiet"]) == 0
+    held = _docs_json(capsys)
+    assert [(d["collection"], d["doc_id"]) for d in held] == [("it", f"it:{page}")]
+
+
+def test_remove_takes_out_a_folder_that_no_longer_exists_and_only_from_the_named_collection(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TANDEM_DATA_DIR", str(tmp_path / "data"))
+    docs = _vpn_docs(tmp_path)
+    assert _main(["kb", "ingest", str(docs), "--quiet"]) == 0
+    assert _main(["kb", "ingest", str(docs), "--collection", "it", "--quiet"]) == 0
+    docs.rename(tmp_path / "moved")
+    assert _main(["kb", "ingest", str(docs), "--quiet"]) == 1
+    assert "tandem kb remove" in capsys.readouterr().out  # the pages stay, and it says so
+    assert len(_docs_json(capsys)) == 2
+
+    assert _main(["kb", "remove", str(docs), "--collection", "it", "--dry-run"]) == 0
+    assert "would remove: it  VPN" in capsys.readouterr().out
+    assert len(_docs_json(capsys)) == 2
+    assert _main(["kb", "remove", str(docs), "--collection", "it"]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert json.loads(out[-1]) == {"removed": 1, "chunks": 1, "dry_run": False}
+    assert [d["collection"] for d in _docs_json(capsys)] == ["default"]
+    assert _main(["kb", "remove", str(docs)]) == 0
+    assert _docs_json(capsys) == []
+    assert _main(["kb", "search", "wireguard vpn profile", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1]) == []
+
+
+def test_remove_fails_the_run_and_says_so_when_a_target_matches_nothing(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TANDEM_DATA_DIR", str(tmp_path / "data"))
+    docs = _vpn_docs(tmp_path)
+    assert _main(["kb", "ingest", str(docs), "--quiet"]) == 0
+    capsys.readouterr()
+    assert _main(["kb", "remove", str(tmp_path / "typo"), str(docs)]) == 1
+    captured = capsys.readouterr()
+    assert f"nothing matches {tmp_path / 'typo'}" in captured.err
+    assert json.loads(captured.out.strip().splitlines()[-1])["removed"] == 1
+    assert _main(["kb", "remove"]) == 2
+    assert "name a path" in capsys.readouterr().err
+    assert _main(["kb", "remove", "--collection", "nope"]) == 1
+    assert "holds nothing" in capsys.readouterr().err

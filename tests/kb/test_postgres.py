@@ -67,6 +67,23 @@ async def test_postgres_rewrite_replaces_chunks_in_one_transaction(pg_kb: Knowle
     assert set(await pg_kb.hashes()) == {"runbook"}
 
 
+async def test_postgres_lists_documents_as_the_sqlite_store_does(
+        pg_kb: KnowledgeBase, embedder: LocalEmbedder, tmp_path: Path) -> None:
+    lite = await KnowledgeBase.open(Settings(tandem_data_dir=tmp_path), embedder=embedder)
+    try:
+        for kb in (pg_kb, lite):
+            await kb.upsert([*DOCS, Document(doc_id="it:runbook", title="Database runbook",
+                                             url="u", text=DOCS[0].text, collection="it")])
+        listed = [await kb.documents() for kb in (pg_kb, lite)]
+        assert listed[0] == listed[1]
+        assert [(d.doc_id, d.chunks, d.private_channel) for d in listed[0]] == [
+            ("it:runbook", 1, None), ("lunch", 1, None), ("runbook", 1, None),
+            ("secret", 1, "CHR")]
+        assert [d.doc_id for d in await pg_kb.documents(collection="it")] == ["it:runbook"]
+    finally:
+        await lite.close()
+
+
 def test_postgres_vector_search_walking_the_index_still_finds_the_allowed_chunks(
         pg_url: str) -> None:
     from bot.kb.chunking import chunk_document

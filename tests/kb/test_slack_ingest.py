@@ -104,3 +104,18 @@ async def test_ingest_slack_with_a_refused_token_says_which_setting_to_fix(
                                       "slack_api_url": sandbox.api_url})
     with pytest.raises(ConfigError, match=r"Slack refused SLACK_BOT_TOKEN .*\(invalid_auth\)"):
         await ingest_channel(kb, bad, "#general")
+
+
+async def test_a_channel_ingested_into_two_collections_is_in_both_and_each_resyncs_alone(
+        sandbox: Sandbox, kb: KnowledgeBase, settings: Settings) -> None:
+    actions.post(sandbox, channel="C0GENERAL", user="U0ALICE",
+                 text="The staging database is reset every Sunday night.")
+    settings = _bot_settings(settings, sandbox)
+    await ingest_channel(kb, settings, "#general")
+    other = await ingest_channel(kb, settings, "#general", collection="ops")
+    assert other.added == 1
+    again = await ingest_channel(kb, settings, "#general")
+    assert (again.unchanged, again.updated) == (1, 0)  # not moved back from "ops"
+    for collection in ("slack", "ops"):
+        (hit,) = await kb.search("staging database reset", k=1, collections=[collection])
+        assert hit.collection == collection
