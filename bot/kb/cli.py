@@ -58,7 +58,8 @@ async def _ingest_slack(args: argparse.Namespace) -> int:
     settings = _settings()
     kb = await _open(settings)
     try:
-        report = await ingest_channel(kb, settings, args.channel, collection=args.collection)
+        report = await ingest_channel(kb, settings, args.channel, collection=args.collection,
+                                      full=args.full)
     finally:
         await kb.close()
     print(json.dumps(report.as_dict()))  # noqa: T201
@@ -312,6 +313,9 @@ def register(subparsers: Any) -> None:
     p = sub.add_parser("ingest-slack", help="ingest a Slack channel's history and threads")
     p.add_argument("channel", help="#name or channel ID")
     p.add_argument("--collection", default="slack")
+    p.add_argument("--full", action="store_true",
+                   help="read every thread again, not only those with new replies or edits "
+                        "to their first message (catches replies edited in place)")
     p.set_defaults(func=_run(_ingest_slack))
 
     p = sub.add_parser("list", help="what the knowledge base holds, by collection")

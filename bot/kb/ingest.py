@@ -37,11 +37,15 @@ def collection_id(collection: str, key: str, home: str) -> str:
 async def sync_documents(kb: KnowledgeBase, docs: list[Document], *, scope: str,
                          report: IngestReport, batch: int = 32,
                          progress: Progress | None = None,
-                         legacy: tuple[str, str] | None = None) -> None:
-    """Make the index hold exactly `docs` among the documents whose id starts with `scope`.
+                         legacy: tuple[str, str] | None = None,
+                         keep: set[str] | None = None) -> None:
+    """Make the index hold exactly `docs` among the documents whose id starts with `scope`,
+    besides those in `keep`: known unchanged without being read again.
     `legacy` (prefix, collection): documents stored under an older id of the same sources,
     which go once their new ids are written."""
     stored = await kb.hashes(prefix=scope)
+    kept = (keep or set()) & set(stored)
+    report.unchanged += len(kept)
     changed: list[Document] = []
     for doc in docs:
         old = stored.get(doc.doc_id)
@@ -60,7 +64,7 @@ async def sync_documents(kb: KnowledgeBase, docs: list[Document], *, scope: str,
         report.chunks += await kb.upsert(part)
         if progress:
             progress(len(part))
-    present = {d.doc_id for d in docs}
+    present = {d.doc_id for d in docs} | kept
     vanished = [doc_id for doc_id in stored if doc_id not in present]
     if legacy is not None and legacy[0] != scope:
         # Not counted as deleted: the same pages are there under their new ids.

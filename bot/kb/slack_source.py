@@ -8,6 +8,14 @@ Content from a private channel is tagged with that channel, so search only retur
 when answering in the same channel. Re-running syncs: changed threads are re-embedded,
 deleted ones removed.
 
+A re-run reads only the threads that changed. The channel's history (200 messages a
+call) gives each thread's reply count, latest reply and its first message's edit time;
+a thread whose record (`meta` key `slack_threads:<collection>:<channel>`) matches, in a
+channel whose name and visibility are as they were, keeps its document without a
+`conversations.replies` call, which is one call per thread at 50 a minute, a quota the
+running bot shares for thread context. A reply edited in place changes none of that:
+`--full` reads every thread again.
+
 Text is stored as people read it in Slack, not as its markup: `<@U0ALICE>` is `@alice`,
 `<#C0DEV|dev>` is `#dev`, `<https://x|the runbook>` is "the runbook (https://x)", and
 `&amp;` is `&`. Tandem's own messages are left out: its drafts, rejected ones included,
@@ -17,7 +25,10 @@ the knowledge base, linked to their thread (`KnowledgeBase.add_answer`).
 
 from __future__ import annotations
 
+import asyncio
+import json
 import time
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from slack_sdk.web.async_client import AsyncWebClient
@@ -34,7 +45,7 @@ from bot.slack.limiter import SlackLimiter
 if TYPE_CHECKING:
     from bot.settings import Settings
 
-__all__ = ["HOME", "ingest_channel", "read_channel"]
+__all__ = ["HOME", "ChannelRead", "ingest_channel", "read_channel"]
 
 HOME = "slack"  # the collection whose thread ids are bare (`collection_id`)
 
@@ -74,13 +85,33 @@ async def _plain(directory: Directory, text: str) -> str:
                             {c: (await directory.channel(c)).name for c in channels})
 
 
-async def read_channel(client: LimitedWebClient, ref: str, *, collection: str = HOME,
-                       own: tuple[str, ...] = ()) -> tuple[str, list[Document]]:
-    """(channel id, one Document per thread) for a channel given as #name or ID.
+_NOTHING = "-"  # a record's mark for a thread that gave no document
+
+
+def _record(channel: dict[str, Any], private: bool, top: dict[str, Any]) -> str:
+    """What a thread's document depends on that the history shows without its replies."""
+    edited = (top.get("edited") or {}).get("ts", "")
+    return json.dumps([channel.get("name", ""), private, top.get("reply_count", 0),
+                       top.get("latest_reply", ""), edited, top.get("subtype") or ""])
+
+
+@dataclass
+class ChannelRead:
+    channel_id: str
+    docs: list[Document] = field(default_factory=list)  # threads read now
+    kept: list[str] = field(default_factory=list)  # ids of threads unchanged since `known`
+    records: dict[str, str] = field(default_factory=dict)  # doc id → `_record`
+
+
+async def read_channel(client: LimitedWebClient, channel: dict[str, Any], *,
+                       collection: str = HOME, own: tuple[str, ...] = (),
+                       known: dict[str, str] | None = None) -> ChannelRead:
+    """One Document per thread of `channel` (as `conversations.info` gives it), except
+    the threads whose record is in `known` unchanged (doc id → record), listed as kept.
     Messages from `own` (the bot's user and bot IDs) are left out."""
-    channel = await _resolve(client, ref)
     cid = str(channel["id"])
     private = bool(channel.get("is_private") or channel.get("is_group"))
+    out = ChannelRead(cid)
     directory = Directory(client, team_id=client.team_id)  # names looked up once a run
     mine = set(own)
 
@@ -92,15 +123,23 @@ async def read_channel(client: LimitedWebClient, ref: str, *, collection: str = 
             return (await directory.user(str(m["user"]))).name
         return str(m.get("username") or "someone")
 
-    docs: list[Document] = []
     for top in await _pages(client.conversations_history, channel=cid):
         if top.get("subtype") in ("channel_join", "channel_leave"):
+            continue
+        doc_id = collection_id(collection, f"slack:{cid}:{top['ts']}", HOME)
+        record = out.records[doc_id] = _record(channel, private, top)
+        if known is not None and known.get(doc_id) == record:
+            out.kept.append(doc_id)
+            continue
+        if known is not None and known.get(doc_id) == _NOTHING + record:
+            out.records[doc_id] = _NOTHING + record
             continue
         thread = [top]
         if top.get("reply_count") or top.get("thread_ts") == top.get("ts"):
             thread = await _pages(client.conversations_replies, channel=cid, ts=top["ts"])
         kept = [m for m in thread if theirs(m)]
-        if not kept:
+        if not kept:  # only Tandem's: nothing to store, nothing to read again next time
+            out.records[doc_id] = _NOTHING + record
             continue
         bodies = [await _plain(directory, str(m["text"])) for m in kept]
         text = "\n\n".join([f"@{await speaker(m)}: {body}"
@@ -108,17 +147,26 @@ async def read_channel(client: LimitedWebClient, ref: str, *, collection: str = 
         link = await client.chat_getPermalink(channel=cid, message_ts=top["ts"])
         first = bodies[0].splitlines()[0] if bodies[0] else ""
         latest = max(float(m.get("ts", 0)) for m in thread)
-        key = f"slack:{cid}:{top['ts']}"
-        docs.append(Document(doc_id=collection_id(collection, key, HOME),
-                             title=f"#{channel.get('name', cid)}: {first[:80]}",
-                             url=str(link["permalink"]), text=text, collection=collection,
-                             private_channel=cid if private else None, updated_at=latest))
-    return cid, docs
+        out.docs.append(Document(doc_id=doc_id,
+                                 title=f"#{channel.get('name', cid)}: {first[:80]}",
+                                 url=str(link["permalink"]), text=text,
+                                 collection=collection,
+                                 private_channel=cid if private else None, updated_at=latest))
+    return out
+
+
+def _load_records(raw: str | None) -> dict[str, str]:
+    try:
+        records = json.loads(raw or "{}")
+    except ValueError:
+        return {}
+    return records if isinstance(records, dict) else {}
 
 
 async def ingest_channel(kb: KnowledgeBase, settings: Settings, ref: str, *,
-                         collection: str = HOME, limiter: SlackLimiter | None = None
-                         ) -> IngestReport:
+                         collection: str = HOME, limiter: SlackLimiter | None = None,
+                         full: bool = False) -> IngestReport:
+    """Sync the channel's threads into `collection`; `full` reads every thread again."""
     if not settings.slack_bot_token:
         raise ConfigError("SLACK_BOT_TOKEN is not set: ingest-slack reads Slack as the bot")
     client = LimitedWebClient(limiter=limiter or SlackLimiter(), token=settings.slack_bot_token,
@@ -128,10 +176,18 @@ async def ingest_channel(kb: KnowledgeBase, settings: Settings, ref: str, *,
     try:
         auth = await authenticate(client, settings.slack_api_url)
         own = tuple(str(auth[k]) for k in ("user_id", "bot_id") if auth.get(k))
-        cid, docs = await read_channel(client, ref, collection=collection, own=own)
-        scope = f"slack:{cid}:"
-        await sync_documents(kb, docs, scope=collection_id(collection, scope, HOME),
-                             report=report, legacy=(scope, collection))
+        channel = await _resolve(client, ref)
+        scope = f"slack:{channel['id']}:"
+        key = f"slack_threads:{collection}:{channel['id']}"
+        # Only threads still stored are kept: `tandem kb remove` may have taken some.
+        stored = await kb.hashes(prefix=collection_id(collection, scope, HOME))
+        records = _load_records(await asyncio.to_thread(kb.store.get_meta, key))
+        known = {} if full else {d: r for d, r in records.items()
+                                 if d in stored or r.startswith(_NOTHING)}
+        read = await read_channel(client, channel, collection=collection, own=own, known=known)
+        await sync_documents(kb, read.docs, scope=collection_id(collection, scope, HOME),
+                             report=report, legacy=(scope, collection), keep=set(read.kept))
+        await asyncio.to_thread(kb.store.set_meta, key, json.dumps(read.records))
     finally:
         if client.session is not None:
             await client.session.close()

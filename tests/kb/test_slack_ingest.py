@@ -119,3 +119,67 @@ async def test_a_channel_ingested_into_two_collections_is_in_both_and_each_resyn
     for collection in ("slack", "ops"):
         (hit,) = await kb.search("staging database reset", k=1, collections=[collection])
         assert hit.collection == collection
+
+
+def _replies_calls(sandbox: Sandbox) -> int:
+    return sum(c["method"] == "conversations.replies" for c in sandbox.calls)
+
+
+async def test_ingest_slack_rereads_only_threads_with_new_replies_or_an_edited_first_message(
+        sandbox: Sandbox, kb: KnowledgeBase, settings: Settings) -> None:
+    settings = _bot_settings(settings, sandbox)
+    roots = [actions.post(sandbox, channel="C0GENERAL", user="U0ALICE", text=text) for text in (
+        "Where do the VPN profiles live?", "Who approves prod deploys?",
+        "Is the office open on Dec 26?")]
+    for root in roots:
+        actions.post(sandbox, channel="C0GENERAL", user="U0BOB", thread_ts=root, text="Ask IT.")
+    first = await ingest_channel(kb, settings, "#general")
+    assert first.added == 3 and _replies_calls(sandbox) == 3
+
+    actions.post(sandbox, channel="C0GENERAL", user="U0ALICE", thread_ts=roots[0],
+                 text="They moved to the vault under it/vpn.")
+    edited = sandbox.store.get_message("C0GENERAL", roots[1])
+    assert edited is not None
+    edited.update(text="Who approves production deploys on Fridays?",
+                  edited={"user": "U0ALICE", "ts": "1800000000.000100"})
+    sandbox.calls.clear()
+    again = await ingest_channel(kb, settings, "#general")
+    assert (again.updated, again.unchanged, again.added) == (2, 1, 0)
+    assert _replies_calls(sandbox) == 2  # the untouched thread was not read again
+    (hit,) = await kb.search("where are the vpn profiles kept", k=1)
+    assert "it/vpn" in hit.text
+    (hit,) = await kb.search("who approves production deploys on fridays", k=1)
+    assert "Fridays" in hit.text
+
+    sandbox.calls.clear()
+    full = await ingest_channel(kb, settings, "#general", full=True)
+    assert (full.unchanged, _replies_calls(sandbox)) == (3, 3)
+
+
+async def test_ingest_slack_reads_a_thread_again_when_its_document_was_removed(
+        sandbox: Sandbox, kb: KnowledgeBase, settings: Settings) -> None:
+    settings = _bot_settings(settings, sandbox)
+    root = actions.post(sandbox, channel="C0GENERAL", user="U0ALICE",
+                        text="The printer on floor 3 needs a badge tap.")
+    actions.post(sandbox, channel="C0GENERAL", user="U0BOB", thread_ts=root, text="Thanks!")
+    await ingest_channel(kb, settings, "#general")
+    await kb.delete(list(await kb.hashes()))
+    again = await ingest_channel(kb, settings, "#general")
+    assert again.added == 1
+    assert await kb.search("printer badge tap floor 3", k=1)
+
+
+async def test_ingest_slack_reads_every_thread_again_when_the_channel_is_renamed(
+        sandbox: Sandbox, kb: KnowledgeBase, settings: Settings) -> None:
+    # Its name is in every title, as its visibility is in every document's access rule:
+    # a thread kept without reading must not keep either stale.
+    settings = _bot_settings(settings, sandbox)
+    actions.post(sandbox, channel="C0GENERAL", user="U0ALICE", text="Badges renew in March.")
+    await ingest_channel(kb, settings, "#general")
+    channel = sandbox.ws.channel("C0GENERAL")
+    assert channel is not None
+    channel.name = "town-square"
+    again = await ingest_channel(kb, settings, "C0GENERAL")
+    assert again.updated == 1
+    (hit,) = await kb.search("when do badges renew", k=1)
+    assert hit.title.startswith("#town-square: ")
