@@ -85,6 +85,11 @@ async def _plain(directory: Directory, text: str) -> str:
                             {c: (await directory.channel(c)).name for c in channels})
 
 
+# The share of each Slack tier the ingest paces itself to: Slack counts calls per app,
+# so the running bot's own `conversations.replies` (thread context for every draft)
+# spends the same 50 a minute, and must not queue behind a long first ingest.
+INGEST_SHARE = 0.8
+
 _NOTHING = "-"  # a record's mark for a thread that gave no document
 
 
@@ -169,8 +174,8 @@ async def ingest_channel(kb: KnowledgeBase, settings: Settings, ref: str, *,
     """Sync the channel's threads into `collection`; `full` reads every thread again."""
     if not settings.slack_bot_token:
         raise ConfigError("SLACK_BOT_TOKEN is not set: ingest-slack reads Slack as the bot")
-    client = LimitedWebClient(limiter=limiter or SlackLimiter(), token=settings.slack_bot_token,
-                              base_url=settings.slack_api_url)
+    client = LimitedWebClient(limiter=limiter or SlackLimiter(scale=INGEST_SHARE),
+                              token=settings.slack_bot_token, base_url=settings.slack_api_url)
     report = IngestReport()
     started = time.perf_counter()
     try:
