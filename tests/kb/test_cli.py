@@ -31,6 +31,16 @@ def _vpn_docs(tmp_path: Path) -> Path:
     return docs
 
 
+def _ingested(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+              capsys: pytest.CaptureFixture[str]) -> Path:
+    """The VPN folder ingested into a knowledge base of its own; output so far dropped."""
+    monkeypatch.setenv("TANDEM_DATA_DIR", str(tmp_path / "data"))
+    docs = _vpn_docs(tmp_path)
+    assert _main(["kb", "ingest", str(docs), "--quiet"]) == 0
+    capsys.readouterr()
+    return docs
+
+
 def test_eval_prints_metrics_json_last(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                        monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TANDEM_DATA_DIR", str(tmp_path / "data"))
@@ -72,10 +82,7 @@ def test_ingest_then_search_json(tmp_path: Path, capsys: pytest.CaptureFixture[s
 def test_reembed_command_reembeds_with_a_progress_bar_after_an_embedder_change(
         tmp_path: Path, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TANDEM_DATA_DIR", str(tmp_path / "data"))
-    docs = _vpn_docs(tmp_path)
-    assert _main(["kb", "ingest", str(docs), "--quiet"]) == 0
-    capsys.readouterr()
+    _ingested(tmp_path, monkeypatch, capsys)
     monkeypatch.setenv("TANDEM_EMBED_TAIL_VECTORS", "1")  # part of the embedder's name
     assert _main(["kb", "reembed"]) == 0
     captured = capsys.readouterr()
@@ -191,13 +198,19 @@ def _docs_json(capsys: pytest.CaptureFixture[str]) -> list[dict[str, object]]:
     return list(json.loads(capsys.readouterr().out.strip().splitlines()[-1]))
 
 
-def test_a_folder_ingested_into_two_collections_is_held_by_both_and_stays_in_each(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str],
-        monkeypatch: pytest.MonkeyPatch) -> None:
+def _in_two_collections(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The VPN folder ingested into the default collection, then into "it"."""
     monkeypatch.setenv("TANDEM_DATA_DIR", str(tmp_path / "data"))
     docs = _vpn_docs(tmp_path)
     assert _main(["kb", "ingest", str(docs), "--quiet"]) == 0
     assert _main(["kb", "ingest", str(docs), "--collection", "it", "--quiet"]) == 0
+    return docs
+
+
+def test_a_folder_ingested_into_two_collections_is_held_by_both_and_stays_in_each(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    docs = _in_two_collections(tmp_path, monkeypatch)
     capsys.readouterr()
     # The scheduled re-ingest of the first collection finds its page as it left it.
     assert _main(["kb", "ingest", str(docs), "--quiet"]) == 0
@@ -239,10 +252,7 @@ def test_reingesting_a_store_made_before_collections_had_their_own_ids_leaves_no
 def test_remove_takes_out_a_folder_that_no_longer_exists_and_only_from_the_named_collection(
         tmp_path: Path, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TANDEM_DATA_DIR", str(tmp_path / "data"))
-    docs = _vpn_docs(tmp_path)
-    assert _main(["kb", "ingest", str(docs), "--quiet"]) == 0
-    assert _main(["kb", "ingest", str(docs), "--collection", "it", "--quiet"]) == 0
+    docs = _in_two_collections(tmp_path, monkeypatch)
     docs.rename(tmp_path / "moved")
     assert _main(["kb", "ingest", str(docs), "--quiet"]) == 1
     assert "tandem kb remove" in capsys.readouterr().out  # the pages stay, and it says so
@@ -264,10 +274,7 @@ def test_remove_takes_out_a_folder_that_no_longer_exists_and_only_from_the_named
 def test_remove_fails_the_run_and_says_so_when_a_target_matches_nothing(
         tmp_path: Path, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TANDEM_DATA_DIR", str(tmp_path / "data"))
-    docs = _vpn_docs(tmp_path)
-    assert _main(["kb", "ingest", str(docs), "--quiet"]) == 0
-    capsys.readouterr()
+    docs = _ingested(tmp_path, monkeypatch, capsys)
     assert _main(["kb", "remove", str(tmp_path / "typo"), str(docs)]) == 1
     captured = capsys.readouterr()
     assert f"nothing matches {tmp_path / 'typo'}" in captured.err
