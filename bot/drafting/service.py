@@ -38,6 +38,14 @@ EXPLICIT = {"doc": "document", "document": "document", "ask": "question",
             "question": "question", "reply": "support", "support": "support"}
 
 
+class SearchFailed(Exception):
+    """The knowledge base could not be searched for a question draft."""
+
+    def __init__(self, kind: str) -> None:
+        self.what = f"the knowledge base could not be searched ({kind})"
+        super().__init__(self.what)
+
+
 class DraftingService:
     def __init__(self, services: Services) -> None:
         self.s = services
@@ -182,12 +190,15 @@ class DraftingService:
             try:
                 found = await s.kb.search(request.text, k=5, collections=policy.collections,
                                           channel_id=request.channel_id)
-                sources = [{"n": h.n, "title": h.title, "url": h.url, "text": h.text[:1500],
-                            "heading": h.heading, "collection": h.collection,
-                            "doc_id": h.doc_id, "chunk_id": h.chunk_id, "score": h.score}
-                           for h in found]
-            except Exception:  # a broken index must not stop the draft; say it in the log
+            except Exception as exc:
+                # Not "nothing found": that would tell the asker the team has no answer.
+                # The draft fails with Retry; the log has the details, the thread the kind.
                 log.exception("knowledge-base search failed")
+                raise SearchFailed(type(exc).__name__) from exc
+            sources = [{"n": h.n, "title": h.title, "url": h.url, "text": h.text[:1500],
+                        "heading": h.heading, "collection": h.collection,
+                        "doc_id": h.doc_id, "chunk_id": h.chunk_id, "score": h.score}
+                       for h in found]
         numbered = "\n\n".join(f"[{x['n']}] {x['title']}\n{x['text']}" for x in sources)
         messages = prompt.render(request=request.text, context=draft.context_text or "(none)",
                                  sources=numbered or "(no sources found)")
@@ -202,7 +213,11 @@ class DraftingService:
         draft, request = loaded  # read-only rows
         prompt = s.prompts.get(draft.job)
         model = choose_model(draft.job, s.settings.traffic, s.llm.model, request.id)
-        messages, sources = await self._messages(request, draft)
+        failure: SearchFailed | None = None
+        try:
+            messages, sources = await self._messages(request, draft)
+        except SearchFailed as exc:
+            messages, sources, failure = [], [], exc
         source_status = draft.status
         if not await s.store.core(lambda x: repo.move(
                 x, draft_id=draft_id, source=source_status, target=DraftStatus.generating,
@@ -233,7 +248,8 @@ class DraftingService:
         started = time.monotonic()
         ttft: float | None = None
         stream = None
-        if not (draft.job == "question" and s.kb is not None and not sources):
+        if failure is None and not (draft.job == "question" and s.kb is not None
+                                    and not sources):
             # No stop strings: the server stops on the model's end-of-turn token
             # (the embedded one has it in generation_config.json), and a stop string
             # makes vLLM hold back its length in characters of every streamed draft.
@@ -248,6 +264,8 @@ class DraftingService:
                 await s.store.core(lambda x: repo.update_draft(
                     x, draft_id=draft_id, message_channel_id=surface.channel,
                     message_ts=writer.ts))
+            if failure is not None:
+                raise failure
             if stream is None:
                 # Nothing relevant in the knowledge base: say so, invent nothing.
                 text, usage, model = T.NO_SOURCES, {}, "none (no sources found)"
@@ -297,8 +315,9 @@ class DraftingService:
         except asyncio.CancelledError:
             await self._cancelled(writer)
             raise
-        except (TimeoutError, LLMError, SlackApiError, OSError) as exc:
-            what = exc.what if isinstance(exc, LLMError) else "Slack refused the draft message"
+        except (TimeoutError, LLMError, SearchFailed, SlackApiError, OSError) as exc:
+            what = exc.what if isinstance(exc, (LLMError, SearchFailed)) \
+                else "Slack refused the draft message"
             log.warning("draft %s failed: %s", draft_id, exc)
             s.metrics.drafts.labels(draft.job, "failed").inc()
             await self._fail(draft_id, writer, what, header)

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from pathlib import Path
 
 import pytest
 
 from bot.kb.ingest import ingest_paths
-from tests.e2e.helpers import drafts, finals
+from tests.e2e.helpers import drafts, finals, wait_text
 from tests.support.fake_llm import FakeLLM
-from tests.support.harness import Harness, text_of
+from tests.support.harness import Harness, button_values, text_of
 
 pytestmark = pytest.mark.slow
 
@@ -85,6 +86,35 @@ async def test_question_with_nothing_relevant_says_so_without_the_model(
     assert "couldn't find anything" in text_of(draft)
     chats = [r for r in fake_llm.requests[before:] if r.get("stream")]
     assert chats == []  # nothing to ground an answer in: the model is not asked
+
+
+async def test_a_knowledge_base_that_cannot_be_searched_fails_the_draft_with_retry_not_i_dont_know(
+        kb_harness: Harness, fake_llm: FakeLLM, monkeypatch: pytest.MonkeyPatch) -> None:
+    h = kb_harness
+    slack = h.slack
+    assert slack is not None and h.bot is not None and h.bot.services.kb is not None
+    store = h.bot.services.kb.store
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise sqlite3.OperationalError("database disk image is malformed")
+
+    monkeypatch.setattr(store, "bm25", broken)
+    before = len(fake_llm.requests)
+    ts = await slack.post("general", "alice", "<@U0BOT> how much are travel meals "
+                          "reimbursed per day?")
+    failed = await wait_text(h, "C0GENERAL", ts, "Drafting failed", timeout=30)
+    shown = text_of(failed)
+    assert "knowledge base could not be searched (OperationalError)" in shown
+    assert "couldn't find anything" not in shown and "malformed" not in shown
+    assert "tandem_retry" in button_values(failed)
+    assert not [r for r in fake_llm.requests[before:] if r.get("stream")]
+    assert [d.status for d in drafts(h)] == ["failed"]
+
+    monkeypatch.undo()  # the index is back
+    fake_llm.reply = lambda _body: "Meals are reimbursed up to 40 euros a day [1]."
+    await slack.click("bob", "tandem_retry", channel="C0GENERAL", ts=failed["ts"])
+    answer = await wait_text(h, "C0GENERAL", ts, "40 euros", timeout=30)
+    assert "Expense policy" in text_of(answer)
 
 
 async def test_a_bot_started_on_vectors_of_another_embedder_answers_and_reembeds_behind(
