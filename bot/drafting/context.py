@@ -17,9 +17,13 @@ from bot.llm.client import estimate_tokens
 from bot.slack.client import LimitedWebClient
 from bot.slack.directory import Directory
 
-__all__ = ["Conversation", "build_context", "clean_request", "MAX_REQUEST_CHARS"]
+__all__ = ["Conversation", "build_context", "clean_request", "search_query",
+           "MAX_REQUEST_CHARS"]
 
 MAX_REQUEST_CHARS = 8000
+# A question of this many content words or fewer, asked in a thread, is read as a
+# follow-up of the thread's opening question ("and on Linux?", "after how long?").
+FOLLOW_UP_TERMS = 3
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 
 
@@ -82,3 +86,22 @@ async def build_context(client: LimitedWebClient, directory: Directory, *, chann
         used += cost
     conv.transcript = "\n".join(reversed(lines))
     return conv
+
+
+def search_query(ask: str, transcript: str) -> str:
+    """What a question draft searches the knowledge base for: the ask itself, or for a
+    short follow-up in a thread, the ask and then the first line of the thread's first
+    message from a person, at most 300 characters (the ask leads: an embedding reads
+    only its first 128 tokens). "after how long?" alone finds nothing, or something
+    about anything; with "what happens when the primary on-call doesn't acknowledge a
+    page?" after it, the escalation policy. `transcript` is `Conversation.transcript`,
+    oldest first ("name: text" lines, Tandem's own as "Tandem: ...")."""
+    from bot.kb.ranking import query_terms
+
+    if not transcript or len(query_terms(ask)) > FOLLOW_UP_TERMS:
+        return ask
+    for line in transcript.splitlines():
+        who, sep, text = line.partition(": ")
+        if sep and who != "Tandem" and text.strip():
+            return f"{ask}\n{text.strip()[:300]}"
+    return ask

@@ -15,7 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 from slack_sdk.errors import SlackApiError
 
-from bot.drafting.context import MAX_REQUEST_CHARS, build_context, clean_request
+from bot.drafting.context import (
+    MAX_REQUEST_CHARS,
+    build_context,
+    clean_request,
+    search_query,
+)
 from bot.drafting.intake import Ask, channel_kind, check_text, placement
 from bot.drafting.safety import neutralise, to_mrkdwn
 from bot.drafting.writer import DraftWriter, Surface
@@ -188,7 +193,8 @@ class DraftingService:
         if draft.job == "question" and s.kb is not None:
             policy = await self._policy(request.channel_id)
             try:
-                found = await s.kb.search(request.text, k=5, collections=policy.collections,
+                query = search_query(request.text, draft.context_text or "")
+                found = await s.kb.search(query, k=5, collections=policy.collections,
                                           channel_id=request.channel_id)
             except Exception as exc:
                 # Not "nothing found": that would tell the asker the team has no answer.

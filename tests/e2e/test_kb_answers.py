@@ -88,6 +88,21 @@ async def test_question_with_nothing_relevant_says_so_without_the_model(
     assert chats == []  # nothing to ground an answer in: the model is not asked
 
 
+async def test_a_short_follow_up_in_a_thread_is_searched_with_the_threads_question(
+        kb_harness: Harness, fake_llm: FakeLLM) -> None:
+    h = kb_harness
+    slack = h.slack
+    assert slack is not None
+    fake_llm.reply = lambda _body: "After 15 minutes [1]."
+    root = await slack.post("general", "alice", "What happens when the primary on-call "
+                            "doesn't acknowledge a page?")
+    ts = await slack.post("general", "bob", "<@U0BOT> after how long?", thread_ts=root)
+    draft = await h.wait_draft("C0GENERAL", root, timeout=60)
+    assert "After 15 minutes" in text_of(draft) and "On-call handbook" in text_of(draft)
+    (record,) = drafts(h)
+    assert record.sources[0]["title"].startswith("On-call handbook") and ts
+
+
 async def test_a_knowledge_base_that_cannot_be_searched_fails_the_draft_with_retry_not_i_dont_know(
         kb_harness: Harness, fake_llm: FakeLLM, monkeypatch: pytest.MonkeyPatch) -> None:
     h = kb_harness
