@@ -40,7 +40,7 @@ async def _ingest(args: argparse.Namespace) -> int:
     kb = await _open(show_progress=not args.quiet)
     try:
         report = await ingest_paths(kb, [Path(p) for p in args.paths],
-                                    collection=args.collection,
+                                    collection=args.collection, url=args.url,
                                     show_progress=not args.quiet)
     finally:
         await kb.close()
@@ -308,6 +308,10 @@ def register(subparsers: Any) -> None:
     p.add_argument("paths", nargs="+")
     p.add_argument("--collection", default="default")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--url", metavar="TEMPLATE",
+                   help="where the files are published, for citation links: a base URL, or "
+                        "a template with {path} or {path_noext}, e.g. "
+                        "https://docs.example.com/{path_noext}.html")
     p.set_defaults(func=_run(_ingest))
 
     p = sub.add_parser("ingest-slack", help="ingest a Slack channel's history and threads")

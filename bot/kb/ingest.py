@@ -16,13 +16,14 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from urllib.parse import quote
 
 from bot.kb.readers import MAX_FILE_BYTES, Unreadable, read_file, walk
 from bot.kb.service import KnowledgeBase, content_hash
 from bot.kb.types import Document, IngestReport
 
-__all__ = ["collection_id", "ingest_paths", "sync_documents"]
+__all__ = ["collection_id", "ingest_paths", "link_for", "sync_documents"]
 
 Progress = Callable[[int], None]
 
@@ -79,13 +80,29 @@ def _scope(path: Path) -> str:
     return str(resolved) if resolved.is_file() else str(resolved).rstrip("/") + "/"
 
 
-def _in_collection(doc: Document, collection: str) -> Document:
-    return replace(doc, doc_id=collection_id(collection, doc.doc_id, "default"))
+def link_for(template: str, relative: str) -> str:
+    """Where a file is published, for citations: `template` holds `{path}` (the file's path
+    under the ingested folder, `guide/setup.md`) or `{path_noext}` (`guide/setup`), URL-
+    quoted; without either, the path is appended. `https://github.com/acme/handbook/blob/
+    main/docs/{path}`, `https://docs.acme.com/{path_noext}.html` (Sphinx), `…/{path_noext}/`
+    (MkDocs)."""
+    path = quote(relative)
+    noext = quote(str(PurePosixPath(relative).with_suffix("")))
+    if "{path}" not in template and "{path_noext}" not in template:
+        return template.rstrip("/") + "/" + path
+    return template.replace("{path_noext}", noext).replace("{path}", path)
+
+
+def _placed(doc: Document, collection: str, relative: str, url: str | None) -> Document:
+    return replace(doc, doc_id=collection_id(collection, doc.doc_id, "default"),
+                   url=link_for(url, relative) if url else doc.url)
 
 
 async def ingest_paths(kb: KnowledgeBase, paths: list[Path], *, collection: str = "default",
-                       show_progress: bool = True, max_file_bytes: int = MAX_FILE_BYTES
-                       ) -> IngestReport:
+                       show_progress: bool = True, max_file_bytes: int = MAX_FILE_BYTES,
+                       url: str | None = None) -> IngestReport:
+    """`url`: a `link_for` template, so citations link to where the files are published
+    rather than show their path on this machine."""
     report = IngestReport()
     started = time.perf_counter()
     for root in paths:
@@ -95,11 +112,12 @@ async def ingest_paths(kb: KnowledgeBase, paths: list[Path], *, collection: str 
                                    "stays until `tandem kb remove` removes it"))
             continue
         docs: list[Document] = []
+        base = root if root.is_dir() else root.parent
         for path in walk([root]):
             try:
-                docs.append(_in_collection(
-                    read_file(path, collection=collection, max_bytes=max_file_bytes,
-                              root=root if root.is_dir() else root.parent), collection))
+                doc = read_file(path, collection=collection, max_bytes=max_file_bytes,
+                                root=base)
+                docs.append(_placed(doc, collection, path.relative_to(base).as_posix(), url))
             except Unreadable as exc:
                 report.skipped.append((str(path), str(exc)))
                 print(f"skipped {path}: {exc}", file=sys.stderr)  # noqa: T201

@@ -283,3 +283,21 @@ def test_remove_fails_the_run_and_says_so_when_a_target_matches_nothing(
     assert "name a path" in capsys.readouterr().err
     assert _main(["kb", "remove", "--collection", "nope"]) == 1
     assert "holds nothing" in capsys.readouterr().err
+
+
+def test_ingest_with_a_url_template_cites_where_the_pages_are_published(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TANDEM_DATA_DIR", str(tmp_path / "data"))
+    docs = _vpn_docs(tmp_path)
+    (docs / "how to").mkdir()
+    (docs / "how to" / "printers.md").write_text("# Printers\n\nBadge in at the printer.\n")
+    assert _main(["kb", "ingest", str(docs), "--quiet",
+                  "--url", "https://docs.example.com/{path_noext}.html"]) == 0
+    capsys.readouterr()
+    assert _main(["kb", "search", "badge in at the printer", "--json"]) == 0
+    hits = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert hits[0]["url"] == "https://docs.example.com/how%20to/printers.html"
+    # Removing by path still works: a page is known by its file, wherever it links to.
+    assert _main(["kb", "remove", str(docs / "how to")]) == 0
+    assert [d["url"] for d in _docs_json(capsys)] == ["https://docs.example.com/vpn.html"]

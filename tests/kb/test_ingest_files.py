@@ -321,3 +321,14 @@ def test_pdf_title_drops_what_the_word_processor_added_to_it(tmp_path: Path) -> 
     _pdf(tmp_path / "b.pdf", "Expenses", title="Untitled")
     assert read_file(tmp_path / "a.pdf").title == "Travel Policy 2024"
     assert read_file(tmp_path / "b.pdf").title == "b"  # the file's name, not "Untitled"
+
+
+def test_link_templates_place_a_file_by_its_path_under_the_ingested_folder() -> None:
+    from bot.kb.ingest import link_for
+
+    assert link_for("https://github.com/acme/hb/blob/main/docs/", "a b/setup.md") == \
+        "https://github.com/acme/hb/blob/main/docs/a%20b/setup.md"
+    assert link_for("https://docs.acme.com/{path_noext}/", "guide/setup.md") == \
+        "https://docs.acme.com/guide/setup/"
+    assert link_for("https://x.test/raw/{path}?plain=1", "notes.txt") == \
+        "https://x.test/raw/notes.txt?plain=1"

@@ -43,3 +43,4 @@ def test_summary_counts_documents_chunks_kinds_and_private_channels_per_collecti
     assert rows["answers"]["kinds"] == {"approved answer": 1}
     assert rows["answers"]["private_channels"] == ["C1"]
     assert rows["ops"]["kinds"] == {"Slack thread": 1}
+
