@@ -68,9 +68,7 @@ def short_support_prompts(max_tokens: int) -> Path:
             data["examples"] = []
             # Sampled cool, as a team would run a support prompt: a 270M model at 0.7
             # wanders off into other scripts, which measures its noise, not what it learnt.
-            # Seeded (vLLM's per-request seed), so a run can be repeated draft for draft,
-            # as training is (seed 0).
-            data["params"] = {"temperature": 0.2, "max_tokens": max_tokens, "seed": 7}
+            data["params"] = {"temperature": 0.2, "max_tokens": max_tokens}
         (out / path.name).write_text(yaml.safe_dump(data, allow_unicode=True))
     return out
 
