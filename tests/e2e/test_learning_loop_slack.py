@@ -81,6 +81,10 @@ async def review_drafts(h: Harness, expected: int, *, decided: int) -> None:
     reviewed: set[str] = set()
     deadline = time.monotonic() + 1800
     while len(reviewed) < expected and time.monotonic() < deadline:
+        # A draft that failed (the model server died) is never reviewable: say so now,
+        # not after the deadline.
+        failed = [d for d in drafts(h) if d.status == "failed"]
+        assert not failed, f"{len(failed)} drafts failed, first: {failed[0].error}"
         for top in await slack.messages("C0REVIEWS"):
             for m in await slack.messages("C0REVIEWS", thread_ts=top["ts"]):
                 if m["ts"] in reviewed or m.get("streaming") \
