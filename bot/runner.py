@@ -103,6 +103,26 @@ async def _check_model(llm: LLMClient, url: str) -> None:
                           f"set it to one it serves ({', '.join(models[:5])})")
 
 
+async def restore_routed_adapters(session: aiohttp.ClientSession, settings: Settings,
+                                  base_model: str) -> None:
+    """Load the adapters the traffic split routes to that the LLM server has forgotten
+    (it restarted since `tandem tune deploy`). A ConfigError names one it cannot load."""
+    from bot.tuning.deploy import Registry, restore_adapters, routed_adapters
+
+    wanted = routed_adapters(settings.traffic, base_model)
+    if not wanted or not settings.tandem_llm_base_url:
+        return
+    registry = Registry(settings.tandem_data_dir / "adapters.json")
+    try:
+        restored = await restore_adapters(session, settings.tandem_llm_base_url, wanted,
+                                          registry)
+    except aiohttp.ClientError as exc:  # no /v1/models (not vLLM): nothing to check
+        log.warning("could not check the LLM server's adapters: %s", exc)
+        return
+    if restored:
+        log.info("loaded adapters the LLM server had forgotten: %s", ", ".join(restored))
+
+
 async def start_bot(settings: Settings, *, limiter: SlackLimiter | None = None,
                     with_kb: bool = True) -> Bot:
     """Build the services, check they can work, and connect to Slack."""
@@ -125,6 +145,7 @@ async def start_bot(settings: Settings, *, limiter: SlackLimiter | None = None,
             raise ConfigError(f"the LLM at {settings.tandem_llm_base_url} is unreachable: start "
                               "vLLM there or set TANDEM_LLM_BASE_URL")
         await _check_model(llm, settings.tandem_llm_base_url)
+        await restore_routed_adapters(session, settings, llm.model)
         limiter = limiter or SlackLimiter()
         # One shared HTTP session: a new connection per Web API call costs more than the call.
         client = LimitedWebClient(limiter=limiter, token=settings.slack_bot_token,
@@ -206,16 +227,21 @@ async def _run(args: argparse.Namespace) -> int:
             print(f"Sandbox Slack workspace: {sandbox.url}  (open it in a browser)", flush=True)  # noqa: T201
         # Wrong Slack settings must not wait a minute for the embedded vLLM to say so.
         settings.check_slack()
+        server = None
         if not settings.tandem_llm_base_url:
             from bot.llm.embedded import EmbeddedVLLM
 
-            server = EmbeddedVLLM()
+            # Its output goes to a file: a crash (restarted by `supervise`) leaves its reason.
+            server = EmbeddedVLLM(log_path=settings.tandem_data_dir / "vllm.log")
             await server.start()
             stack.append(server)
             settings.tandem_llm_base_url, settings.tandem_llm_model = server.base_url, server.model
             print(f"Embedded vLLM: {server.base_url}", flush=True)  # noqa: T201
         bot = await start_bot(settings)
         stack.append(bot)
+        if server is not None:
+            restart_hook = _adapters_hook(bot, settings)
+            bot.tasks.append(asyncio.create_task(server.supervise(on_restart=restart_hook)))
         mode = "Socket Mode" if settings.socket_mode else f"HTTP mode on :{bot.http_port}"
         print(f"Tandem is running ({mode}). Ctrl-C stops it.", flush=True)  # noqa: T201
         stop = asyncio.Event()
@@ -227,6 +253,12 @@ async def _run(args: argparse.Namespace) -> int:
     finally:
         for part in reversed(stack):
             await part.stop()
+
+
+def _adapters_hook(bot: Bot, settings: Settings) -> Any:
+    async def restore() -> None:
+        await restore_routed_adapters(bot.session, settings, bot.services.llm.model)
+    return restore
 
 
 def _cmd_run(args: argparse.Namespace) -> int:

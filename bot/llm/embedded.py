@@ -14,12 +14,14 @@ import asyncio
 import atexit
 import contextlib
 import json
+import logging
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import aiohttp
@@ -27,6 +29,8 @@ import aiohttp
 from bot.llm.model_prep import SERVED_MODEL, chat_template_path, prepare_model
 
 __all__ = ["EmbeddedVLLM", "cpu_dtype", "free_port"]
+
+logger = logging.getLogger(__name__)
 
 # Request params still win; these are only the server's defaults.
 _SAMPLING = {"temperature": 0.7, "top_p": 0.9, "repetition_penalty": 1.15}
@@ -157,6 +161,36 @@ class EmbeddedVLLM:
             while proc.poll() is None and time.monotonic() < deadline:
                 await asyncio.sleep(0.2)
         self.kill()
+
+    async def supervise(self, on_restart: Callable[[], Awaitable[None]] | None = None, *,
+                        poll: float = 1.0, backoff: float = 5.0) -> None:
+        """Until cancelled: when the server exits (a crash, the OOM killer), start it
+        again on the same port, so clients keep their URL, then run `on_restart` (to
+        load the adapters it forgot). Drafts asked meanwhile fail with Retry. A start
+        that fails is tried again after `backoff` seconds, doubling up to five minutes."""
+        delay = backoff
+        while True:
+            await asyncio.sleep(poll)
+            proc = self.process
+            if proc is not None and proc.poll() is None:
+                continue
+            code = proc.returncode if proc is not None else None
+            where = f"; its log: {self.log_path}" if self.log_path else ""
+            logger.error("embedded vLLM exited (code %s); restarting it%s", code, where)
+            self.kill()
+            try:
+                await self.start(progress=False)
+                if on_restart is not None:
+                    await on_restart()
+            except Exception:
+                logger.exception("embedded vLLM did not come back; trying again in %.0fs",
+                                 delay)
+                self.kill()
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 300.0)
+                continue
+            logger.warning("embedded vLLM restarted in %.0fs", self.start_seconds or 0.0)
+            delay = backoff
 
     def kill(self) -> None:
         """Synchronous last resort (also the atexit hook): SIGKILL the whole group."""

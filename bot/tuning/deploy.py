@@ -21,7 +21,8 @@ import aiohttp
 
 from bot.errors import ConfigError
 
-__all__ = ["Registry", "deploy_adapter", "list_models", "next_name", "server_root"]
+__all__ = ["Registry", "deploy_adapter", "list_models", "next_name", "restore_adapters",
+           "routed_adapters", "server_root"]
 
 _VERSIONED = re.compile(r"^(?P<prefix>.+)-v(?P<n>\d+)$")
 
@@ -56,6 +57,10 @@ class Registry:
 
     def names(self) -> set[str]:
         return {str(e["name"]) for e in self.entries()}
+
+    def path_of(self, name: str) -> str | None:
+        paths = [str(e["path"]) for e in self.entries() if e.get("name") == name]
+        return paths[-1] if paths else None
 
     def add(self, name: str, path: str, server: str) -> dict[str, Any]:
         entry = {"name": name, "path": path, "server": server,
@@ -94,12 +99,43 @@ async def deploy_adapter(
     if name in loaded or name in registry.names():
         raise ConfigError(f"adapter name {name!r} is already used; versions are never "
                           f"overwritten: try {next_name([*loaded, *registry.names()])}")
-    payload = {"lora_name": name, "lora_path": str(path)}
-    url = f"{server_root(base_url)}/v1/load_lora_adapter"
-    async with session.post(url, json=payload) as resp:
-        if resp.status >= 400:
-            detail = (await resp.text())[:500]
-            raise ConfigError(
-                f"vLLM refused adapter {name!r} ({resp.status}): {detail}; the server needs "
-                "--enable-lora and VLLM_ALLOW_RUNTIME_LORA_UPDATING=True")
+    try:
+        await _load(session, base_url, name, str(path))
+    except ConfigError as exc:
+        raise ConfigError(f"{exc}; the server needs --enable-lora and "
+                          "VLLM_ALLOW_RUNTIME_LORA_UPDATING=True") from exc
     return registry.add(name, str(path), server_root(base_url))
+
+
+def routed_adapters(traffic: dict[str, dict[str, float]], base: str) -> set[str]:
+    """The adapter names `tandem.yaml`'s traffic split sends drafts to."""
+    return {name for shares in traffic.values() for name, share in shares.items()
+            if share > 0 and name != base}
+
+
+async def _load(session: aiohttp.ClientSession, base_url: str, name: str, path: str) -> None:
+    url = f"{server_root(base_url)}/v1/load_lora_adapter"
+    async with session.post(url, json={"lora_name": name, "lora_path": path}) as resp:
+        if resp.status >= 400 and "already" not in (detail := (await resp.text())[:500]):
+            raise ConfigError(f"vLLM refused adapter {name!r} from {path} ({resp.status}): "
+                              f"{detail}")
+
+
+async def restore_adapters(session: aiohttp.ClientSession, base_url: str,
+                           wanted: Iterable[str], registry: Registry) -> list[str]:
+    """Load the adapters in `wanted` that the server does not serve now, from the paths
+    they were deployed from: a vLLM that restarted (a crash, a new `tandem run`) has
+    forgotten every adapter loaded at runtime, and each draft routed to one would fail.
+    Returns the names loaded; a ConfigError names one that was never deployed or that
+    the server refuses."""
+    served = set(await list_models(session, base_url))
+    restored: list[str] = []
+    for name in sorted(set(wanted) - served):
+        path = registry.path_of(name)
+        if path is None:
+            raise ConfigError(f"traffic routes drafts to {name!r}, which the LLM server does "
+                              "not serve and `tandem tune deploy` never deployed: deploy it "
+                              "or take it out of tandem.yaml's traffic")
+        await _load(session, base_url, name, path)
+        restored.append(name)
+    return restored

@@ -85,3 +85,35 @@ def test_command_enables_lora_prefix_caching_and_chat_template(tmp_path: Path) -
     env = server.environment()
     assert env["VLLM_ALLOW_RUNTIME_LORA_UPDATING"] == "True"
     assert env["VLLM_CPU_KVCACHE_SPACE"] == "2"
+
+
+async def test_supervise_restarts_a_server_that_died_on_its_port_then_runs_the_hook(
+        tmp_path: Path) -> None:
+    import asyncio
+    import signal
+
+    import aiohttp
+
+    server = StandIn(tmp_path)
+    await server.start(progress=False)
+    assert server.process is not None
+    first = server.process.pid
+    restarts: list[int] = []
+
+    async def hook() -> None:
+        assert server.process is not None
+        restarts.append(server.process.pid)
+
+    watcher = asyncio.create_task(server.supervise(on_restart=hook, poll=0.1))
+    try:
+        os.kill(first, signal.SIGKILL)  # as the OOM killer would
+        async with asyncio.timeout(20):
+            while not restarts:
+                await asyncio.sleep(0.1)
+        assert restarts[0] != first
+        async with aiohttp.ClientSession() as session, \
+                session.get(f"http://127.0.0.1:{server.port}/health") as resp:
+            assert resp.status == 200  # same port: clients keep their URL
+    finally:
+        watcher.cancel()
+        await server.stop(grace=2)

@@ -12,7 +12,14 @@ import pytest
 from aiohttp import web
 
 from bot.errors import ConfigError
-from bot.tuning.deploy import Registry, deploy_adapter, next_name, server_root
+from bot.tuning.deploy import (
+    Registry,
+    deploy_adapter,
+    next_name,
+    restore_adapters,
+    routed_adapters,
+    server_root,
+)
 
 
 class FakeVLLM:
@@ -105,3 +112,23 @@ async def test_deploy_refuses_adapters_with_modules_to_save(
     async with aiohttp.ClientSession() as session:
         with pytest.raises(ConfigError, match="modules_to_save"):
             await deploy_adapter(session, url, "tandem-v1", path, Registry(tmp_path / "a.json"))
+
+
+async def test_restore_loads_the_routed_adapters_a_restarted_server_forgot(
+    fake_vllm: tuple[FakeVLLM, str], tmp_path: Path,
+) -> None:
+    fake, url = fake_vllm
+    registry = Registry(tmp_path / "adapters.json")
+    registry.add("tandem-v1", "/srv/adapters/v1", url)
+    registry.add("tandem-v2", "/srv/adapters/v2", url)
+    fake.models.append("tandem-v2")  # still loaded; v1 was lost with a restart
+    traffic = {"support": {"tandem-v1": 0.5, "tandem-v2": 0.5, "tandem-v9": 0.0},
+               "question": {"tandem-base": 1.0}}
+    wanted = routed_adapters(traffic, "tandem-base")
+    assert wanted == {"tandem-v1", "tandem-v2"}
+    async with aiohttp.ClientSession() as session:
+        assert await restore_adapters(session, url, wanted, registry) == ["tandem-v1"]
+        assert await restore_adapters(session, url, wanted, registry) == []
+        with pytest.raises(ConfigError, match="'tandem-v7'.*never deployed"):
+            await restore_adapters(session, url, {"tandem-v7"}, registry)
+    assert fake.loads == [{"lora_name": "tandem-v1", "lora_path": "/srv/adapters/v1"}]
