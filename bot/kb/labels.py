@@ -15,14 +15,24 @@ from sqlmodel import col, select
 
 from bot.kb.citations import cited_numbers
 from bot.kb.evaluation import EvalQuery
+from bot.kb.ingest import collection_id
 from bot.kb.service import is_answer_entry
 from bot.store.models import Decision, Draft, Verdict
 
 __all__ = ["questions_from_decisions"]
 
 
+def _doc_id(source: dict[str, Any]) -> str:
+    """The source's id as stored now: a source recorded before collections had ids of their
+    own (`collection_id`) was a bare path or thread outside its home collection."""
+    doc_id, collection = str(source.get("doc_id") or ""), str(source.get("collection") or "")
+    home = "default" if doc_id.startswith("/") else "slack" if doc_id.startswith(
+        "slack:") else None
+    return collection_id(collection, doc_id, home) if home and collection else doc_id
+
+
 def _cited_docs(final_text: str, sources: list[dict[str, Any]]) -> frozenset[str]:
-    by_number = {int(s["n"]): str(s.get("doc_id") or "") for s in sources if "n" in s}
+    by_number = {int(s["n"]): _doc_id(s) for s in sources if "n" in s}
     return frozenset(doc for n in cited_numbers(final_text)
                      if (doc := by_number.get(n)) and not is_answer_entry(doc))
 

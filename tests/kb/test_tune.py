@@ -169,6 +169,31 @@ async def test_reviewed_answers_label_the_sources_a_person_let_stand(tmp_path: P
         "reset my password?": {"pw", "vac"}, "how much leave?": {"pw", "vac"}}
 
 
+async def test_sources_recorded_before_collections_had_their_own_ids_label_the_ids_stored_now(
+        tmp_path: Path) -> None:
+    store = await Store.open(f"sqlite:///{tmp_path / 'tandem.sqlite'}")
+    recorded = [("/docs/vpn.md", "it"), ("/docs/a.md", "default"), ("slack:C1:1.0", "ops"),
+                ("slack:C1:2.0", "slack"), ("it:/docs/new.md", "it")]
+
+    def work(session: Any) -> None:
+        request = add_request(session, job="question", text="vpn?")
+        session.flush()
+        draft = add_draft(session, request, text="x")
+        draft.sources = [{"n": n, "doc_id": doc, "collection": coll, "title": doc}
+                         for n, (doc, coll) in enumerate(recorded, 1)]
+        session.flush()
+        decision = add_decision(session, draft, "approved", final_text="[1][2][3][4][5]")
+        decision.request_text = "vpn?"
+
+    await store.run(work)
+    try:
+        (labelled,) = questions_from_decisions(create_engine(store.url))
+    finally:
+        await store.close()
+    assert set(labelled.relevant) == {"it:/docs/vpn.md", "/docs/a.md", "ops:slack:C1:1.0",
+                                      "slack:C1:2.0", "it:/docs/new.md"}
+
+
 def _tune_reviewed_questions(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                             monkeypatch: pytest.MonkeyPatch, *, with_answer_entries: bool
                             ) -> dict[str, Any]:
