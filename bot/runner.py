@@ -106,7 +106,7 @@ async def _check_model(llm: LLMClient, url: str) -> None:
 async def restore_routed_adapters(session: aiohttp.ClientSession, settings: Settings,
                                   base_model: str) -> None:
     """Load the adapters the traffic split routes to that the LLM server has forgotten
-    (it restarted since `tandem tune deploy`). A ConfigError names one it cannot load."""
+    (it restarted since `tandem tune deploy`); log the ones it cannot."""
     from bot.tuning.deploy import Registry, restore_adapters, routed_adapters
 
     wanted = routed_adapters(settings.traffic, base_model)
@@ -114,13 +114,15 @@ async def restore_routed_adapters(session: aiohttp.ClientSession, settings: Sett
         return
     registry = Registry(settings.tandem_data_dir / "adapters.json")
     try:
-        restored = await restore_adapters(session, settings.tandem_llm_base_url, wanted,
-                                          registry)
+        restored, problems = await restore_adapters(session, settings.tandem_llm_base_url,
+                                                    wanted, registry)
     except aiohttp.ClientError as exc:  # no /v1/models (not vLLM): nothing to check
         log.warning("could not check the LLM server's adapters: %s", exc)
         return
     if restored:
         log.info("loaded adapters the LLM server had forgotten: %s", ", ".join(restored))
+    for problem in problems:
+        log.error("%s", problem)
 
 
 async def start_bot(settings: Settings, *, limiter: SlackLimiter | None = None,

@@ -122,20 +122,29 @@ async def _load(session: aiohttp.ClientSession, base_url: str, name: str, path: 
 
 
 async def restore_adapters(session: aiohttp.ClientSession, base_url: str,
-                           wanted: Iterable[str], registry: Registry) -> list[str]:
+                           wanted: Iterable[str], registry: Registry
+                           ) -> tuple[list[str], list[str]]:
     """Load the adapters in `wanted` that the server does not serve now, from the paths
     they were deployed from: a vLLM that restarted (a crash, a new `tandem run`) has
     forgotten every adapter loaded at runtime, and each draft routed to one would fail.
-    Returns the names loaded; a ConfigError names one that was never deployed or that
-    the server refuses."""
+    Returns (names loaded, problems): an adapter deployed from elsewhere (another bot
+    replica's data dir, vLLM's LoRA resolver directory) is not an error here, as the
+    server may still load it by name on the first request."""
     served = set(await list_models(session, base_url))
     restored: list[str] = []
+    problems: list[str] = []
     for name in sorted(set(wanted) - served):
         path = registry.path_of(name)
         if path is None:
-            raise ConfigError(f"traffic routes drafts to {name!r}, which the LLM server does "
-                              "not serve and `tandem tune deploy` never deployed: deploy it "
-                              "or take it out of tandem.yaml's traffic")
-        await _load(session, base_url, name, path)
+            problems.append(f"traffic routes drafts to {name!r}, which the LLM server does "
+                            "not serve now and `tandem tune deploy` did not record here; "
+                            "drafts routed to it fail unless the server loads it by name "
+                            "(vLLM's LoRA resolver)")
+            continue
+        try:
+            await _load(session, base_url, name, path)
+        except ConfigError as exc:
+            problems.append(str(exc))
+            continue
         restored.append(name)
-    return restored
+    return restored, problems
