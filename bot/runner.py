@@ -212,6 +212,7 @@ async def _run(args: argparse.Namespace) -> int:
     settings = load_settings()
     settings.tandem_data_dir.mkdir(parents=True, exist_ok=True)
     stack: list[Any] = []
+    sandbox = None
     try:
         if not settings.slack_bot_token and not settings.slack_app_token \
                 and not settings.slack_signing_secret:
@@ -241,6 +242,12 @@ async def _run(args: argparse.Namespace) -> int:
             print(f"Embedded vLLM: {server.base_url}", flush=True)  # noqa: T201
         bot = await start_bot(settings)
         stack.append(bot)
+        if sandbox is not None and bot.services.kb is not None:
+            from bot.sandbox.demo import seed_handbook
+
+            if await seed_handbook(bot.services.kb):
+                print("Knowledge base: the sample handbook (on-call, expenses, VPN, "  # noqa: T201
+                      "deploys) was ingested, as it was empty", flush=True)
         if server is not None:
             restart_hook = _adapters_hook(bot, settings)
             bot.tasks.append(asyncio.create_task(server.supervise(on_restart=restart_hook)))
