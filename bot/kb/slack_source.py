@@ -142,13 +142,13 @@ async def read_channel(client: LimitedWebClient, channel: dict[str, Any], *,
         thread = [top]
         if top.get("reply_count") or top.get("thread_ts") == top.get("ts"):
             thread = await _pages(client.conversations_replies, channel=cid, ts=top["ts"])
-        kept = [m for m in thread if theirs(m)]
-        if not kept:  # only Tandem's: nothing to store, nothing to read again next time
+        said = [m for m in thread if theirs(m)]
+        if not said:  # only Tandem's: nothing to store, nothing to read again next time
             out.records[doc_id] = _NOTHING + record
             continue
-        bodies = [await _plain(directory, str(m["text"])) for m in kept]
+        bodies = [await _plain(directory, str(m["text"])) for m in said]
         text = "\n\n".join([f"@{await speaker(m)}: {body}"
-                              for m, body in zip(kept, bodies, strict=True)])
+                              for m, body in zip(said, bodies, strict=True)])
         link = await client.chat_getPermalink(channel=cid, message_ts=top["ts"])
         first = bodies[0].splitlines()[0] if bodies[0] else ""
         latest = max(float(m.get("ts", 0)) for m in thread)
