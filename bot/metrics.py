@@ -38,6 +38,15 @@ class BotMetrics:
                               ["job", "outcome"], registry=self.registry)
         self.decisions = Counter("tandem_decisions", "Decisions by job and verdict",
                                  ["job", "verdict"], registry=self.registry)
+        # How often the knowledge base has something for a question is how well it
+        # covers what the team asks: "nothing_relevant" is a gap to fill with documents.
+        self.kb_searches = Counter("tandem_kb_searches",
+                                   "Knowledge-base searches of question drafts by outcome "
+                                   "(sources, nothing_relevant, failed)", ["outcome"],
+                                   registry=self.registry)
+        self.kb_search = Histogram("tandem_kb_search_seconds",
+                                   "Knowledge-base search time of a question draft",
+                                   registry=self.registry, buckets=_FAST)
         self.ack_samples: list[float] = []  # the last acks, for benchmarks
 
     def observe_ack(self, seconds: float) -> None:

@@ -192,6 +192,7 @@ class DraftingService:
         sources: list[dict[str, Any]] = []
         if draft.job == "question" and s.kb is not None:
             policy = await self._policy(request.channel_id)
+            started = time.monotonic()
             try:
                 query = search_query(request.text, draft.context_text or "")
                 found = await s.kb.search(query, k=5, collections=policy.collections,
@@ -200,7 +201,10 @@ class DraftingService:
                 # Not "nothing found": that would tell the asker the team has no answer.
                 # The draft fails with Retry; the log has the details, the thread the kind.
                 log.exception("knowledge-base search failed")
+                s.metrics.kb_searches.labels("failed").inc()
                 raise SearchFailed(type(exc).__name__) from exc
+            s.metrics.kb_search.observe(time.monotonic() - started)
+            s.metrics.kb_searches.labels("sources" if found else "nothing_relevant").inc()
             sources = [{"n": h.n, "title": h.title, "url": h.url, "text": h.text[:1500],
                         "heading": h.heading, "collection": h.collection,
                         "doc_id": h.doc_id, "chunk_id": h.chunk_id, "score": h.score}

@@ -31,6 +31,13 @@ Meals while travelling are reimbursed up to 40 euros a day with receipts.
 """
 
 
+def searches(h: Harness, outcome: str) -> float | None:
+    """The bot's `tandem_kb_searches_total` for `outcome`, as /metrics exports it."""
+    assert h.bot is not None
+    return h.bot.services.metrics.registry.get_sample_value(
+        "tandem_kb_searches_total", {"outcome": outcome})
+
+
 @pytest.fixture
 async def kb_harness(tmp_path: Path, fake_llm: FakeLLM) -> Harness:  # type: ignore[misc]
     docs = tmp_path / "docs"
@@ -61,6 +68,7 @@ async def test_question_gets_cited_answer_with_sources_and_bad_citations_removed
     assert "escalates to the secondary" in prompt  # the model saw the numbered source
     (record,) = drafts(h)
     assert record.sources and record.sources[0]["title"].startswith("On-call handbook")
+    assert searches(h, "sources") == 1 and searches(h, "nothing_relevant") is None
     await slack.click("bob", "tandem_approve", channel="C0GENERAL", ts=draft["ts"])
     await slack.wait_for(lambda: finals(h, "C0GENERAL", ts), timeout=20)
     # The approved answer becomes a knowledge-base entry linked to its thread.
@@ -86,6 +94,7 @@ async def test_question_with_nothing_relevant_says_so_without_the_model(
     assert "couldn't find anything" in text_of(draft)
     chats = [r for r in fake_llm.requests[before:] if r.get("stream")]
     assert chats == []  # nothing to ground an answer in: the model is not asked
+    assert searches(h, "nothing_relevant") == 1  # a coverage gap, counted for /metrics
 
 
 async def test_a_short_follow_up_in_a_thread_is_searched_with_the_threads_question(
@@ -124,6 +133,7 @@ async def test_a_knowledge_base_that_cannot_be_searched_fails_the_draft_with_ret
     assert "tandem_retry" in button_values(failed)
     assert not [r for r in fake_llm.requests[before:] if r.get("stream")]
     assert [d.status for d in drafts(h)] == ["failed"]
+    assert searches(h, "failed") == 1
 
     monkeypatch.undo()  # the index is back
     fake_llm.reply = lambda _body: "Meals are reimbursed up to 40 euros a day [1]."
