@@ -29,7 +29,7 @@ from bot.review import blocks as B
 from bot.routing.router import RouteInput
 from bot.settings import ChannelPolicy
 from bot.store import repo
-from bot.store.models import Draft, DraftStatus, Request, utcnow
+from bot.store.models import NO_SOURCES_MODEL, Draft, DraftStatus, Request, utcnow
 from bot.texts import T
 from bot.tuning.traffic import choose_model
 
@@ -278,7 +278,7 @@ class DraftingService:
                 raise failure
             if stream is None:
                 # Nothing relevant in the knowledge base: say so, invent nothing.
-                text, usage, model = T.NO_SOURCES, {}, "none (no sources found)"
+                text, usage, model = T.NO_SOURCES, {}, NO_SOURCES_MODEL
                 ttft = time.monotonic() - started
                 await writer.append(text)
                 writer.hold_first_append()

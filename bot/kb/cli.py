@@ -1,4 +1,5 @@
-"""`tandem kb ingest | ingest-slack | list | remove | search | eval | tune | reembed | prepare`.
+"""`tandem kb ingest | ingest-slack | list | remove | gaps | search | eval | tune | reembed |
+prepare`.
 
 Thin: parse arguments, open the knowledge base from settings, call one
 service function, print. `eval` ingests into a throwaway index in a temporary
@@ -142,6 +143,27 @@ async def _remove(args: argparse.Namespace) -> int:
                       "chunks": sum(d.chunks for d in chosen.values()),
                       "dry_run": args.dry_run}))
     return 1 if missed or not chosen else 0
+
+
+def _gaps(args: argparse.Namespace) -> int:
+    from bot.kb.labels import unanswered_questions
+    from bot.tuning.export import open_readonly
+
+    engine = open_readonly(_settings().db_url)
+    try:
+        gaps = unanswered_questions(engine, since=args.since)[:args.limit]
+    finally:
+        engine.dispose()
+    if args.json:
+        print(json.dumps([{**g._asdict(), "last_asked": g.last_asked.isoformat()}  # noqa: T201
+                          for g in gaps], ensure_ascii=False))
+        return 0
+    if not gaps:
+        print("every question asked found sources")  # noqa: T201
+    for g in gaps:
+        print(f"{_count(g.asked, 'time'):>9}  last {g.last_asked:%Y-%m-%d}  "  # noqa: T201
+              f"{' '.join(g.channels)}  {g.question[:160]}")
+    return 0
 
 
 async def _search(args: argparse.Namespace) -> int:
@@ -294,6 +316,12 @@ def _prepare(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _since(value: str) -> Any:
+    from bot.tuning.cli import parse_since
+
+    return parse_since(value)
+
+
 def _run(coro_fn: Any) -> Any:
     def func(args: argparse.Namespace) -> int:
         return int(asyncio.run(coro_fn(args)))
@@ -335,6 +363,13 @@ def register(subparsers: Any) -> None:
     p.add_argument("--collection", help="only from this collection")
     p.add_argument("--dry-run", action="store_true", help="list, do not remove")
     p.set_defaults(func=_run(_remove))
+
+    p = sub.add_parser("gaps", help="questions the knowledge base had nothing for, most "
+                                    "asked first: the documents the team is missing")
+    p.add_argument("--since", type=_since, help="only questions from this ISO date on")
+    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_gaps)
 
     p = sub.add_parser("search", help="hybrid search")
     p.add_argument("query")

@@ -1,4 +1,5 @@
-"""Labelled questions from the team's own reviews, for `tandem kb tune --from-decisions`.
+"""What the team's own records say about the knowledge base: labelled questions for
+`tandem kb tune --from-decisions`, and the questions it had nothing for (`tandem kb gaps`).
 
 An approved or edited answer says which retrieved sources a person let stand: the
 numbers it still cites. Each such decision becomes {question, relevant doc_ids}.
@@ -8,7 +9,8 @@ exist because of the question, so they say nothing about how search ranks docume
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
@@ -17,9 +19,9 @@ from bot.kb.citations import cited_numbers
 from bot.kb.evaluation import EvalQuery
 from bot.kb.ingest import collection_id
 from bot.kb.service import is_answer_entry
-from bot.store.models import Decision, Draft, Verdict
+from bot.store.models import NO_SOURCES_MODEL, Decision, Draft, Request, Verdict
 
-__all__ = ["questions_from_decisions"]
+__all__ = ["Gap", "questions_from_decisions", "unanswered_questions"]
 
 
 def _doc_id(source: dict[str, Any]) -> str:
@@ -52,3 +54,38 @@ def questions_from_decisions(engine: Engine) -> list[EvalQuery]:
         if question and question.strip() and relevant:
             latest[question.strip()] = EvalQuery(query=question.strip(), relevant=relevant)
     return list(latest.values())
+
+
+class Gap(NamedTuple):
+    question: str  # as last asked
+    asked: int
+    last_asked: datetime
+    channels: tuple[str, ...]
+
+
+def unanswered_questions(engine: Engine, *, since: datetime | None = None) -> list[Gap]:
+    """Questions the knowledge base had nothing relevant for (the draft said so and asked
+    no model), most asked first: the documents a team is missing. The same question in
+    other case or spacing counts once; a regenerated draft of one ask counts once."""
+    stmt = (select(col(Request.id), col(Request.text), col(Request.channel_id),
+                   col(Draft.created_at))
+            .join(Draft, col(Draft.request_id) == col(Request.id))
+            .where(col(Draft.job) == "question").where(col(Draft.model) == NO_SOURCES_MODEL)
+            .order_by(col(Draft.created_at)))
+    if since is not None:
+        stmt = stmt.where(col(Draft.created_at) >= since)
+    with engine.connect() as conn:
+        rows = list(conn.execute(stmt))
+    gaps: dict[str, dict[str, Any]] = {}
+    seen: set[str] = set()
+    for request_id, text, channel, created in rows:
+        key = " ".join((text or "").lower().split())
+        if not key or request_id in seen:
+            continue
+        seen.add(request_id)
+        gap = gaps.setdefault(key, {"asked": 0, "channels": {}})
+        gap.update(question=" ".join(text.split()), last=created)
+        gap["asked"] += 1
+        gap["channels"][channel] = None
+    out = [Gap(g["question"], g["asked"], g["last"], tuple(g["channels"])) for g in gaps.values()]
+    return sorted(out, key=lambda g: (-g.asked, -g.last_asked.timestamp()))

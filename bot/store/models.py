@@ -17,7 +17,13 @@ from typing import Any
 from sqlalchemy import JSON, Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-__all__ = ["Decision", "Draft", "DraftStatus", "Request", "SeenEvent", "Verdict", "utcnow"]
+__all__ = ["NO_SOURCES_MODEL", "Decision", "Draft", "DraftStatus", "Request", "SeenEvent",
+           "Verdict", "utcnow"]
+
+
+# A question draft's `model` when the knowledge base had nothing relevant and no model
+# was asked (the draft says so plainly); `tandem kb gaps` lists those questions.
+NO_SOURCES_MODEL = "none (no sources found)"
 
 
 def utcnow() -> datetime:

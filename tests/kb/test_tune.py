@@ -274,3 +274,40 @@ def test_tune_from_decisions_drops_sources_deleted_since_they_were_cited(
     lines = capsys.readouterr().out.strip().splitlines()
     assert "1 cited documents are no longer in the knowledge base; 1 questions keep" in lines[0]
     assert json.loads(lines[-1])["queries"] == 1
+
+
+def test_gaps_lists_the_questions_that_found_nothing_most_asked_first(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.store.models import NO_SOURCES_MODEL
+
+    monkeypatch.setenv("TANDEM_DATA_DIR", str(tmp_path / "data"))
+    settings = Settings(tandem_data_dir=tmp_path / "data")
+
+    def ask(session: Any, text: str, job: str = "question") -> Any:
+        request = add_request(session, job=job, text=text)
+        session.flush()
+        return request
+
+    def work(session: Any) -> None:
+        for text in ("How do I expense a bike?", "how do i  expense a BIKE?",
+                     "Who owns the billing service?"):
+            add_draft(session, ask(session, text), model=NO_SOURCES_MODEL)
+        regenerated = ask(session, "Who owns the billing service?")
+        for version in (1, 2):  # one ask regenerated: still asked once
+            add_draft(session, regenerated, version=version, model=NO_SOURCES_MODEL)
+        add_draft(session, ask(session, "VPN on Linux?"))  # answered
+        add_draft(session, ask(session, "refund?", "support"), model=NO_SOURCES_MODEL)
+
+    async def seed() -> None:
+        store = await Store.open(settings.db_url)
+        await store.run(work)
+        await store.close()
+
+    asyncio.run(seed())
+    assert _main(["kb", "gaps", "--json"]) == 0
+    gaps = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert [(g["question"], g["asked"]) for g in gaps] == [
+        ("Who owns the billing service?", 2), ("how do i expense a BIKE?", 2)]
+    assert _main(["kb", "gaps", "--since", "2999-01-01"]) == 0
+    assert "every question asked found sources" in capsys.readouterr().out
