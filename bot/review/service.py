@@ -138,6 +138,11 @@ class ReviewService:
         if from_status == DraftStatus.posted:
             await self.notify(draft.message_channel_id, user_id, T.FEEDBACK_THANKS,
                               thread_of(request))
+            # 👍 on an answer posted without review is the approval it skipped: the
+            # answer becomes knowledge as a reviewed one does. 👎 teaches nothing here.
+            if verdict == Verdict.approved and draft.message_channel_id and draft.message_ts:
+                await self._learn(request, draft.text, draft.message_channel_id,
+                                  draft.message_ts)
             return decision
         if verdict in (Verdict.approved, Verdict.edited):
             await self.publish(decision)
@@ -166,18 +171,24 @@ class ReviewService:
                 ts_of[i] = str(resp["ts"])
         first_ts = ts_of.get(0)
         await s.store.run(lambda x: _set_final(x, decision.id, request.channel_id, first_ts))
-        if request.job == "question" and s.kb is not None and first_ts:
-            try:
-                link = (await s.client.chat_getPermalink(channel=request.channel_id,
-                                                         message_ts=first_ts))["permalink"]
-                info = await s.directory.channel(request.channel_id)
-                # Only answers from public internal channels may be cited elsewhere.
-                private = info.is_private or info.is_im or info.is_shared
-                await s.kb.add_answer(question=request.text, answer=decision.final_text,
-                                      permalink=link, channel_id=request.channel_id,
-                                      private=private)
-            except Exception:  # the answer is posted; learning from it is best effort
-                log.exception("could not add the approved answer to the knowledge base")
+        if first_ts:
+            await self._learn(request, decision.final_text, request.channel_id, first_ts)
+
+    async def _learn(self, request: Request, answer: str, channel: str, ts: str) -> None:
+        """An approved answer becomes a knowledge-base entry linked to its message."""
+        s = self.s
+        if request.job != "question" or s.kb is None or not answer.strip():
+            return
+        try:
+            link = (await s.client.chat_getPermalink(channel=channel,
+                                                     message_ts=ts))["permalink"]
+            info = await s.directory.channel(request.channel_id)
+            # Only answers from public internal channels may be cited elsewhere.
+            private = info.is_private or info.is_im or info.is_shared
+            await s.kb.add_answer(question=request.text, answer=answer, permalink=link,
+                                  channel_id=request.channel_id, private=private)
+        except Exception:  # the answer is posted; learning from it is best effort
+            log.exception("could not add the approved answer to the knowledge base")
 
     async def show_verdict(self, draft: Draft, verdict: str, user_id: str | None,
                            reason: str | None = None) -> None:

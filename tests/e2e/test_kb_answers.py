@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bot.kb.ingest import ingest_paths
+from bot.settings import ChannelPolicy
 from tests.e2e.helpers import drafts, finals, wait_text
 from tests.support.fake_llm import FakeLLM
 from tests.support.harness import Harness, button_values, text_of
@@ -38,17 +40,49 @@ def searches(h: Harness, outcome: str) -> float | None:
         "tandem_kb_searches_total", {"outcome": outcome})
 
 
-@pytest.fixture
-async def kb_harness(tmp_path: Path, fake_llm: FakeLLM) -> Harness:  # type: ignore[misc]
+async def _with_handbook(tmp_path: Path, fake_llm: FakeLLM, **options: Any) -> Harness:
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "oncall.md").write_text(HANDBOOK)
     (docs / "expenses.md").write_text(EXPENSES)
-    h = await Harness(tmp=tmp_path, llm_url=fake_llm.base_url, with_kb=True).start()
+    h = await Harness(tmp=tmp_path, llm_url=fake_llm.base_url, with_kb=True, **options).start()
     assert h.bot is not None and h.bot.services.kb is not None
     await ingest_paths(h.bot.services.kb, [docs], show_progress=False)
+    return h
+
+
+@pytest.fixture
+async def kb_harness(tmp_path: Path, fake_llm: FakeLLM) -> Harness:  # type: ignore[misc]
+    h = await _with_handbook(tmp_path, fake_llm)
     yield h
     await h.stop()
+
+
+async def test_an_answer_posted_without_review_becomes_knowledge_on_a_thumbs_up_only(
+        tmp_path: Path, fake_llm: FakeLLM) -> None:
+    h = await _with_handbook(tmp_path, fake_llm,
+                             channels={"general": ChannelPolicy(auto_post=["question"])})
+    try:
+        slack = h.slack
+        assert slack is not None and h.bot is not None and h.bot.services.kb is not None
+        kb = h.bot.services.kb
+        for reply, question, vote in (
+                ("Meals: 40 euros a day [1].", "how much are travel meals reimbursed?",
+                 "tandem_feedback_down"),
+                ("Pages escalate after 15 minutes [1].", "when does an unacknowledged page "
+                 "escalate?", "tandem_feedback_up")):
+            fake_llm.reply = lambda _body, reply=reply: reply
+            ts = await slack.post("general", "alice", f"<@U0BOT> {question}")
+            answer = await wait_text(h, "C0GENERAL", ts, reply.split(" [")[0], timeout=30)
+            await slack.click("bob", vote, channel="C0GENERAL", ts=answer["ts"])
+
+        async def learned() -> list[str]:
+            return [d.title for d in await kb.documents(collection="answers")]
+
+        await slack.wait_for(learned, timeout=20)
+        assert await learned() == ["when does an unacknowledged page escalate?"]
+    finally:
+        await h.stop()
 
 
 async def test_question_gets_cited_answer_with_sources_and_bad_citations_removed(
