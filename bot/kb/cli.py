@@ -38,6 +38,14 @@ async def _open(settings: Any = None, *, show_progress: bool = True) -> Any:
 async def _ingest(args: argparse.Namespace) -> int:
     from bot.kb.ingest import ingest_paths
 
+    urls = [p for p in args.paths if p.startswith(("http://", "https://"))]
+    for url in urls:
+        print(f"tandem kb ingest: {url} is a web address; Tandem reads files: mirror the "  # noqa: T201
+              f"site (wget --mirror --convert-links {url}) and ingest that folder with "
+              f"--url '{url.rstrip('/')}/{{path}}', so citations link to the site",
+              file=sys.stderr)
+    if urls:
+        return 2
     kb = await _open(show_progress=not args.quiet)
     try:
         report = await ingest_paths(kb, [Path(p) for p in args.paths],

@@ -301,3 +301,14 @@ def test_ingest_with_a_url_template_cites_where_the_pages_are_published(
     # Removing by path still works: a page is known by its file, wherever it links to.
     assert _main(["kb", "remove", str(docs / "how to")]) == 0
     assert [d["url"] for d in _docs_json(capsys)] == ["https://docs.example.com/vpn.html"]
+
+
+def test_ingest_of_a_web_address_says_how_to_ingest_a_site_and_touches_nothing(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TANDEM_DATA_DIR", str(tmp_path / "data"))
+    docs = _vpn_docs(tmp_path)
+    assert _main(["kb", "ingest", str(docs), "https://docs.example.com/", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "wget --mirror" in err and "--url 'https://docs.example.com/{path}'" in err
+    assert not (tmp_path / "data" / "kb.sqlite").exists()
