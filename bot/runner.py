@@ -125,6 +125,21 @@ async def restore_routed_adapters(session: aiohttp.ClientSession, settings: Sett
         log.error("%s", problem)
 
 
+# How often a running bot checks that the LLM server still serves the routed adapters: a
+# vLLM restarted under it (a crash, a rollout) forgets the ones loaded at runtime.
+ADAPTER_CHECK_SECONDS = 60.0
+
+
+async def _watch_adapters(session: aiohttp.ClientSession, settings: Settings,
+                          base_model: str) -> None:
+    while True:
+        await asyncio.sleep(ADAPTER_CHECK_SECONDS)
+        try:
+            await restore_routed_adapters(session, settings, base_model)
+        except Exception:  # the server is down or restarting: the next check tries again
+            log.warning("could not check the LLM server's adapters", exc_info=True)
+
+
 async def start_bot(settings: Settings, *, limiter: SlackLimiter | None = None,
                     with_kb: bool = True) -> Bot:
     """Build the services, check they can work, and connect to Slack."""
@@ -172,6 +187,10 @@ async def start_bot(settings: Settings, *, limiter: SlackLimiter | None = None,
     bot = Bot(services=services, app=app, session=session)
     await services.review.recover()
     bot.tasks.append(asyncio.create_task(services.review.expiry_loop()))
+    from bot.tuning.deploy import routed_adapters
+
+    if routed_adapters(settings.traffic, llm.model):
+        bot.tasks.append(asyncio.create_task(_watch_adapters(session, settings, llm.model)))
     if settings.tandem_metrics_port:
         bot.metrics_server = await serve_metrics(metrics, settings.tandem_metrics_port)
     if settings.socket_mode:
