@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from bot.kb.types import Chunk, Document
 
-__all__ = ["chunk_document", "DEFAULT_MAX_CHARS", "DEFAULT_OVERLAP", "fenced_spans"]
+__all__ = ["chunk_document", "DEFAULT_MAX_CHARS", "DEFAULT_OVERLAP", "fenced_spans",
+           "in_spans"]
 
 DEFAULT_MAX_CHARS = 1200
 DEFAULT_OVERLAP = 200
@@ -45,13 +46,25 @@ def fenced_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+def in_spans(positions: Iterable[int], spans: list[tuple[int, int]]) -> Iterator[bool]:
+    """For each of `positions` (ascending), whether it falls in one of `spans` (ascending,
+    not overlapping, as `fenced_spans` gives them): one sweep over both, not a scan of
+    every span per position, which cost seconds on a page of thousands of code blocks."""
+    i = 0
+    for pos in positions:
+        while i < len(spans) and spans[i][1] <= pos:
+            i += 1
+        yield i < len(spans) and spans[i][0] <= pos
+
+
 def _headings(text: str) -> list[tuple[int, int, int, str]]:
     """(start, end, level, title) of each markdown heading, in order."""
     found = [(m.start(), m.end(), len(m.group(1)), m.group(2)) for m in _HEADING.finditer(text)]
     found += [(m.start(), m.end(), 1 if m.group(2)[0] == "=" else 2, m.group(1).strip())
               for m in _SETEXT.finditer(text)]
-    fences = fenced_spans(text)
-    return sorted(h for h in found if not any(s <= h[0] < e for s, e in fences))
+    found.sort()
+    fenced = in_spans((h[0] for h in found), fenced_spans(text))
+    return [h for h, inside in zip(found, fenced, strict=True) if not inside]
 
 
 def _sections(text: str, markdown: bool) -> Iterator[tuple[str, int, int, int]]:

@@ -11,6 +11,7 @@ guessed, since a wrong guess would index garbage.
 from __future__ import annotations
 
 import codecs
+import itertools
 import logging
 import os
 import re
@@ -21,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from bot.kb.chunking import fenced_spans
+from bot.kb.chunking import fenced_spans, in_spans
 from bot.kb.rst import rst_to_markdown
 from bot.kb.types import Document
 
@@ -251,10 +252,10 @@ def _mdx_to_markdown(text: str) -> str:
 def _lines_and_fences(text: str) -> Iterator[tuple[str, bool]]:
     """Each line of `text` (without its ending) and whether it is part of a fenced code
     block, fences matched as the chunker matches them (`chunking.fenced_spans`)."""
-    spans, pos = fenced_spans(text), 0
-    for raw in text.splitlines(keepends=True):
-        yield (raw.splitlines() or [""])[0], any(s <= pos < e for s, e in spans)
-        pos += len(raw)
+    raws = text.splitlines(keepends=True)
+    starts = itertools.accumulate((len(raw) for raw in raws), initial=0)
+    for raw, fenced in zip(raws, in_spans(starts, fenced_spans(text)), strict=False):
+        yield (raw.splitlines() or [""])[0], fenced
 
 
 def _pdf_text(path: Path) -> tuple[str, str]:

@@ -50,3 +50,12 @@ def test_setext_headings_make_sections_and_code_comments_do_not() -> None:
     assert [c.heading for c in chunks] == ["Guide", "Guide > Install", "Guide > Install"]
     assert "# fetch the sources" in chunks[1].text
     assert all(text[c.start:c.start + len(c.text)] == c.text for c in chunks)
+
+
+def test_in_spans_sweeps_sorted_positions_against_sorted_spans() -> None:
+    from bot.kb.chunking import in_spans
+
+    spans = [(2, 5), (8, 9)]
+    assert list(in_spans([0, 2, 4, 5, 7, 8, 9, 12], spans)) == [
+        False, True, True, False, False, True, False, False]
+    assert list(in_spans([1, 3], [])) == [False, False]
