@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import logging
 import signal
 import sys
@@ -35,6 +36,7 @@ from bot.slack.http import events_handler
 from bot.slack.limiter import SlackLimiter
 from bot.slack.socket import EagerAckSocketModeHandler
 from bot.store.db import Store
+from bot.tuning.deploy import Registry, restore_adapters, routed_adapters
 
 __all__ = ["Bot", "register", "start_bot"]
 
@@ -107,8 +109,6 @@ async def restore_routed_adapters(session: aiohttp.ClientSession, settings: Sett
                                   base_model: str) -> None:
     """Load the adapters the traffic split routes to that the LLM server has forgotten
     (it restarted since `tandem tune deploy`); log the ones it cannot."""
-    from bot.tuning.deploy import Registry, restore_adapters, routed_adapters
-
     wanted = routed_adapters(settings.traffic, base_model)
     if not wanted or not settings.tandem_llm_base_url:
         return
@@ -187,8 +187,6 @@ async def start_bot(settings: Settings, *, limiter: SlackLimiter | None = None,
     bot = Bot(services=services, app=app, session=session)
     await services.review.recover()
     bot.tasks.append(asyncio.create_task(services.review.expiry_loop()))
-    from bot.tuning.deploy import routed_adapters
-
     if routed_adapters(settings.traffic, llm.model):
         bot.tasks.append(asyncio.create_task(_watch_adapters(session, settings, llm.model)))
     if settings.tandem_metrics_port:
@@ -268,8 +266,9 @@ async def _run(args: argparse.Namespace) -> int:
                 print("Knowledge base: the sample handbook (on-call, expenses, VPN, "  # noqa: T201
                       "deploys) was ingested, as it was empty", flush=True)
         if server is not None:
-            restart_hook = _adapters_hook(bot, settings)
-            bot.tasks.append(asyncio.create_task(server.supervise(on_restart=restart_hook)))
+            restore = functools.partial(restore_routed_adapters, bot.session, settings,
+                                        bot.services.llm.model)
+            bot.tasks.append(asyncio.create_task(server.supervise(on_restart=restore)))
         mode = "Socket Mode" if settings.socket_mode else f"HTTP mode on :{bot.http_port}"
         print(f"Tandem is running ({mode}). Ctrl-C stops it.", flush=True)  # noqa: T201
         stop = asyncio.Event()
@@ -281,12 +280,6 @@ async def _run(args: argparse.Namespace) -> int:
     finally:
         for part in reversed(stack):
             await part.stop()
-
-
-def _adapters_hook(bot: Bot, settings: Settings) -> Any:
-    async def restore() -> None:
-        await restore_routed_adapters(bot.session, settings, bot.services.llm.model)
-    return restore
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
