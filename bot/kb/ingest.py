@@ -23,9 +23,23 @@ from bot.kb.readers import MAX_FILE_BYTES, Unreadable, read_file, walk
 from bot.kb.service import KnowledgeBase, content_hash
 from bot.kb.types import Document, IngestReport
 
-__all__ = ["collection_id", "ingest_paths", "link_for", "sync_documents"]
+__all__ = ["FILES_HOME", "SLACK_HOME", "collection_id", "home_collection", "ingest_paths",
+           "link_for", "sync_documents"]
 
 Progress = Callable[[int], None]
+
+
+# The collections whose documents' ids are their bare source keys (`collection_id`): the
+# ones `tandem kb ingest` and `ingest-slack` write to by default.
+FILES_HOME, SLACK_HOME = "default", "slack"
+
+
+def home_collection(key: str) -> str | None:
+    """The home collection of a source key: a file's path or a Slack thread's
+    `slack:<channel>:<ts>`; None for other keys (approved answers, eval corpora)."""
+    if key.startswith("/"):
+        return FILES_HOME
+    return SLACK_HOME if key.startswith("slack:") else None
 
 
 def collection_id(collection: str, key: str, home: str) -> str:
@@ -94,11 +108,11 @@ def link_for(template: str, relative: str) -> str:
 
 
 def _placed(doc: Document, collection: str, relative: str, url: str | None) -> Document:
-    return replace(doc, doc_id=collection_id(collection, doc.doc_id, "default"),
+    return replace(doc, doc_id=collection_id(collection, doc.doc_id, FILES_HOME),
                    url=link_for(url, relative) if url else doc.url)
 
 
-async def ingest_paths(kb: KnowledgeBase, paths: list[Path], *, collection: str = "default",
+async def ingest_paths(kb: KnowledgeBase, paths: list[Path], *, collection: str = FILES_HOME,
                        show_progress: bool = True, max_file_bytes: int = MAX_FILE_BYTES,
                        url: str | None = None) -> IngestReport:
     """`url`: a `link_for` template, so citations link to where the files are published
@@ -129,7 +143,7 @@ async def ingest_paths(kb: KnowledgeBase, paths: list[Path], *, collection: str 
         # Stores made before collections had ids of their own hold a folder's pages
         # in another collection under their bare paths: those give way to the new ids.
         scope = _scope(root)
-        await sync_documents(kb, docs, scope=collection_id(collection, scope, "default"),
+        await sync_documents(kb, docs, scope=collection_id(collection, scope, FILES_HOME),
                              report=report, progress=bar.update if bar else None,
                              legacy=(scope, collection))
         if bar:

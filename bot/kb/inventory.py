@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.kb.ingest import home_collection
 from bot.kb.store_base import DocInfo
 
 __all__ = ["CollectionSummary", "kind", "matcher", "source", "summarise"]
@@ -23,7 +24,7 @@ def source(doc: DocInfo) -> str:
     """The document's source: its id less the collection prefix a second copy carries."""
     head = f"{doc.collection}:"
     rest = doc.doc_id[len(head):] if doc.doc_id.startswith(head) else ""
-    return rest if rest.startswith(("/", "slack:")) else doc.doc_id
+    return rest if home_collection(rest) else doc.doc_id
 
 
 def kind(doc: DocInfo) -> str:

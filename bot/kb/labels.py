@@ -17,7 +17,7 @@ from sqlmodel import col, select
 
 from bot.kb.citations import cited_numbers
 from bot.kb.evaluation import EvalQuery
-from bot.kb.ingest import collection_id
+from bot.kb.ingest import collection_id, home_collection
 from bot.kb.service import is_answer_entry
 from bot.store.models import NO_SOURCES_MODEL, Decision, Draft, Request, Verdict
 
@@ -28,8 +28,7 @@ def _doc_id(source: dict[str, Any]) -> str:
     """The source's id as stored now: a source recorded before collections had ids of their
     own (`collection_id`) was a bare path or thread outside its home collection."""
     doc_id, collection = str(source.get("doc_id") or ""), str(source.get("collection") or "")
-    home = "default" if doc_id.startswith("/") else "slack" if doc_id.startswith(
-        "slack:") else None
+    home = home_collection(doc_id)
     return collection_id(collection, doc_id, home) if home and collection else doc_id
 
 

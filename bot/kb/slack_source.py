@@ -35,7 +35,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.drafting.safety import clean_slack_text, referenced
 from bot.errors import ConfigError
-from bot.kb.ingest import collection_id, sync_documents
+from bot.kb.ingest import SLACK_HOME, collection_id, sync_documents
 from bot.kb.service import KnowledgeBase
 from bot.kb.types import Document, IngestReport
 from bot.slack.client import LimitedWebClient, authenticate
@@ -47,7 +47,7 @@ if TYPE_CHECKING:
 
 __all__ = ["HOME", "ChannelRead", "ingest_channel", "read_channel"]
 
-HOME = "slack"  # the collection whose thread ids are bare (`collection_id`)
+HOME = SLACK_HOME  # the collection whose thread ids are bare (`collection_id`)
 
 
 async def _resolve(client: AsyncWebClient, ref: str) -> dict[str, Any]:
