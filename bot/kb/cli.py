@@ -130,7 +130,8 @@ async def _remove(args: argparse.Namespace) -> int:
         chosen = {d.doc_id: d for d in docs} if not args.targets else {}
         missed = []
         for target in args.targets:
-            named = [d for d in docs if matcher(target)(d)]
+            match = matcher(target)  # a path target is resolved once, not per document
+            named = [d for d in docs if match(d)]
             if not named:
                 missed.append(target)
             chosen.update((d.doc_id, d) for d in named)

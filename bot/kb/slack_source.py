@@ -45,9 +45,7 @@ from bot.slack.limiter import SlackLimiter
 if TYPE_CHECKING:
     from bot.settings import Settings
 
-__all__ = ["HOME", "ChannelRead", "ingest_channel", "read_channel"]
-
-HOME = SLACK_HOME  # the collection whose thread ids are bare (`collection_id`)
+__all__ = ["ChannelRead", "ingest_channel", "read_channel"]
 
 
 async def _resolve(client: AsyncWebClient, ref: str) -> dict[str, Any]:
@@ -109,7 +107,7 @@ class ChannelRead:
 
 
 async def read_channel(client: LimitedWebClient, channel: dict[str, Any], *,
-                       collection: str = HOME, own: tuple[str, ...] = (),
+                       collection: str = SLACK_HOME, own: tuple[str, ...] = (),
                        known: dict[str, str] | None = None) -> ChannelRead:
     """One Document per thread of `channel` (as `conversations.info` gives it), except
     the threads whose record is in `known` unchanged (doc id → record), listed as kept.
@@ -131,13 +129,14 @@ async def read_channel(client: LimitedWebClient, channel: dict[str, Any], *,
     for top in await _pages(client.conversations_history, channel=cid):
         if top.get("subtype") in ("channel_join", "channel_leave"):
             continue
-        doc_id = collection_id(collection, f"slack:{cid}:{top['ts']}", HOME)
+        doc_id = collection_id(collection, f"slack:{cid}:{top['ts']}", SLACK_HOME)
         record = out.records[doc_id] = _record(channel, private, top)
-        if known is not None and known.get(doc_id) == record:
+        before = (known or {}).get(doc_id)
+        if before == record:
             out.kept.append(doc_id)
             continue
-        if known is not None and known.get(doc_id) == _NOTHING + record:
-            out.records[doc_id] = _NOTHING + record
+        if before == _NOTHING + record:
+            out.records[doc_id] = before
             continue
         thread = [top]
         if top.get("reply_count") or top.get("thread_ts") == top.get("ts"):
@@ -169,7 +168,7 @@ def _load_records(raw: str | None) -> dict[str, str]:
 
 
 async def ingest_channel(kb: KnowledgeBase, settings: Settings, ref: str, *,
-                         collection: str = HOME, limiter: SlackLimiter | None = None,
+                         collection: str = SLACK_HOME, limiter: SlackLimiter | None = None,
                          full: bool = False) -> IngestReport:
     """Sync the channel's threads into `collection`; `full` reads every thread again."""
     if not settings.slack_bot_token:
@@ -182,16 +181,17 @@ async def ingest_channel(kb: KnowledgeBase, settings: Settings, ref: str, *,
         auth = await authenticate(client, settings.slack_api_url)
         own = tuple(str(auth[k]) for k in ("user_id", "bot_id") if auth.get(k))
         channel = await _resolve(client, ref)
-        scope = f"slack:{channel['id']}:"
+        bare = f"slack:{channel['id']}:"  # the channel's ids in its home collection
+        scope = collection_id(collection, bare, SLACK_HOME)
         key = f"slack_threads:{collection}:{channel['id']}"
         # Only threads still stored are kept: `tandem kb remove` may have taken some.
-        stored = await kb.hashes(prefix=collection_id(collection, scope, HOME))
+        stored = await kb.hashes(prefix=scope)
         records = _load_records(await asyncio.to_thread(kb.store.get_meta, key))
         known = {} if full else {d: r for d, r in records.items()
                                  if d in stored or r.startswith(_NOTHING)}
         read = await read_channel(client, channel, collection=collection, own=own, known=known)
-        await sync_documents(kb, read.docs, scope=collection_id(collection, scope, HOME),
-                             report=report, legacy=(scope, collection), keep=set(read.kept))
+        await sync_documents(kb, read.docs, scope=scope, report=report,
+                             legacy=(bare, collection), keep=set(read.kept))
         await asyncio.to_thread(kb.store.set_meta, key, json.dumps(read.records))
     finally:
         if client.session is not None:
