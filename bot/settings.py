@@ -40,7 +40,8 @@ class ChannelPolicy(BaseModel):
     support: bool = False
     # Where support drafts are reviewed (ID or #name); never the customer's channel.
     review_channel: str | None = None
-    # Knowledge-base collections this channel may search (None: the default collection).
+    # Knowledge-base collections this channel may search (None: all of them). Pages from
+    # a private channel answer only in that channel whatever this says.
     collections: list[str] | None = None
 
 

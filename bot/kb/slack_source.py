@@ -31,6 +31,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.drafting.safety import clean_slack_text, referenced
@@ -62,7 +63,8 @@ async def _resolve(client: AsyncWebClient, ref: str) -> dict[str, Any]:
                 return dict(channel)
         cursor = (page.get("response_metadata") or {}).get("next_cursor")
         if not cursor:
-            raise ConfigError(f"no channel named #{name} visible to the bot")
+            raise ConfigError(f"no channel named #{name} visible to the bot: a private "
+                              "channel is visible only once the bot is invited to it")
 
 
 async def _pages(method: Any, **kwargs: Any) -> list[dict[str, Any]]:
@@ -167,6 +169,22 @@ def _load_records(raw: str | None) -> dict[str, str]:
     return records if isinstance(records, dict) else {}
 
 
+def _refused(exc: SlackApiError, ref: str, bot: str) -> ConfigError:
+    """What to do about a channel Slack will not let the bot read, as a ConfigError."""
+    error = str(exc.response.get("error"))
+    invite = f"invite the bot with `/invite @{bot}` in the channel, then run this again"
+    if error == "not_in_channel":
+        return ConfigError(f"the bot is not a member of {ref}: {invite}")
+    if error == "channel_not_found":
+        return ConfigError(f"Slack shows the bot no channel {ref}: check the ID; a private "
+                           f"channel is hidden from the bot until you {invite}")
+    if error == "missing_scope":
+        return ConfigError(f"the bot token lacks the scope {exc.response.get('needed')} to "
+                           f"read {ref}: add it to the app's bot scopes and reinstall the app "
+                           "(private channels need groups:read and groups:history)")
+    return ConfigError(f"Slack refused to let the bot read {ref} ({error})")
+
+
 async def ingest_channel(kb: KnowledgeBase, settings: Settings, ref: str, *,
                          collection: str = SLACK_HOME, limiter: SlackLimiter | None = None,
                          full: bool = False) -> IngestReport:
@@ -180,7 +198,11 @@ async def ingest_channel(kb: KnowledgeBase, settings: Settings, ref: str, *,
     try:
         auth = await authenticate(client, settings.slack_api_url)
         own = tuple(str(auth[k]) for k in ("user_id", "bot_id") if auth.get(k))
-        channel = await _resolve(client, ref)
+        bot = str(auth.get("user") or "the bot")
+        try:
+            channel = await _resolve(client, ref)
+        except SlackApiError as exc:
+            raise _refused(exc, ref, bot) from exc
         bare = f"slack:{channel['id']}:"  # the channel's ids in its home collection
         scope = collection_id(collection, bare, SLACK_HOME)
         key = f"slack_threads:{collection}:{channel['id']}"
@@ -189,7 +211,11 @@ async def ingest_channel(kb: KnowledgeBase, settings: Settings, ref: str, *,
         records = _load_records(await asyncio.to_thread(kb.store.get_meta, key))
         known = {} if full else {d: r for d, r in records.items()
                                  if d in stored or r.startswith(_NOTHING)}
-        read = await read_channel(client, channel, collection=collection, own=own, known=known)
+        try:
+            read = await read_channel(client, channel, collection=collection, own=own,
+                                      known=known)
+        except SlackApiError as exc:
+            raise _refused(exc, f"#{channel.get('name') or ref}", bot) from exc
         await sync_documents(kb, read.docs, scope=scope, report=report,
                              legacy=(bare, collection), keep=set(read.kept))
         await asyncio.to_thread(kb.store.set_meta, key, json.dumps(read.records))

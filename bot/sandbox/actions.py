@@ -37,7 +37,7 @@ def resolve_user(sb: Sandbox, ref: Any) -> User:
 
 def resolve_channel(sb: Sandbox, ref: Any, user: User | None = None) -> Channel:
     ch = sb.ws.channel(str(ref or ""))
-    if ch is None:
+    if ch is None or (user is not None and ch.hidden_from(user.id)):
         raise ApiError("channel_not_found")
     if user is not None and user.id not in ch.members:
         raise ApiError("not_in_channel")

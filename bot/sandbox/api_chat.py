@@ -35,7 +35,7 @@ def bot_channel(sb: Sandbox, ref: Any, *, names: bool = False) -> Channel:
         ch: Channel | None = sb.ws.dm(ref)
     else:
         ch = sb.ws.channel(ref, names=names and ref.startswith("#"))
-    if ch is None:
+    if ch is None or ch.hidden_from(BOT_USER_ID):
         raise ApiError("channel_not_found")
     if BOT_USER_ID not in ch.members:
         raise ApiError("not_in_channel")
@@ -134,7 +134,7 @@ async def post_ephemeral(sb: Sandbox, args: dict[str, Any]) -> dict[str, Any]:
 async def permalink(sb: Sandbox, args: dict[str, Any]) -> dict[str, Any]:
     require(args, "channel", "message_ts")
     ch = sb.ws.channel(str(args["channel"]), names=False)
-    if ch is None:
+    if ch is None or ch.hidden_from(BOT_USER_ID):
         raise ApiError("channel_not_found")
     msg = sb.store.get_message(ch.id, str(args["message_ts"]))
     if msg is None:

@@ -24,7 +24,7 @@ __all__ = ["METHODS", "apply_reaction"]
 def _channel(sb: Sandbox, args: dict[str, Any], key: str = "channel") -> Channel:
     require(args, key)
     ch = sb.ws.channel(str(args[key]), names=False)
-    if ch is None:
+    if ch is None or ch.hidden_from(BOT_USER_ID):
         raise ApiError("channel_not_found")
     return ch
 
@@ -101,9 +101,16 @@ async def info(sb: Sandbox, args: dict[str, Any]) -> dict[str, Any]:
 
 
 async def conversations_list(sb: Sandbox, args: dict[str, Any]) -> dict[str, Any]:
-    kinds = str(args.get("types") or "public_channel")
-    chans = [c for c in sb.ws.channels.values()
-             if (c.is_im and "im" in kinds.split(",")) or (not c.is_im and "public" in kinds)]
+    kinds = str(args.get("types") or "public_channel").split(",")
+
+    def listed(c: Channel) -> bool:
+        if c.is_im:
+            return "im" in kinds
+        if c.is_private:  # only to members, as Slack lists them
+            return "private_channel" in kinds and not c.hidden_from(BOT_USER_ID)
+        return "public_channel" in kinds
+
+    chans = [c for c in sb.ws.channels.values() if listed(c)]
     chunk, cursor = _page([c.to_api() for c in chans], args)
     return {"channels": chunk, "response_metadata": {"next_cursor": cursor}}
 

@@ -49,7 +49,9 @@ def event_callback(event: dict[str, Any], *, ws: Workspace) -> dict[str, Any]:
 
 def _channel_type(ws: Workspace, channel: str) -> str:
     ch = ws.channels.get(channel)
-    return "im" if ch and ch.is_im else "channel"
+    if ch and ch.is_im:
+        return "im"
+    return "group" if ch and ch.is_private else "channel"
 
 
 def message_event(msg: dict[str, Any], *, ws: Workspace) -> dict[str, Any]:

@@ -62,6 +62,12 @@ class Channel:
     purpose: str = ""
     is_ext_shared: bool = False
     is_im: bool = False
+    # A private channel is invisible to non-members: Slack answers `channel_not_found`
+    # to them (the bot included) rather than `not_in_channel`, and lists it only to members.
+    is_private: bool = False
+
+    def hidden_from(self, user_id: str) -> bool:
+        return self.is_private and user_id not in self.members
 
     def to_api(self) -> dict[str, Any]:
         base: dict[str, Any] = {"id": self.id, "created": 1700000000, "is_archived": False}
@@ -71,7 +77,7 @@ class Channel:
                     "is_user_deleted": False, "is_org_shared": False}
         return {
             **base, "name": self.name, "name_normalized": self.name, "is_channel": True,
-            "is_group": False, "is_im": False, "is_mpim": False, "is_private": False,
+            "is_group": False, "is_im": False, "is_mpim": False, "is_private": self.is_private,
             "is_general": self.name == "general", "is_shared": self.is_ext_shared,
             "is_ext_shared": self.is_ext_shared, "is_org_shared": False,
             "is_member": BOT_USER_ID in self.members, "num_members": len(self.members),
@@ -104,6 +110,8 @@ class Workspace:
             Channel("C0ACME", "acme-shared", [*internal, "U0CAROL"], "Shared with Acme",
                     is_ext_shared=True),
             Channel("C0REVIEWS", "reviews", list(internal), "Internal draft review"),
+            Channel("C0LEADS", "leads", ["U0ALICE", BOT_USER_ID], "Team leads only",
+                    is_private=True),
         )}
         self.usergroups: dict[str, dict[str, Any]] = {
             "S0REVIEWERS": {"id": "S0REVIEWERS", "handle": "reviewers", "name": "Reviewers",

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from bot.kb.ingest import ingest_paths
+from bot.kb.slack_source import ingest_channel
 from bot.settings import ChannelPolicy
 from tests.e2e.helpers import drafts, finals, wait_text
 from tests.support.fake_llm import FakeLLM
@@ -114,6 +115,45 @@ async def test_question_gets_cited_answer_with_sources_and_bad_citations_removed
         return bool(hits)
 
     await slack.wait_for(learned, timeout=20)
+
+
+async def test_a_private_channels_threads_and_approved_answers_answer_only_in_that_channel(
+        kb_harness: Harness, fake_llm: FakeLLM) -> None:
+    h = kb_harness
+    slack = h.slack
+    assert slack is not None and h.bot is not None and h.bot.services.kb is not None
+    kb = h.bot.services.kb
+    root = await slack.post("leads", "alice", "What is the hiring budget for Q3?")
+    await slack.post("leads", "alice", "Four engineers and one designer, approved by "
+                     "finance.", thread_ts=root)
+    await ingest_channel(kb, h.settings(0), "#leads")
+    fake_llm.reply = lambda _body: "The Q3 hiring budget is four engineers and a designer [1]."
+
+    def prompt() -> str:
+        return "\n".join(str(m["content"]) for m in fake_llm.requests[-1]["messages"])
+
+    # Asked in the private channel, the answer cites the channel's thread...
+    ts = await slack.post("leads", "alice", "<@U0BOT> what is the Q3 hiring budget?")
+    draft = await h.wait_draft("C0LEADS", ts, timeout=60)
+    assert "Four engineers" in prompt() and "/archives/C0LEADS/" in text_of(draft)
+    await slack.click("alice", "tandem_approve", channel="C0LEADS", ts=draft["ts"])
+    await slack.wait_for(lambda: finals(h, "C0LEADS", ts), timeout=20)
+
+    async def learned() -> bool:
+        return bool(await kb.search("Q3 hiring budget", k=5, collections=["answers"],
+                                    channel_id="C0LEADS"))
+
+    await slack.wait_for(learned, timeout=20)
+    # ...and asked in #general, neither the thread nor the approved answer is used.
+    asked = len(fake_llm.requests)
+    ts = await slack.post("general", "alice", "<@U0BOT> what is the Q3 hiring budget?")
+    draft = await h.wait_draft("C0GENERAL", ts, timeout=60)
+    shown = text_of(draft)
+    seen = prompt() if len(fake_llm.requests) > asked else ""
+    assert "C0LEADS" not in shown and "Four engineers" not in seen and "four engineers" \
+        not in seen.lower()
+    assert drafts(h)[-1].sources in (None, []) or all(
+        "C0LEADS" not in str(src) for src in drafts(h)[-1].sources or [])
 
 
 async def test_question_with_nothing_relevant_says_so_without_the_model(

@@ -106,6 +106,37 @@ async def test_ingest_slack_with_a_refused_token_says_which_setting_to_fix(
         await ingest_channel(kb, bad, "#general")
 
 
+async def test_ingest_slack_keeps_a_private_channels_threads_to_answers_in_that_channel(
+        sandbox: Sandbox, kb: KnowledgeBase, settings: Settings) -> None:
+    root = actions.post(sandbox, channel="C0LEADS", user="U0ALICE",
+                        text="What is the hiring budget for Q3?")
+    actions.post(sandbox, channel="C0LEADS", user="U0ALICE", thread_ts=root,
+                 text="Four engineers and one designer, approved by finance.")
+    report = await ingest_channel(kb, _bot_settings(settings, sandbox), "#leads")
+    assert report.added == 1
+    (doc,) = await kb.documents()
+    assert doc.private_channel == "C0LEADS"
+    (hit,) = await kb.search("hiring budget Q3", k=5, channel_id="C0LEADS")
+    assert "Four engineers" in hit.text
+    assert await kb.search("hiring budget Q3", k=5, channel_id="C0GENERAL") == []
+
+
+async def test_ingest_slack_of_a_channel_the_bot_is_not_in_says_to_invite_it_and_stores_nothing(
+        sandbox: Sandbox, kb: KnowledgeBase, settings: Settings) -> None:
+    settings = _bot_settings(settings, sandbox)
+    for cid in ("C0LEADS", "C0SUPPORT"):
+        actions.post(sandbox, channel=cid, user="U0ALICE", text="The VPN certificate expires.")
+        sandbox.ws.channels[cid].members.remove("U0BOT")
+    # A private channel is hidden from a bot outside it, by name or by ID.
+    for ref in ("#leads", "C0LEADS"):
+        with pytest.raises(ConfigError, match="private channel.*invite"):
+            await ingest_channel(kb, settings, ref)
+    with pytest.raises(ConfigError, match=r"not a member of #support: invite the bot with "
+                                          r"`/invite @tandem`"):
+        await ingest_channel(kb, settings, "#support")
+    assert await kb.documents() == []
+
+
 async def test_a_channel_ingested_into_two_collections_is_in_both_and_each_resyncs_alone(
         sandbox: Sandbox, kb: KnowledgeBase, settings: Settings) -> None:
     actions.post(sandbox, channel="C0GENERAL", user="U0ALICE",

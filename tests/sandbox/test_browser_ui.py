@@ -80,11 +80,16 @@ async def test_reaction_picker_adds_and_chip_click_removes(
     assert not msg["reactions"]
 
 
-async def test_switching_to_external_user_shows_only_shared_channels(
+async def test_switching_user_shows_only_their_channels_private_and_shared_ones_included(
         ui: BrowserPage, client: SandboxClient) -> None:
     page = ui.page
     channels = page.get_by_test_id("channel-item")
+    await expect(channels).to_have_count(5)  # alice is in the private #leads
+    await expect(page.locator("[data-channel-name=leads]")).to_contain_text("🔒")
+
+    await page.get_by_test_id("user-switcher").select_option("U0BOB")
     await expect(channels).to_have_count(4)
+    await expect(page.locator("[data-channel-name=leads]")).to_have_count(0)
 
     await page.get_by_test_id("user-switcher").select_option(label="carol (Acme)")
     await expect(channels).to_have_count(1)

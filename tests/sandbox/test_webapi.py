@@ -9,8 +9,9 @@ import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.sandbox import payloads
 from bot.sandbox.server import Sandbox
-from tests.support.sandbox_client import SandboxClient
+from tests.support.sandbox_client import SandboxClient, SandboxError
 
 
 @pytest.fixture
@@ -74,6 +75,34 @@ async def test_unknown_channel_and_not_in_channel(web: AsyncWebClient, sandbox: 
     sandbox.ws.channels["C0REVIEWS"].members.remove("U0BOT")
     assert (await _error(web.chat_postMessage(channel="C0REVIEWS", text="x")))[0] == \
         "not_in_channel"
+
+
+async def test_a_private_channel_is_listed_and_readable_only_while_the_bot_is_a_member(
+        web: AsyncWebClient, sandbox: Sandbox, client: SandboxClient) -> None:
+    ts = await client.post("leads", "alice", "Headcount plan for Q3")
+    public = {c["name"] for c in (await web.conversations_list())["channels"]}
+    both = {c["name"]: c for c in (await web.conversations_list(
+        types="public_channel,private_channel"))["channels"]}
+    assert "leads" not in public and both["leads"]["is_private"] is True
+    history = await web.conversations_history(channel="C0LEADS")
+    assert [m["ts"] for m in history["messages"]] == [ts]
+    # bob is not a member: to him the channel does not exist, as in Slack.
+    with pytest.raises(SandboxError) as refused:
+        await client.post("leads", "bob", "let me in")
+    assert refused.value.error == "channel_not_found"
+    event = payloads.message_event({"type": "message", "ts": ts, "channel": "C0LEADS"},
+                                   ws=sandbox.ws)
+    assert event["channel_type"] == "group"  # Slack's type for a private channel's events
+
+    sandbox.ws.channels["C0LEADS"].members.remove("U0BOT")
+    for call in (web.conversations_info(channel="C0LEADS"),
+                 web.conversations_history(channel="C0LEADS"),
+                 web.conversations_replies(channel="C0LEADS", ts=ts),
+                 web.chat_postMessage(channel="C0LEADS", text="x")):
+        assert (await _error(call))[0] == "channel_not_found"
+    listed = {c["name"] for c in (await web.conversations_list(
+        types="public_channel,private_channel"))["channels"]}
+    assert "leads" not in listed
 
 
 async def test_invalid_blocks_explain_why(web: AsyncWebClient) -> None:

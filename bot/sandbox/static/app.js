@@ -75,7 +75,7 @@ class SandboxClient {
           .filter(Boolean).join(" ") },
       el("span", { class: "hash" }, icon), label));
     $("[data-role=channels]").replaceChildren(...dir.visibleChannels(this.me).map((c) =>
-      item("channel-item", c.is_ext_shared ? "⇄" : "#", c.name, c.id,
+      item("channel-item", c.is_private ? "🔒" : c.is_ext_shared ? "⇄" : "#", c.name, c.id,
         inMessages && c.id === this.channelId,
         { "data-channel-name": c.name, onclick: () => this.openChannel(c.id) })));
     $("[data-role=dms]").replaceChildren(item("dm-tandem", "🤖", dir.bot.name, this.dm,
