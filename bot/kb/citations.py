@@ -9,11 +9,12 @@ answer actually cites.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from bot.kb.types import Source
 
-__all__ = ["check_citations", "cited_numbers", "sources_block"]
+__all__ = ["answer_basis", "check_citations", "cited_numbers", "sources_block"]
 
 _CITATION = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 
@@ -24,6 +25,14 @@ def cited_numbers(answer: str) -> list[int]:
         for part in match.group(1).split(","):
             seen.setdefault(int(part), None)
     return list(seen)
+
+
+def answer_basis(answer: str, sources: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The documents an answer rests on: those of the sources (as a draft records them,
+    with "n" and "doc_id") that it cites, or all of them when it cites none."""
+    cited = set(cited_numbers(answer))
+    used = [x for x in sources if x.get("n") in cited] or list(sources)
+    return list(dict.fromkeys(str(x["doc_id"]) for x in used if x.get("doc_id")))
 
 
 def check_citations(answer: str, sources: Sequence[Source]) -> str:

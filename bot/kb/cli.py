@@ -91,11 +91,12 @@ async def _list(args: argparse.Namespace) -> int:
     kb = await _open()
     try:
         docs = await kb.documents(collection=args.collection)
+        stale = await kb.stale_answers(d.doc_id for d in docs)
     finally:
         await kb.close()
     if args.json:
-        rows = [d._asdict() for d in docs] if args.docs else \
-            [s.as_dict() for s in summarise(docs)]
+        rows = [{**d._asdict(), "stale": d.doc_id in stale} for d in docs] if args.docs else \
+            [s.as_dict() for s in summarise(docs, stale)]
         print(json.dumps(rows, ensure_ascii=False))  # noqa: T201
         return 0
     if not docs:
@@ -105,15 +106,19 @@ async def _list(args: argparse.Namespace) -> int:
     if args.docs:
         for d in docs:
             private = f"  private to {d.private_channel}" if d.private_channel else ""
+            old = "  STALE: its sources changed since it was approved; not searched" \
+                if d.doc_id in stale else ""
             print(f"{d.collection}  {d.chunks:>5} chunks  {_when(d.updated_at)}  "  # noqa: T201
-                  f"{d.title}  ({d.url}){private}")
+                  f"{d.title}  ({d.url}){private}{old}")
         return 0
-    for s in summarise(docs):
+    for s in summarise(docs, stale):
         kinds = ", ".join(_count(n, k) for k, n in sorted(s.kinds.items()))
         private = f"; private to {_count(len(s.private_channels), 'channel')}" \
             if s.private_channels else ""
+        old = f"; {_count(s.stale_answers, 'stale answer')} (sources changed since approval, " \
+            "not searched: `kb list --docs` names them)" if s.stale_answers else ""
         print(f"{s.name}: {_count(s.documents, 'document')} ({kinds}), "  # noqa: T201
-              f"{_count(s.chunks, 'chunk')}, last updated {_when(s.updated_at)}{private}")
+              f"{_count(s.chunks, 'chunk')}, last updated {_when(s.updated_at)}{private}{old}")
     return 0
 
 

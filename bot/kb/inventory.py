@@ -8,7 +8,7 @@ resolved path, `slack:<channel>:<thread ts>`, or `answer:<thread permalink>`.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,19 +46,22 @@ class CollectionSummary:
     updated_at: float = 0.0
     kinds: dict[str, int] = field(default_factory=dict)
     private_channels: set[str] = field(default_factory=set)
+    stale_answers: int = 0  # approved answers whose sources changed since: not searched
 
     def as_dict(self) -> dict[str, object]:
         return {"collection": self.name, "documents": self.documents, "chunks": self.chunks,
                 "updated_at": self.updated_at, "kinds": dict(sorted(self.kinds.items())),
-                "private_channels": sorted(self.private_channels)}
+                "private_channels": sorted(self.private_channels),
+                "stale_answers": self.stale_answers}
 
 
-def summarise(docs: Iterable[DocInfo]) -> list[CollectionSummary]:
-    """One summary per collection, by name."""
+def summarise(docs: Iterable[DocInfo], stale: Container[str] = ()) -> list[CollectionSummary]:
+    """One summary per collection, by name; `stale` holds the stale answers' ids."""
     out: dict[str, CollectionSummary] = {}
     for doc in docs:
         s = out.setdefault(doc.collection, CollectionSummary(doc.collection))
         s.documents += 1
+        s.stale_answers += doc.doc_id in stale
         s.chunks += doc.chunks
         s.updated_at = max(s.updated_at, doc.updated_at)
         s.kinds[kind(doc)] = s.kinds.get(kind(doc), 0) + 1

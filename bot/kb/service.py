@@ -48,6 +48,9 @@ log = logging.getLogger(__name__)
 PARAMS_KEY = "rank_params"
 # Approved answers become entries whose doc_id is this prefix + the thread's permalink.
 ANSWER_PREFIX = "answer:"
+# Meta key prefix of an answer's basis: the sources it cited, as their content hashes
+# stood when it was approved (`add_answer`).
+BASIS_PREFIX = "answer_basis:"
 
 
 def is_answer_entry(doc_id: str) -> bool:
@@ -200,17 +203,39 @@ class KnowledgeBase:
         return await asyncio.to_thread(self.store.documents, collection=collection)
 
     async def add_answer(self, *, question: str, answer: str, permalink: str, channel_id: str,
-                         collection: str = "answers", private: bool = True) -> None:
+                         collection: str = "answers", private: bool = True,
+                         basis: Sequence[str] = ()) -> None:
         """An approved or edited answer becomes an entry linked to its thread.
 
         `private` defaults to True so an answer from a channel whose visibility the
         caller did not check is never shown elsewhere; pass False for public channels.
+        `basis` names the documents the answer was drawn from: once any of them changes
+        or is removed, the entry is stale and search leaves it out (`stale_answers`).
         """
         doc = Document(doc_id=f"{ANSWER_PREFIX}{permalink}", title=question.strip()[:200],
                        url=permalink, text=f"Q: {question.strip()}\n\nA: {answer.strip()}",
                        collection=collection, private_channel=channel_id if private else None,
                        updated_at=time.time())
+        hashes = await asyncio.to_thread(self.store.doc_hashes, ids=sorted(set(basis)))
+        await asyncio.to_thread(self.store.set_meta, BASIS_PREFIX + doc.doc_id,
+                                json.dumps(hashes, sort_keys=True))
         await self.upsert([doc])
+
+    async def stale_answers(self, doc_ids: Iterable[str]) -> set[str]:
+        """The answer entries among `doc_ids` whose sources changed or went since."""
+        return await asyncio.to_thread(self._stale_sync, doc_ids)
+
+    def _stale_sync(self, doc_ids: Iterable[str]) -> set[str]:
+        bases: dict[str, dict[str, str]] = {}
+        for doc_id in {d for d in doc_ids if is_answer_entry(d)}:
+            raw = self.store.get_meta(BASIS_PREFIX + doc_id)
+            if raw:  # entries approved before bases were kept have none, and never go stale
+                bases[doc_id] = json.loads(raw)
+        needed = sorted({d for basis in bases.values() for d in basis})
+        if not needed:
+            return set()
+        now = self.store.doc_hashes(ids=needed)
+        return {a for a, basis in bases.items() if any(now.get(d) != h for d, h in basis.items())}
 
     # -- searching ----------------------------------------------------------
     async def search(self, query: str, *, k: int = 5, collections: list[str] | None = None,
@@ -285,6 +310,11 @@ class KnowledgeBase:
         fused = fused[:max(k * 4, 20)]
         rows = self._rows([r for r, _ in fused], read)
         doc_of = {r: row.doc_id for r, row in rows.items()}
+        # An approved answer whose sources changed since may say what they no longer do:
+        # the sources themselves answer instead.
+        stale = self._stale_sync(doc_of.values())
+        if stale:
+            fused = [(r, score) for r, score in fused if doc_of.get(r) not in stale]
         if params.doc_decay < 1:
             fused = diversify(fused, doc_of, params.doc_decay)
         # Copies are looked for in that order, only until k are kept: comparing every

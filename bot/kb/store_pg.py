@@ -392,9 +392,11 @@ class PostgresStore:
         raise RuntimeError("the knowledge base's vectors keep changing size: are its "
                            "processes configured with different embedders?")
 
-    def doc_hashes(self, *, collection: str | None = None, prefix: str | None = None
-                   ) -> dict[str, str]:
+    def doc_hashes(self, *, collection: str | None = None, prefix: str | None = None,
+                   ids: Sequence[str] | None = None) -> dict[str, str]:
         sql, args = "SELECT doc_id, hash FROM kb_docs WHERE TRUE", list[Any]()
+        if ids is not None:
+            sql, args = sql + " AND doc_id = ANY(%s)", [*args, list(ids)]
         if collection is not None:
             sql, args = sql + " AND collection = %s", [*args, collection]
         if prefix is not None:

@@ -282,9 +282,12 @@ class SqliteStore:
                  for r, v in zip(owners, vectors, strict=True)])
 
     # -- documents ----------------------------------------------------------
-    def doc_hashes(self, *, collection: str | None = None, prefix: str | None = None
-                   ) -> dict[str, str]:
+    def doc_hashes(self, *, collection: str | None = None, prefix: str | None = None,
+                   ids: Sequence[str] | None = None) -> dict[str, str]:
         sql, args = "SELECT doc_id, hash FROM docs WHERE 1=1", list[Any]()
+        if ids is not None:
+            sql, args = sql + f" AND doc_id IN ({','.join('?' * len(ids)) or 'NULL'})", \
+                [*args, *ids]
         if collection is not None:
             sql, args = sql + " AND collection=?", [*args, collection]
         if prefix is not None:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from slack_sdk.errors import SlackApiError
 
 from bot.drafting.split import MESSAGE_LIMIT, split_text
+from bot.kb.citations import answer_basis
 from bot.review import blocks as B
 from bot.review.policy import refusal
 from bot.store import repo
@@ -142,7 +143,7 @@ class ReviewService:
             # answer becomes knowledge as a reviewed one does. 👎 teaches nothing here.
             if verdict == Verdict.approved and draft.message_channel_id and draft.message_ts:
                 await self._learn(request, draft.text, draft.message_channel_id,
-                                  draft.message_ts)
+                                  draft.message_ts, draft.sources)
             return decision
         if verdict in (Verdict.approved, Verdict.edited):
             await self.publish(decision)
@@ -172,10 +173,14 @@ class ReviewService:
         first_ts = ts_of.get(0)
         await s.store.run(lambda x: _set_final(x, decision.id, request.channel_id, first_ts))
         if first_ts:
-            await self._learn(request, decision.final_text, request.channel_id, first_ts)
+            draft = await s.store.run(lambda x: x.get(Draft, decision.draft_id))
+            await self._learn(request, decision.final_text, request.channel_id, first_ts,
+                              draft.sources if draft else None)
 
-    async def _learn(self, request: Request, answer: str, channel: str, ts: str) -> None:
-        """An approved answer becomes a knowledge-base entry linked to its message."""
+    async def _learn(self, request: Request, answer: str, channel: str, ts: str,
+                     sources: list[dict[str, Any]] | None) -> None:
+        """An approved answer becomes a knowledge-base entry linked to its message, based
+        on the sources it cites (all the draft's, if it cites none)."""
         s = self.s
         if request.job != "question" or s.kb is None or not answer.strip():
             return
@@ -186,7 +191,8 @@ class ReviewService:
             # Only answers from public internal channels may be cited elsewhere.
             private = info.is_private or info.is_im or info.is_shared
             await s.kb.add_answer(question=request.text, answer=answer, permalink=link,
-                                  channel_id=request.channel_id, private=private)
+                                  channel_id=request.channel_id, private=private,
+                                  basis=answer_basis(answer, sources or []))
         except Exception:  # the answer is posted; learning from it is best effort
             log.exception("could not add the approved answer to the knowledge base")
 

@@ -115,6 +115,12 @@ async def test_question_gets_cited_answer_with_sources_and_bad_citations_removed
         return bool(hits)
 
     await slack.wait_for(learned, timeout=20)
+    # The answer rests on the handbook page it cited: when the page changes, the
+    # entry is left out of search, and the page answers instead.
+    docs = h.tmp / "docs"
+    (docs / "oncall.md").write_text(HANDBOOK.replace("15 minutes", "10 minutes"))
+    await ingest_paths(h.bot.services.kb, [docs], show_progress=False)
+    assert not await learned()
 
 
 async def test_a_private_channels_threads_and_approved_answers_answer_only_in_that_channel(

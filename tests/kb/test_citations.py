@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.kb.citations import check_citations, cited_numbers, sources_block
+from bot.kb.citations import answer_basis, check_citations, cited_numbers, sources_block
 from bot.kb.types import Source
 
 
@@ -48,3 +48,11 @@ def test_sources_block_empty_when_answer_cites_nothing() -> None:
 def test_sources_block_escapes_title_markup() -> None:
     block = sources_block([_source(1, "https://x.example", "a <b> | c")], used_only_in="[1]")
     assert block.endswith("<https://x.example|a &lt;b&gt; / c>")
+
+
+def test_an_answer_rests_on_the_sources_it_cites_or_on_all_when_it_cites_none() -> None:
+    sources = [{"n": 1, "doc_id": "a"}, {"n": 2, "doc_id": "b"}, {"n": 3, "doc_id": "a"}]
+    assert answer_basis("Use WireGuard [2].", sources) == ["b"]
+    assert answer_basis("Both [1, 3] and [2].", sources) == ["a", "b"]
+    assert answer_basis("An edit that dropped the markers.", sources) == ["a", "b"]
+    assert answer_basis("No sources [1].", []) == []

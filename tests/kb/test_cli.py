@@ -312,3 +312,34 @@ def test_ingest_of_a_web_address_says_how_to_ingest_a_site_and_touches_nothing(
     err = capsys.readouterr().err
     assert "wget --mirror" in err and "--url 'https://docs.example.com/{path}'" in err
     assert not (tmp_path / "data" / "kb.sqlite").exists()
+
+
+def test_list_names_the_answers_whose_sources_changed_since_approval(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+
+    from bot.kb.service import KnowledgeBase
+    from bot.settings import load_settings
+
+    docs = _ingested(tmp_path, monkeypatch, capsys)
+    page = f"{(docs / 'vpn.md').resolve()}"
+    link = "https://team.slack.com/archives/C1/p1"
+
+    async def approve() -> None:
+        kb = await KnowledgeBase.open(load_settings())
+        await kb.add_answer(question="How do I connect to the VPN?", answer="WireGuard [1].",
+                            permalink=link, channel_id="C1", private=False, basis=[page])
+        await kb.close()
+
+    asyncio.run(approve())
+    assert [d["stale"] for d in _docs_json(capsys)] == [False, False]
+    (docs / "vpn.md").write_text("# VPN\n\nConnect with OpenVPN now; WireGuard is retired.\n")
+    assert _main(["kb", "ingest", str(docs), "--quiet"]) == 0
+    held = {d["url"]: d["stale"] for d in _docs_json(capsys)}
+    assert held == {link: True, page: False}
+    assert _main(["kb", "list"]) == 0
+    assert "answers: 1 document (1 approved answer), 1 chunk" in (out := capsys.readouterr().out)
+    assert "1 stale answer (sources changed since approval" in out
+    assert _main(["kb", "list", "--docs"]) == 0
+    assert "STALE: its sources changed" in capsys.readouterr().out

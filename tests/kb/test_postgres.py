@@ -67,6 +67,22 @@ async def test_postgres_rewrite_replaces_chunks_in_one_transaction(pg_kb: Knowle
     assert set(await pg_kb.hashes()) == {"runbook"}
 
 
+async def test_postgres_leaves_out_an_answer_whose_source_changed(pg_kb: KnowledgeBase) -> None:
+    await pg_kb.upsert(DOCS[:2])
+    link = "https://team.slack.com/archives/C1/p1"
+    await pg_kb.add_answer(question="How do we fail over the database?",
+                           answer="Promote the replica, then repoint pgbouncer [1].",
+                           permalink=link, channel_id="C1", private=False, basis=["runbook"])
+    assert set(pg_kb.store.doc_hashes(ids=["runbook", "nope"])) == {"runbook"}
+    assert pg_kb.store.doc_hashes(ids=[]) == {}
+    hits = await pg_kb.search("database failover", k=5, collections=["answers"])
+    assert [h.url for h in hits] == [link]
+    await pg_kb.upsert([Document(doc_id="runbook", title="Database runbook", url="u",
+                                 text="# Failover\n\nFail over with Patroni now.")])
+    assert await pg_kb.search("database failover", k=5, collections=["answers"]) == []
+    assert await pg_kb.stale_answers([f"answer:{link}", "runbook"]) == {f"answer:{link}"}
+
+
 async def test_postgres_lists_documents_as_the_sqlite_store_does(
         pg_kb: KnowledgeBase, embedder: LocalEmbedder, tmp_path: Path) -> None:
     lite = await KnowledgeBase.open(Settings(tandem_data_dir=tmp_path), embedder=embedder)

@@ -119,6 +119,45 @@ async def test_approved_answer_becomes_searchable_in_its_channel(kb: KnowledgeBa
     assert len(hits) == 1 and "7000" in hits[0].text
 
 
+async def test_an_answer_whose_sources_changed_or_went_is_left_out_of_search(
+        kb: KnowledgeBase) -> None:
+    await kb.upsert(_docs())
+    asked = [("How many days of paid leave do employees get?", "Twenty days a year.", ["vac"]),
+             ("Paid leave: days per employee, and can travel be expensed on them?",
+              "Twenty days; travel on leave days is not reimbursed.", ["vac", "exp"]),
+             ("Do new employees get the same paid leave days?",
+              "Yes, prorated in the first year.", [])]
+    for n, (question, answer, basis) in enumerate(asked):
+        await kb.add_answer(question=question, answer=answer,
+                            permalink=f"https://team.slack.com/archives/C1/p{n}",
+                            channel_id="C1", private=False, basis=basis)
+
+    async def answers() -> list[str]:
+        hits = await kb.search("paid leave days employees", k=10)
+        return sorted(h.url[-2:] for h in hits if h.collection == "answers")
+
+    assert await answers() == ["p0", "p1", "p2"]
+    # The vacation page changes: the answers drawn from it go stale; the one that
+    # names no sources (approved before bases were kept) stays.
+    vac = next(d for d in _docs() if d.doc_id == "vac")
+    await kb.upsert([replace(vac, text=vac.text.replace("twenty", "twenty-five"))])
+    assert await answers() == ["p2"]
+    assert await kb.stale_answers(f"answer:https://team.slack.com/archives/C1/p{n}"
+                                  for n in range(3)) == {
+        "answer:https://team.slack.com/archives/C1/p0",
+        "answer:https://team.slack.com/archives/C1/p1"}
+    hits = await kb.search("paid leave days employees", k=3)
+    assert "vac" in [h.doc_id for h in hits]  # the changed page answers instead
+    # Re-approved against the new page, an answer is searched again; a removed source
+    # makes it stale once more.
+    await kb.add_answer(question=asked[0][0], answer="Twenty-five days a year.",
+                        permalink="https://team.slack.com/archives/C1/p0", channel_id="C1",
+                        private=False, basis=["vac"])
+    assert await answers() == ["p0", "p2"]
+    await kb.delete(["vac"])
+    assert await answers() == ["p2"]
+
+
 async def test_a_failing_lexical_search_raises_and_leaves_no_dense_task_behind(
         kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch) -> None:
     await kb.upsert(_docs())
