@@ -197,6 +197,9 @@ class DraftingService:
                 query = search_query(request.text, draft.context_text or "")
                 found = await s.kb.search(query, k=5, collections=policy.collections,
                                           channel_id=request.channel_id)
+                # Each page's hash as the draft read it: an answer approved from it goes
+                # stale when the page changes, even between this draft and its approval.
+                hashes = await s.kb.hashes(ids=[h.doc_id for h in found]) if found else {}
             except Exception as exc:
                 # Not "nothing found": that would tell the asker the team has no answer.
                 # The draft fails with Retry; the log has the details, the thread the kind.
@@ -207,7 +210,8 @@ class DraftingService:
             s.metrics.kb_searches.labels("sources" if found else "nothing_relevant").inc()
             sources = [{"n": h.n, "title": h.title, "url": h.url, "text": h.text[:1500],
                         "heading": h.heading, "collection": h.collection,
-                        "doc_id": h.doc_id, "chunk_id": h.chunk_id, "score": h.score}
+                        "doc_id": h.doc_id, "doc_hash": hashes.get(h.doc_id),
+                        "chunk_id": h.chunk_id, "score": h.score}
                        for h in found]
         numbered = "\n\n".join(f"[{x['n']}] {x['title']}\n{x['text']}" for x in sources)
         messages = prompt.render(request=request.text, context=draft.context_text or "(none)",

@@ -27,12 +27,13 @@ def cited_numbers(answer: str) -> list[int]:
     return list(seen)
 
 
-def answer_basis(answer: str, sources: Sequence[Mapping[str, Any]]) -> list[str]:
-    """The documents an answer rests on: those of the sources (as a draft records them,
-    with "n" and "doc_id") that it cites, or all of them when it cites none."""
+def answer_basis(answer: str, sources: Sequence[Mapping[str, Any]]) -> dict[str, str | None]:
+    """The documents an answer rests on, with their content hashes when it was drafted
+    (None where the draft did not record one): those of the sources (as a draft records
+    them: "n", "doc_id", "doc_hash") that it cites, or all of them when it cites none."""
     cited = set(cited_numbers(answer))
     used = [x for x in sources if x.get("n") in cited] or list(sources)
-    return list(dict.fromkeys(str(x["doc_id"]) for x in used if x.get("doc_id")))
+    return {str(x["doc_id"]): x.get("doc_hash") for x in used if x.get("doc_id")}
 
 
 def check_citations(answer: str, sources: Sequence[Source]) -> str:

@@ -16,7 +16,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -194,29 +194,33 @@ class KnowledgeBase:
     async def delete(self, doc_ids: Sequence[str]) -> None:
         await asyncio.to_thread(self.store.delete_documents, list(doc_ids))
 
-    async def hashes(self, *, collection: str | None = None, prefix: str | None = None
-                     ) -> dict[str, str]:
+    async def hashes(self, *, collection: str | None = None, prefix: str | None = None,
+                     ids: Sequence[str] | None = None) -> dict[str, str]:
         return await asyncio.to_thread(self.store.doc_hashes, collection=collection,
-                                       prefix=prefix)
+                                       prefix=prefix, ids=ids)
 
     async def documents(self, *, collection: str | None = None) -> list[DocInfo]:
         return await asyncio.to_thread(self.store.documents, collection=collection)
 
     async def add_answer(self, *, question: str, answer: str, permalink: str, channel_id: str,
                          collection: str = "answers", private: bool = True,
-                         basis: Sequence[str] = ()) -> None:
+                         basis: Mapping[str, str | None] | Sequence[str] = ()) -> None:
         """An approved or edited answer becomes an entry linked to its thread.
 
         `private` defaults to True so an answer from a channel whose visibility the
         caller did not check is never shown elsewhere; pass False for public channels.
-        `basis` names the documents the answer was drawn from: once any of them changes
-        or is removed, the entry is stale and search leaves it out (`stale_answers`).
+        `basis` names the documents the answer was drawn from, with their content
+        hashes when it was drafted (None or a bare id: as they are now): once any of
+        them changes or is removed, the entry is stale and search leaves it out
+        (`stale_answers`).
         """
         doc = Document(doc_id=f"{ANSWER_PREFIX}{permalink}", title=question.strip()[:200],
                        url=permalink, text=f"Q: {question.strip()}\n\nA: {answer.strip()}",
                        collection=collection, private_channel=channel_id if private else None,
                        updated_at=time.time())
-        hashes = await asyncio.to_thread(self.store.doc_hashes, ids=sorted(set(basis)))
+        drafted = dict(basis) if isinstance(basis, Mapping) else dict.fromkeys(basis)
+        now = await self.hashes(ids=sorted(drafted))
+        hashes = {d: h or now[d] for d, h in drafted.items() if h or d in now}
         await asyncio.to_thread(self.store.set_meta, BASIS_PREFIX + doc.doc_id,
                                 json.dumps(hashes, sort_keys=True))
         await self.upsert([doc])

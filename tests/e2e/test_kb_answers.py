@@ -103,6 +103,7 @@ async def test_question_gets_cited_answer_with_sources_and_bad_citations_removed
     assert "escalates to the secondary" in prompt  # the model saw the numbered source
     (record,) = drafts(h)
     assert record.sources and record.sources[0]["title"].startswith("On-call handbook")
+    assert len(record.sources[0]["doc_hash"]) == 64  # the page as the draft read it
     assert searches(h, "sources") == 1 and searches(h, "nothing_relevant") is None
     await slack.click("bob", "tandem_approve", channel="C0GENERAL", ts=draft["ts"])
     await slack.wait_for(lambda: finals(h, "C0GENERAL", ts), timeout=20)

@@ -51,8 +51,9 @@ def test_sources_block_escapes_title_markup() -> None:
 
 
 def test_an_answer_rests_on_the_sources_it_cites_or_on_all_when_it_cites_none() -> None:
-    sources = [{"n": 1, "doc_id": "a"}, {"n": 2, "doc_id": "b"}, {"n": 3, "doc_id": "a"}]
-    assert answer_basis("Use WireGuard [2].", sources) == ["b"]
-    assert answer_basis("Both [1, 3] and [2].", sources) == ["a", "b"]
-    assert answer_basis("An edit that dropped the markers.", sources) == ["a", "b"]
-    assert answer_basis("No sources [1].", []) == []
+    sources = [{"n": 1, "doc_id": "a", "doc_hash": "ha"}, {"n": 2, "doc_id": "b"},
+               {"n": 3, "doc_id": "a", "doc_hash": "ha"}]
+    assert answer_basis("Use WireGuard [2].", sources) == {"b": None}
+    assert answer_basis("Both [1, 3] and [2].", sources) == {"a": "ha", "b": None}
+    assert answer_basis("An edit that dropped the markers.", sources) == {"a": "ha", "b": None}
+    assert answer_basis("No sources [1].", []) == {}

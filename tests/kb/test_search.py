@@ -158,6 +158,19 @@ async def test_an_answer_whose_sources_changed_or_went_is_left_out_of_search(
     assert await answers() == ["p2"]
 
 
+async def test_an_answer_drafted_from_a_page_that_changed_before_approval_is_stale_at_once(
+        kb: KnowledgeBase) -> None:
+    await kb.upsert(_docs())
+    drafted = (await kb.hashes(ids=["vac"]))["vac"]
+    vac = next(d for d in _docs() if d.doc_id == "vac")
+    await kb.upsert([replace(vac, text=vac.text.replace("twenty", "thirty"))])
+    link = "https://team.slack.com/archives/C1/p9"
+    await kb.add_answer(question="How many days of paid leave?", answer="Twenty [1].",
+                        permalink=link, channel_id="C1", private=False,
+                        basis={"vac": drafted})
+    assert await kb.stale_answers([f"answer:{link}"]) == {f"answer:{link}"}
+
+
 async def test_a_failing_lexical_search_raises_and_leaves_no_dense_task_behind(
         kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch) -> None:
     await kb.upsert(_docs())
