@@ -1,9 +1,10 @@
 """File ingestion: walk paths, skip what is unchanged, write what changed, drop what vanished.
 
 Incremental by content hash: a document whose hash matches the stored one is
-not re-chunked or re-embedded. Documents are written in small batches, each
-batch one transaction, so an interrupted run keeps what it finished and the next
-run picks up the rest. Files that cannot be read are skipped, reported and counted.
+not re-chunked or re-embedded. Files are read as they are written, in small
+batches, each batch one transaction: a folder of any size holds one batch's text
+in memory, an interrupted run keeps what it finished, and the next run picks up
+the rest. Files that cannot be read are skipped, reported and counted.
 
 A document's id is its source (a file's path, a Slack thread) within its collection:
 the same folder ingested into two collections is held by both, and each collection's
@@ -14,9 +15,10 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
+from typing import Any
 from urllib.parse import quote
 
 from bot.kb.readers import MAX_FILE_BYTES, Unreadable, read_file, walk
@@ -49,20 +51,31 @@ def collection_id(collection: str, key: str, home: str) -> str:
     return key if collection == home else f"{collection}:{key}"
 
 
-async def sync_documents(kb: KnowledgeBase, docs: list[Document], *, scope: str,
+async def sync_documents(kb: KnowledgeBase, docs: Iterable[Document], *, scope: str,
                          report: IngestReport, batch: int = 32,
                          progress: Progress | None = None,
                          legacy: tuple[str, str] | None = None,
                          keep: set[str] | None = None) -> None:
     """Make the index hold exactly `docs` among the documents whose id starts with `scope`,
     besides those in `keep`: known unchanged without being read again.
-    `legacy` (prefix, collection): documents stored under an older id of the same sources,
-    which go once their new ids are written."""
+    `docs` is consumed as it comes, `batch` changed documents written at a time, so only
+    a batch's text is held at once whatever the size of a folder (`ingest_paths` reads
+    files lazily). `legacy` (prefix, collection): documents stored under an older id of
+    the same sources, which go once their new ids are written."""
     stored = await kb.hashes(prefix=scope)
     kept = (keep or set()) & set(stored)
     report.unchanged += len(kept)
+    present = set(kept)
     changed: list[Document] = []
+
+    async def flush() -> None:
+        report.chunks += await kb.upsert(changed)
+        if progress:
+            progress(len(changed))
+        changed.clear()
+
     for doc in docs:
+        present.add(doc.doc_id)
         old = stored.get(doc.doc_id)
         if old == content_hash(doc):
             report.unchanged += 1
@@ -74,12 +87,10 @@ async def sync_documents(kb: KnowledgeBase, docs: list[Document], *, scope: str,
             report.added += 1
         else:
             report.updated += 1
-    for i in range(0, len(changed), batch):
-        part = changed[i:i + batch]
-        report.chunks += await kb.upsert(part)
-        if progress:
-            progress(len(part))
-    present = {d.doc_id for d in docs} | kept
+        if len(changed) >= batch:
+            await flush()
+    if changed:
+        await flush()
     vanished = [doc_id for doc_id in stored if doc_id not in present]
     if legacy is not None and legacy[0] != scope:
         # Not counted as deleted: the same pages are there under their new ids.
@@ -125,25 +136,35 @@ async def ingest_paths(kb: KnowledgeBase, paths: list[Path], *, collection: str 
             report.skipped.append((str(root), "does not exist; what was ingested from it "
                                    "stays until `tandem kb remove` removes it"))
             continue
-        docs: list[Document] = []
         base = root if root.is_dir() else root.parent
-        for path in walk([root]):
-            try:
-                doc = read_file(path, collection=collection, max_bytes=max_file_bytes,
-                                root=base)
-                docs.append(_placed(doc, collection, path.relative_to(base).as_posix(), url))
-            except Unreadable as exc:
-                report.skipped.append((str(path), str(exc)))
-                print(f"skipped {path}: {exc}", file=sys.stderr)  # noqa: T201
+        files = walk([root])  # paths only: each file is read when its turn comes
         bar = None
         if show_progress:
             from tqdm import tqdm
 
-            bar = tqdm(total=len(docs), desc=f"ingest {root}", unit="doc", file=sys.stderr)
+            bar = tqdm(total=len(files), desc=f"ingest {root}", unit="file", file=sys.stderr)
+
+        def read(files: list[Path] = files, base: Path = base, bar: Any = bar
+                 ) -> Iterator[Document]:
+            for path in files:
+                try:
+                    doc = read_file(path, collection=collection, max_bytes=max_file_bytes,
+                                    root=base)
+                except Unreadable as exc:
+                    report.skipped.append((str(path), str(exc)))
+                    line = f"skipped {path}: {exc}"
+                    if bar is not None:
+                        bar.write(line, file=sys.stderr)
+                        bar.update(1)
+                    else:
+                        print(line, file=sys.stderr)  # noqa: T201
+                    continue
+                yield _placed(doc, collection, path.relative_to(base).as_posix(), url)
+
         # Stores made before collections had ids of their own hold a folder's pages
         # in another collection under their bare paths: those give way to the new ids.
         scope = _scope(root)
-        await sync_documents(kb, docs, scope=collection_id(collection, scope, FILES_HOME),
+        await sync_documents(kb, read(), scope=collection_id(collection, scope, FILES_HOME),
                              report=report, progress=bar.update if bar else None,
                              legacy=(scope, collection))
         if bar:

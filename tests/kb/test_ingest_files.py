@@ -111,6 +111,41 @@ async def test_reingest_is_incremental_and_deletes_vanished(tmp_path: Path,
     assert hits and "Friday" in hits[0].text
 
 
+async def test_a_folder_is_written_a_batch_at_a_time_as_it_is_read_not_held_whole(
+        tmp_path: Path, kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from bot.kb import ingest
+
+    root = tmp_path / "docs"
+    root.mkdir()
+    for i in range(70):
+        (root / f"page{i:02}.md").write_text(f"# Page {i}\n\nRunbook step {i} of the rollout.\n")
+    (root / "image.png").write_bytes(b"\x89PNG")
+    events: list[str] = []
+
+    def reading(path: Path, **kw: object) -> object:
+        events.append("read")
+        return read_file(path, **kw)  # type: ignore[arg-type]
+
+    upsert = kb.upsert
+
+    async def writing(docs: list[object]) -> int:
+        events.append(f"write {len(docs)}")
+        return await upsert(docs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ingest, "read_file", reading)
+    monkeypatch.setattr(kb, "upsert", writing)
+    report = await ingest_paths(kb, [root], show_progress=True)
+    assert report.added == 70 and [Path(p).name for p, _ in report.skipped] == ["image.png"]
+    # Each batch of 32 is written when read: at most one batch of text is held.
+    writes = [i for i, e in enumerate(events) if e.startswith("write")]
+    assert [events[i] for i in writes] == ["write 32", "write 32", "write 6"]
+    assert events[:writes[0]].count("read") == 33  # image.png, skipped, sorts first
+    assert events[writes[0] + 1:writes[1]].count("read") == 32
+    err = capsys.readouterr().err
+    assert "skipped" in err and "image.png" in err and "71/71" in err  # the bar counts it
+
+
 def test_markdown_saved_with_a_byte_order_mark_keeps_its_title_and_first_heading(
         tmp_path: Path) -> None:
     page = tmp_path / "deploy.md"  # as Notepad and many Windows editors save UTF-8
