@@ -55,14 +55,17 @@ async def sync_documents(kb: KnowledgeBase, docs: Iterable[Document], *, scope: 
                          report: IngestReport, batch: int = 32,
                          progress: Progress | None = None,
                          legacy: tuple[str, str] | None = None,
-                         keep: set[str] | None = None) -> None:
+                         keep: set[str] | None = None,
+                         stored: dict[str, str] | None = None) -> None:
     """Make the index hold exactly `docs` among the documents whose id starts with `scope`,
     besides those in `keep`: known unchanged without being read again.
     `docs` is consumed as it comes, `batch` changed documents written at a time, so only
     a batch's text is held at once whatever the size of a folder (`ingest_paths` reads
     files lazily). `legacy` (prefix, collection): documents stored under an older id of
-    the same sources, which go once their new ids are written."""
-    stored = await kb.hashes(prefix=scope)
+    the same sources, which go once their new ids are written. `stored`: the hashes under
+    `scope` if the caller has just read them."""
+    if stored is None:
+        stored = await kb.hashes(prefix=scope)
     kept = (keep or set()) & set(stored)
     report.unchanged += len(kept)
     present = set(kept)

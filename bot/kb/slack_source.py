@@ -217,7 +217,7 @@ async def ingest_channel(kb: KnowledgeBase, settings: Settings, ref: str, *,
         except SlackApiError as exc:
             raise _refused(exc, f"#{channel.get('name') or ref}", bot) from exc
         await sync_documents(kb, read.docs, scope=scope, report=report,
-                             legacy=(bare, collection), keep=set(read.kept))
+                             legacy=(bare, collection), keep=set(read.kept), stored=stored)
         await asyncio.to_thread(kb.store.set_meta, key, json.dumps(read.records))
     finally:
         if client.session is not None:
