@@ -4,8 +4,9 @@ Reads `conversations.history` and `conversations.replies` through the bot's own 
 client (`LimitedWebClient`) pointed at `settings.slack_api_url` (the sandbox in tests): its
 limiter paces the calls to Slack's tiers, so a channel of hundreds of threads is read at
 `conversations.replies`' 50 a minute instead of failing with `ratelimited` at the 51st.
-Content from a private channel is tagged with that channel, so search only returns it
-when answering in the same channel. Re-running syncs: changed threads are re-embedded,
+Content from a private channel, or from a channel shared with another organisation
+(Slack Connect: a customer's conversation), is tagged with that channel, so search only
+returns it when answering in the same channel, as for answers approved there. Re-running syncs: changed threads are re-embedded,
 deleted ones removed.
 
 A re-run reads only the threads that changed. The channel's history (200 messages a
@@ -115,7 +116,9 @@ async def read_channel(client: LimitedWebClient, channel: dict[str, Any], *,
     the threads whose record is in `known` unchanged (doc id → record), listed as kept.
     Messages from `own` (the bot's user and bot IDs) are left out."""
     cid = str(channel["id"])
-    private = bool(channel.get("is_private") or channel.get("is_group"))
+    # A shared channel's threads are a customer's: not an answer for another customer.
+    private = bool(channel.get("is_private") or channel.get("is_group")
+                   or channel.get("is_ext_shared") or channel.get("is_shared"))
     out = ChannelRead(cid)
     directory = Directory(client, team_id=client.team_id)  # names looked up once a run
     mine = set(own)

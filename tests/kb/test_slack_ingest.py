@@ -121,6 +121,17 @@ async def test_ingest_slack_keeps_a_private_channels_threads_to_answers_in_that_
     assert await kb.search("hiring budget Q3", k=5, channel_id="C0GENERAL") == []
 
 
+async def test_ingest_slack_keeps_a_customers_shared_channel_to_answers_in_that_channel(
+        sandbox: Sandbox, kb: KnowledgeBase, settings: Settings) -> None:
+    actions.post(sandbox, channel="C0ACME", user="U0CAROL",
+                 text="Our invoice INV-2291 was charged twice in November.")
+    await ingest_channel(kb, _bot_settings(settings, sandbox), "#acme-shared")
+    (doc,) = await kb.documents()
+    assert doc.private_channel == "C0ACME"
+    assert await kb.search("invoice charged twice", k=5, channel_id="C0SUPPORT") == []
+    assert await kb.search("invoice charged twice", k=5, channel_id="C0ACME")
+
+
 async def test_ingest_slack_of_a_channel_the_bot_is_not_in_says_to_invite_it_and_stores_nothing(
         sandbox: Sandbox, kb: KnowledgeBase, settings: Settings) -> None:
     settings = _bot_settings(settings, sandbox)
