@@ -116,7 +116,7 @@ async def _list(args: argparse.Namespace) -> int:
         private = f"; private to {_count(len(s.private_channels), 'channel')}" \
             if s.private_channels else ""
         old = f"; {_count(s.stale_answers, 'stale answer')} (sources changed since approval, " \
-            "not searched: `kb list --docs` names them)" if s.stale_answers else ""
+            "not searched: `kb list --docs` names them, `kb remove --stale` removes them)" if s.stale_answers else ""
         print(f"{s.name}: {_count(s.documents, 'document')} ({kinds}), "  # noqa: T201
               f"{_count(s.chunks, 'chunk')}, last updated {_when(s.updated_at)}{private}{old}")
     return 0
@@ -125,14 +125,18 @@ async def _list(args: argparse.Namespace) -> int:
 async def _remove(args: argparse.Namespace) -> int:
     from bot.kb.inventory import matcher
 
-    if not args.targets and not args.collection:
-        print("tandem kb remove: name a path, #channel, link or --collection",  # noqa: T201
+    if not args.targets and not args.collection and not args.stale:
+        print("tandem kb remove: name a path, #channel, link, --stale or --collection",  # noqa: T201
               file=sys.stderr)
         return 2
     kb = await _open()
     try:
         docs = await kb.documents(collection=args.collection)
-        chosen = {d.doc_id: d for d in docs} if not args.targets else {}
+        whole = not args.targets and not args.stale
+        chosen = {d.doc_id: d for d in docs} if whole else {}
+        if args.stale:
+            stale = await kb.stale_answers(d.doc_id for d in docs)
+            chosen.update((d.doc_id, d) for d in docs if d.doc_id in stale)
         missed = []
         for target in args.targets:
             match = matcher(target)  # a path target is resolved once, not per document
@@ -150,13 +154,16 @@ async def _remove(args: argparse.Namespace) -> int:
     where = f" in collection {args.collection!r}" if args.collection else ""
     for target in missed:
         print(f"tandem kb remove: nothing{where} matches {target}", file=sys.stderr)  # noqa: T201
-    if not args.targets and not chosen:
+    if whole and not chosen:
         print(f"tandem kb remove: collection {args.collection!r} holds nothing",  # noqa: T201
               file=sys.stderr)
+    if args.stale and not args.targets and not chosen:
+        print(f"no stale answers{where}", file=sys.stderr)  # noqa: T201
     print(json.dumps({"removed": 0 if args.dry_run else len(chosen),  # noqa: T201
                       "chunks": sum(d.chunks for d in chosen.values()),
                       "dry_run": args.dry_run}))
-    return 1 if missed or not chosen else 0
+    # Nothing stale is not a failure: a scheduled `--stale` clean-up finds none most days.
+    return 1 if missed or (not chosen and not args.stale) else 0
 
 
 def _gaps(args: argparse.Namespace) -> int:
@@ -375,6 +382,8 @@ def register(subparsers: Any) -> None:
                    help="a file or folder path (need not exist any more), #channel or "
                         "channel ID, or a document's link; none with --collection: all of it")
     p.add_argument("--collection", help="only from this collection")
+    p.add_argument("--stale", action="store_true",
+                   help="approved answers whose sources changed since (search skips them)")
     p.add_argument("--dry-run", action="store_true", help="list, do not remove")
     p.set_defaults(func=_run(_remove))
 

@@ -314,7 +314,7 @@ def test_ingest_of_a_web_address_says_how_to_ingest_a_site_and_touches_nothing(
     assert not (tmp_path / "data" / "kb.sqlite").exists()
 
 
-def test_list_names_the_answers_whose_sources_changed_since_approval(
+def test_list_names_and_remove_stale_takes_out_answers_whose_sources_changed(
         tmp_path: Path, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:
     import asyncio
@@ -343,3 +343,11 @@ def test_list_names_the_answers_whose_sources_changed_since_approval(
     assert "1 stale answer (sources changed since approval" in out
     assert _main(["kb", "list", "--docs"]) == 0
     assert "STALE: its sources changed" in capsys.readouterr().out
+    assert _main(["kb", "remove", "--stale", "--dry-run"]) == 0
+    assert f"would remove: answers  How do I connect to the VPN?  ({link})" in \
+        capsys.readouterr().out
+    assert _main(["kb", "remove", "--stale"]) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["removed"] == 1
+    assert [d["url"] for d in _docs_json(capsys)] == [page]  # the page itself stays
+    assert _main(["kb", "remove", "--stale"]) == 0  # none left is not a failure
+    assert "no stale answers" in capsys.readouterr().err
