@@ -37,6 +37,9 @@ class Services:
     bot_id: str = ""
     metrics: BotMetrics = field(default_factory=BotMetrics)
     kb: Any | None = None  # bot.kb.KnowledgeBase when the kb extra is installed
+    # Why there is no knowledge base although one was wanted: a question draft fails
+    # with this instead of letting the model answer without the team's documents.
+    kb_problem: str | None = None
     drafting: DraftingService = field(init=False)
     review: ReviewService = field(init=False)
     # In-flight generations by draft id, so a superseded draft's stream is cancelled.

@@ -76,18 +76,24 @@ class Bot:
         await self.services.store.close()
 
 
-async def _open_kb(settings: Settings) -> Any | None:
+async def _open_kb(settings: Settings) -> tuple[Any | None, str | None]:
+    """The knowledge base, or None and why: question drafts say so rather than let the
+    model answer without the team's documents."""
     try:
         from bot.kb.service import KnowledgeBase
-    except ImportError:
-        return None
+    except ImportError as exc:
+        problem = f"it is not installed here ({exc}): install tandem[kb]"
+        log.error("knowledge base unavailable: %s", problem)
+        return None, problem
     try:
         # A store whose vectors another embedder made re-embeds in the background: the
         # bot answers at once, by keywords until the pass ends (`bot.kb.reembed`).
-        return await KnowledgeBase.open(settings, background=True)
-    except Exception as exc:  # the kb extra may be missing; questions then go without sources
-        log.warning("knowledge base unavailable: %s", exc)
-        return None
+        return await KnowledgeBase.open(settings, background=True), None
+    except Exception as exc:
+        problem = (f"it could not be opened ({type(exc).__name__}: {str(exc)[:200]}); "
+                   "restart Tandem once that is fixed")
+        log.exception("knowledge base unavailable")
+        return None, problem
 
 
 async def _check_model(llm: LLMClient, url: str) -> None:
@@ -175,8 +181,9 @@ async def start_bot(settings: Settings, *, limiter: SlackLimiter | None = None,
             router=Router(llm=llm, prompt=prompts.get("router")), client=client,
             directory=Directory(client, team_id=client.team_id), team_id=client.team_id,
             bot_user_id=str(auth["user_id"]), bot_id=str(auth.get("bot_id") or ""),
-            metrics=metrics,
-            kb=await _open_kb(settings) if with_kb else None)
+            metrics=metrics)
+        if with_kb:
+            services.kb, services.kb_problem = await _open_kb(settings)
     except BaseException:
         await session.close()
         raise

@@ -46,8 +46,8 @@ EXPLICIT = {"doc": "document", "document": "document", "ask": "question",
 class SearchFailed(Exception):
     """The knowledge base could not be searched for a question draft."""
 
-    def __init__(self, kind: str) -> None:
-        self.what = f"the knowledge base could not be searched ({kind})"
+    def __init__(self, kind: str, *, what: str | None = None) -> None:
+        self.what = what or f"the knowledge base could not be searched ({kind})"
         super().__init__(self.what)
 
 
@@ -190,6 +190,9 @@ class DraftingService:
         s = self.s
         prompt = s.prompts.get(draft.job)
         sources: list[dict[str, Any]] = []
+        if draft.job == "question" and s.kb is None and s.kb_problem:
+            s.metrics.kb_searches.labels("failed").inc()
+            raise SearchFailed("", what=f"no knowledge base to answer from: {s.kb_problem}")
         if draft.job == "question" and s.kb is not None:
             policy = await self._policy(request.channel_id)
             started = time.monotonic()

@@ -115,8 +115,9 @@ async def _list(args: argparse.Namespace) -> int:
         kinds = ", ".join(_count(n, k) for k, n in sorted(s.kinds.items()))
         private = f"; private to {_count(len(s.private_channels), 'channel')}" \
             if s.private_channels else ""
-        old = f"; {_count(s.stale_answers, 'stale answer')} (sources changed since approval, " \
-            "not searched: `kb list --docs` names them, `kb remove --stale` removes them)" if s.stale_answers else ""
+        old = f"; {_count(s.stale_answers, 'stale answer')} (sources changed since " \
+            "approval, not searched: `kb list --docs` names them, `kb remove --stale` " \
+            "removes them)" if s.stale_answers else ""
         print(f"{s.name}: {_count(s.documents, 'document')} ({kinds}), "  # noqa: T201
               f"{_count(s.chunks, 'chunk')}, last updated {_when(s.updated_at)}{private}{old}")
     return 0

@@ -18,6 +18,7 @@ environment-free defaults apply):
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -73,6 +74,11 @@ def build_embedder(settings: Settings, *, session: Any = None) -> tuple[Embedder
         embedder = HttpEmbedder(client, base_url, model,
                                 api_key=getattr(settings, "tandem_embed_api_key", None))
         return embedder, owned
+    if importlib.util.find_spec("sentence_transformers") is None:
+        # The bot image holds tandem[kb-http]: search and stores, no local model.
+        raise ConfigError("no local embedding model here (tandem[kb] is not installed): set "
+                          "TANDEM_EMBED_BASE_URL and TANDEM_EMBED_MODEL to an embeddings "
+                          "endpoint, such as vLLM with --runner pooling")
     seq = int(getattr(settings, "tandem_embed_max_seq_length", None) or 128)
     precision = str(getattr(settings, "tandem_embed_precision", None) or "auto")
     tails = bool(getattr(settings, "tandem_embed_tail_vectors", False))

@@ -6,8 +6,8 @@ limiter paces the calls to Slack's tiers, so a channel of hundreds of threads is
 `conversations.replies`' 50 a minute instead of failing with `ratelimited` at the 51st.
 Content from a private channel, or from a channel shared with another organisation
 (Slack Connect: a customer's conversation), is tagged with that channel, so search only
-returns it when answering in the same channel, as for answers approved there. Re-running syncs: changed threads are re-embedded,
-deleted ones removed.
+returns it when answering in the same channel, as for answers approved there.
+Re-running syncs: changed threads are re-embedded, deleted ones removed.
 
 A re-run reads only the threads that changed. The channel's history (200 messages a
 call) gives each thread's reply count, latest reply and its first message's edit time;

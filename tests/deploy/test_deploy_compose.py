@@ -78,7 +78,21 @@ def test_bot_environment_points_at_vllm_postgres_and_config(services: dict[str, 
     assert env["SLACK_BOT_TOKEN"] == "<SLACK_BOT_TOKEN>"  # required, never defaulted
     assert bot["command"] == ["tandem", "run"]
     assert bot["depends_on"] == {"vllm": {"condition": "service_healthy"},
+                                 "embed": {"condition": "service_healthy"},
                                  "postgres": {"condition": "service_healthy"}}
+
+
+def test_the_knowledge_base_embeds_through_the_embed_service_as_a_pooling_model(
+        services: dict[str, Any]) -> None:
+    env, embed = services["bot"]["environment"], services["embed"]
+    assert env["TANDEM_EMBED_BASE_URL"] == "http://embed:8000/v1"
+    assert env["TANDEM_EMBED_MODEL"] == _flag(embed["command"], "--served-model-name")
+    assert _flag(embed["command"], "--runner") == "pooling"
+    assert _flag(embed["command"], "--port") == "8000"
+    # The two vLLM servers share one GPU: their memory shares must fit in it.
+    shares = [float(_flag(services[s]["command"], "--gpu-memory-utilization"))
+              for s in ("vllm", "embed")]
+    assert sum(shares) <= 0.95
 
 
 def test_bot_mounts_an_existing_tandem_yaml_at_tandem_config(services: dict[str, Any]) -> None:

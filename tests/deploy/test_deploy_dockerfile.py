@@ -86,18 +86,20 @@ def test_image_installs_only_the_core_package(steps: list[tuple[str, str]]) -> N
     packages = [t for args in installs for t in args if not t.startswith("-")]
     project = [p for p in packages if p.startswith(".") or p.startswith("/")]
     assert project, "the image must install the project itself"
-    assert all(p in {".", "/app"} for p in project), f"extras are not for the image: {project}"
+    # The only extra the image takes is the knowledge base's light half.
+    assert all(p in {".", "/app", ".[kb-http]"} for p in project), \
+        f"extras are not for the image: {project}"
     run_text = " ".join(args for word, args in steps if word == "RUN").lower()
     for heavy in HEAVY:
         assert not re.search(rf"(?<![\w-]){re.escape(heavy)}(?![\w])", run_text), heavy
 
 
-def test_core_dependencies_exclude_the_heavy_extras() -> None:
-    # `pip install .` brings [project.dependencies]; they must stay light too.
+def test_core_dependencies_and_the_images_kb_extra_exclude_the_heavy_extras() -> None:
+    # `pip install .[kb-http]` brings [project.dependencies] and that extra: both stay light.
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    names = {re.split(r"[<>=!~\[; ]", dep, maxsplit=1)[0].lower()
-             for dep in project["dependencies"]}
-    assert names and not names & set(HEAVY)
+    for deps in (project["dependencies"], project["optional-dependencies"]["kb-http"]):
+        names = {re.split(r"[<>=!~\[; ]", dep, maxsplit=1)[0].lower() for dep in deps}
+        assert names and not names & set(HEAVY) and "tandem" not in names
 
 
 def test_image_carries_the_files_the_bot_reads_at_run_time(steps: list[tuple[str, str]]) -> None:

@@ -131,6 +131,20 @@ def test_vllm_deployment_has_gpu_probes_and_shared_memory() -> None:
     assert "persistentVolumeClaim" in volumes[mounts["/root/.cache/huggingface"]["name"]]
 
 
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_bots_knowledge_base_embeds_through_the_embed_service(overlay: str) -> None:
+    docs = _stack(overlay)
+    env = env_of(_container(docs, "tandem-bot"))
+    service = objects(docs, "Service")["embed"]
+    assert env["TANDEM_EMBED_BASE_URL"] == f"http://embed:{service['spec']['ports'][0]['port']}/v1"
+    embed = _container(docs, "embed")
+    assert objects(docs, "Deployment")["embed"]["spec"]["template"]["metadata"]["labels"][
+        "app.kubernetes.io/name"] == service["spec"]["selector"]["app.kubernetes.io/name"]
+    args = embed["args"]
+    assert args[args.index("--runner") + 1] == "pooling"
+    assert args[args.index("--served-model-name") + 1] == env["TANDEM_EMBED_MODEL"]
+
+
 def test_vllm_serves_runtime_lora_with_prefix_caching() -> None:
     container = _container(_stack("http"), "vllm")
     args = container["args"]

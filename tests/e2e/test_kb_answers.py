@@ -241,3 +241,30 @@ async def test_a_bot_started_on_vectors_of_another_embedder_answers_and_reembeds
     assert "Expense policy" in text_of(draft)
     await asyncio.wait_for(kb._reembed_task, 60)
     assert not kb.reembedding and kb.store.get_meta("embedder") == name
+
+
+async def test_a_knowledge_base_that_could_not_be_opened_fails_questions_saying_why_not_guesses(
+        tmp_path: Path, fake_llm: FakeLLM) -> None:
+    # Nothing listens on port 9: the store cannot be opened when the bot starts.
+    h = await Harness(tmp=tmp_path, llm_url=fake_llm.base_url, with_kb=True,
+                      settings_overrides={"tandem_kb_url": "postgresql://kb@127.0.0.1:9/kb"}
+                      ).start()
+    try:
+        slack = h.slack
+        assert slack is not None and h.bot is not None and h.bot.services.kb is None
+        before = len(fake_llm.requests)
+        ts = await slack.post("general", "alice", "<@U0BOT> how much are travel meals "
+                              "reimbursed per day?")
+        failed = await wait_text(h, "C0GENERAL", ts, "Drafting failed", timeout=30)
+        shown = text_of(failed)
+        assert "no knowledge base to answer from: it could not be opened" in shown
+        assert "restart Tandem" in shown
+        # The model is not asked to answer from nothing.
+        assert not [r for r in fake_llm.requests[before:] if r.get("stream")]
+        assert searches(h, "failed") == 1
+        # A draft that is not a question still works.
+        ts = await slack.post("general", "alice", "<@U0BOT> draft the release announcement "
+                              "for 2.3")
+        assert await h.wait_draft("C0GENERAL", ts, timeout=30)
+    finally:
+        await h.stop()
