@@ -63,3 +63,10 @@ class T:
     HOME_NONE_WAITING = "_Nothing is waiting for you._"
     HOME_RECENT = "*Recent decisions*"
     HOME_RATES = "*Approval by job*"
+    HOME_KB = "*Knowledge base*"
+    HOME_KB_DOWN = (":warning: Unavailable: {problem}. Question drafts fail, saying so, "
+                    "until it is fixed.")
+    HOME_KB_EMPTY = ("_Empty: `tandem kb ingest PATH` or `tandem kb ingest-slack #channel` "
+                     "adds documents._")
+    HOME_KB_REEMBED = ("_Re-embedding for a new embedding model: searches use keywords alone "
+                       "until it ends._")

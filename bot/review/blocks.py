@@ -139,7 +139,8 @@ def reject_modal(draft_id: str) -> Block:
 
 
 def home_view(*, waiting: list[dict[str, Any]], recent: list[dict[str, Any]],
-              rates: list[dict[str, Any]]) -> Block:
+              rates: list[dict[str, Any]], kb: list[str] | None = None) -> Block:
+    """`kb`: lines on the knowledge base (None: no section, as when it is not wanted)."""
     blocks: list[Block] = [{"type": "header", "text": {"type": "plain_text", "text": T.HOME_TITLE}},
                            {"type": "section", "text": _mrkdwn(T.HOME_WAITING)}]
     if not waiting:
@@ -159,4 +160,7 @@ def home_view(*, waiting: list[dict[str, Any]], recent: list[dict[str, Any]],
         blocks.append({"type": "context", "elements": [_mrkdwn(
             f"*{row['job']}* · `{row['model']}`: {row['approval']:.0%} approved, "
             f"{row['edit']:.0%} edited, {row['reject']:.0%} rejected (n={row['n']})")]})
+    if kb is not None:
+        blocks += [{"type": "divider"}, {"type": "section", "text": _mrkdwn(T.HOME_KB)}]
+        blocks += [{"type": "context", "elements": [_mrkdwn(line)]} for line in kb[:12]]
     return {"type": "home", "blocks": blocks[:100]}

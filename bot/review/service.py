@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -331,8 +331,30 @@ class ReviewService:
                    "when": _when(d.decided_at)}
                   for d in await s.store.read(lambda x: repo.recent_decisions(x))]
         rates = await s.store.read(lambda x: repo.rates_by_job(x))
-        await s.client.views_publish(user_id=user_id,
-                                     view=B.home_view(waiting=waiting, recent=recent, rates=rates))
+        await s.client.views_publish(user_id=user_id, view=B.home_view(
+            waiting=waiting, recent=recent, rates=rates, kb=await self._kb_lines()))
+
+    async def _kb_lines(self) -> list[str] | None:
+        """What the knowledge base holds, by collection, or why there is none. Counts
+        only: which private channels hold what is not for every user's home."""
+        s = self.s
+        if s.kb is None:
+            return [T.HOME_KB_DOWN.format(problem=s.kb_problem)] if s.kb_problem else None
+        from bot.kb.inventory import summarise
+
+        try:
+            docs = await s.kb.documents()
+            stale = await s.kb.stale_answers(d.doc_id for d in docs)
+        except Exception as exc:  # the home still opens; the log has the details
+            log.exception("could not read the knowledge base for the App Home")
+            return [f":warning: Could not be read ({type(exc).__name__})."]
+        lines = [T.HOME_KB_REEMBED] if s.kb.reembedding else []
+        for c in summarise(docs, stale):
+            kinds = ", ".join(f"{n} {k}{'' if n == 1 else 's'}" for k, n in sorted(c.kinds.items()))
+            old = f", {c.stale_answers} stale (not searched)" if c.stale_answers else ""
+            updated = _when(datetime.fromtimestamp(c.updated_at, UTC))
+            lines.append(f"*{c.name}*: {kinds}{old} · updated {updated}")
+        return lines or [T.HOME_KB_EMPTY]
 
 
 def _set_final(x: Any, decision_id: str, channel: str, ts: str | None) -> None:

@@ -163,6 +163,15 @@ async def test_a_private_channels_threads_and_approved_answers_answer_only_in_th
         "C0LEADS" not in str(src) for src in drafts(h)[-1].sources or [])
 
 
+async def test_app_home_shows_what_the_knowledge_base_holds_by_collection(
+        kb_harness: Harness) -> None:
+    slack = kb_harness.slack
+    assert slack is not None
+    await slack.home("bob")
+    home = str(await slack.wait_for(lambda: slack.home_view("bob")))
+    assert "*Knowledge base*" in home and "*default*: 2 files · updated 20" in home
+
+
 async def test_question_with_nothing_relevant_says_so_without_the_model(
         kb_harness: Harness, fake_llm: FakeLLM) -> None:
     h = kb_harness
@@ -266,5 +275,9 @@ async def test_a_knowledge_base_that_could_not_be_opened_fails_questions_saying_
         ts = await slack.post("general", "alice", "<@U0BOT> draft the release announcement "
                               "for 2.3")
         assert await h.wait_draft("C0GENERAL", ts, timeout=30)
+        # App Home says so too, where an admin looks without reading the log.
+        await slack.home("alice")
+        home = await slack.wait_for(lambda: slack.home_view("alice"))
+        assert ":warning: Unavailable: it could not be opened (OperationalError" in str(home)
     finally:
         await h.stop()

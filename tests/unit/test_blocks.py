@@ -47,3 +47,11 @@ def test_home_view_lists_waiting_drafts_and_rates() -> None:
                                           "approval": 0.5, "edit": 0.25, "reject": 0.25}])
     text = str(view)
     assert view["type"] == "home" and "customer reply" in text and "50% approved" in text
+
+
+def test_home_view_has_a_knowledge_base_section_only_when_given_one() -> None:
+    plain = B.home_view(waiting=[], recent=[], rates=[])
+    assert "Knowledge base" not in str(plain)
+    view = B.home_view(waiting=[], recent=[], rates=[], kb=["*default*: 3 files"])
+    assert view["blocks"][-2]["text"]["text"] == "*Knowledge base*"
+    assert view["blocks"][-1]["elements"][0]["text"] == "*default*: 3 files"
