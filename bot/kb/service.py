@@ -230,11 +230,13 @@ class KnowledgeBase:
         return await asyncio.to_thread(self._stale_sync, doc_ids)
 
     def _stale_sync(self, doc_ids: Iterable[str]) -> set[str]:
-        bases: dict[str, dict[str, str]] = {}
-        for doc_id in {d for d in doc_ids if is_answer_entry(d)}:
-            raw = self.store.get_meta(BASIS_PREFIX + doc_id)
-            if raw:  # entries approved before bases were kept have none, and never go stale
-                bases[doc_id] = json.loads(raw)
+        answers = sorted({d for d in doc_ids if is_answer_entry(d)})
+        if not answers:
+            return set()
+        raw = self.store.get_metas([BASIS_PREFIX + a for a in answers])
+        # Entries approved before bases were kept have none, and never go stale.
+        bases: dict[str, dict[str, str]] = {
+            a: json.loads(raw[BASIS_PREFIX + a]) for a in answers if raw.get(BASIS_PREFIX + a)}
         needed = sorted({d for basis in bases.values() for d in basis})
         if not needed:
             return set()

@@ -312,6 +312,13 @@ class PostgresStore:
 
         return self._transaction(take)
 
+    def get_metas(self, keys: Sequence[str]) -> dict[str, str]:
+        """As `SqliteStore.get_metas`: one round trip."""
+        if not keys:
+            return {}
+        return {str(k): str(v) for k, v in self._query(
+            "SELECT key, value FROM kb_meta WHERE key = ANY(%s)", (list(keys),))}
+
     def set_meta(self, key: str, value: str) -> None:
         self._query("INSERT INTO kb_meta VALUES (%s, %s) ON CONFLICT (key) DO UPDATE "
                     "SET value = EXCLUDED.value", (key, value))

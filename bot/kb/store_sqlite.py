@@ -177,6 +177,15 @@ class SqliteStore:
             row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
         return row[0] if row else None
 
+    def get_metas(self, keys: Sequence[str]) -> dict[str, str]:
+        """The values of those `keys` that are set, in one query."""
+        if not keys:
+            return {}
+        with self._lock:
+            return dict(self._db.execute(
+                f"SELECT key, value FROM meta WHERE key IN ({','.join('?' * len(keys))})",
+                list(keys)).fetchall())
+
     def set_meta(self, key: str, value: str) -> None:
         with self._lock:
             self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
