@@ -202,6 +202,19 @@ async def test_a_short_follow_up_in_a_thread_is_searched_with_the_threads_questi
     assert record.sources[0]["title"].startswith("On-call handbook") and ts
 
 
+async def _question_fails_without_the_model(h: Harness, fake_llm: FakeLLM
+                                            ) -> tuple[dict[str, Any], str]:
+    """Ask the expenses question; its draft fails, and the model is not asked to answer
+    without sources. (The failed draft, the question's ts.)"""
+    assert h.slack is not None
+    before = len(fake_llm.requests)
+    ts = await h.slack.post("general", "alice", "<@U0BOT> how much are travel meals "
+                            "reimbursed per day?")
+    failed = await wait_text(h, "C0GENERAL", ts, "Drafting failed", timeout=30)
+    assert not [r for r in fake_llm.requests[before:] if r.get("stream")]
+    return failed, ts
+
+
 async def test_a_knowledge_base_that_cannot_be_searched_fails_the_draft_with_retry_not_i_dont_know(
         kb_harness: Harness, fake_llm: FakeLLM, monkeypatch: pytest.MonkeyPatch) -> None:
     h = kb_harness
@@ -213,15 +226,11 @@ async def test_a_knowledge_base_that_cannot_be_searched_fails_the_draft_with_ret
         raise sqlite3.OperationalError("database disk image is malformed")
 
     monkeypatch.setattr(store, "bm25", broken)
-    before = len(fake_llm.requests)
-    ts = await slack.post("general", "alice", "<@U0BOT> how much are travel meals "
-                          "reimbursed per day?")
-    failed = await wait_text(h, "C0GENERAL", ts, "Drafting failed", timeout=30)
+    failed, ts = await _question_fails_without_the_model(h, fake_llm)
     shown = text_of(failed)
     assert "knowledge base could not be searched (OperationalError)" in shown
     assert "couldn't find anything" not in shown and "malformed" not in shown
     assert "tandem_retry" in button_values(failed)
-    assert not [r for r in fake_llm.requests[before:] if r.get("stream")]
     assert [d.status for d in drafts(h)] == ["failed"]
     assert searches(h, "failed") == 1
 
@@ -261,15 +270,10 @@ async def test_a_knowledge_base_that_could_not_be_opened_fails_questions_saying_
     try:
         slack = h.slack
         assert slack is not None and h.bot is not None and h.bot.services.kb is None
-        before = len(fake_llm.requests)
-        ts = await slack.post("general", "alice", "<@U0BOT> how much are travel meals "
-                              "reimbursed per day?")
-        failed = await wait_text(h, "C0GENERAL", ts, "Drafting failed", timeout=30)
+        failed, _ = await _question_fails_without_the_model(h, fake_llm)
         shown = text_of(failed)
         assert "no knowledge base to answer from: it could not be opened" in shown
         assert "restart Tandem" in shown
-        # The model is not asked to answer from nothing.
-        assert not [r for r in fake_llm.requests[before:] if r.get("stream")]
         assert searches(h, "failed") == 1
         # A draft that is not a question still works.
         ts = await slack.post("general", "alice", "<@U0BOT> draft the release announcement "
