@@ -77,6 +77,8 @@ class Settings(BaseSettings):
     tandem_embed_base_url: str | None = None
     tandem_embed_model: str | None = None
     tandem_embed_api_key: str | None = None
+    # Tokens of each chunk embedded, locally or by the endpoint (vLLM's
+    # truncate_prompt_tokens: without it vLLM refuses a chunk longer than the model).
     tandem_embed_max_seq_length: int = 128
     # auto: bfloat16 where the CPU multiplies it natively (AMX / AVX512-BF16), else fp32.
     # int8: ONNX Runtime int8 for ingest, ~1.3x faster, slightly lower recall.

@@ -6,8 +6,9 @@ environment-free defaults apply):
   Default: `tandem_db_url` when that is Postgres, else `<data dir>/kb.sqlite`.
 - `tandem_embed_base_url` + `tandem_embed_model` (+ `tandem_embed_api_key`):
   an OpenAI-compatible `/v1/embeddings` endpoint instead of the local model.
-- `tandem_embed_max_seq_length`: token cap of the local model (default 128,
-  the length all-MiniLM-L6-v2 was trained with).
+- `tandem_embed_max_seq_length`: tokens of each chunk embedded (default 128, the
+  length all-MiniLM-L6-v2 was trained with); an endpoint gets it as vLLM's
+  `truncate_prompt_tokens`.
 - `tandem_embed_precision`: `auto` (bfloat16 where the CPU has it natively), `fp32`,
   `bf16` or `int8` (ONNX Runtime, faster ingest, slightly lower recall). The precision
   is part of the embedder's name, so a change re-embeds.
@@ -71,8 +72,9 @@ def build_embedder(settings: Settings, *, session: Any = None) -> tuple[Embedder
         client = session
         if client is None:
             owned = client = aiohttp.ClientSession()
-        embedder = HttpEmbedder(client, base_url, model,
-                                api_key=getattr(settings, "tandem_embed_api_key", None))
+        embedder = HttpEmbedder(
+            client, base_url, model, api_key=getattr(settings, "tandem_embed_api_key", None),
+            truncate=int(getattr(settings, "tandem_embed_max_seq_length", None) or 128))
         return embedder, owned
     if importlib.util.find_spec("sentence_transformers") is None:
         # The bot image holds tandem[kb-http]: search and stores, no local model.

@@ -252,17 +252,29 @@ def _mean_pooled(model: Any) -> bool:
 
 
 class HttpEmbedder:
-    """POST {base_url}/embeddings (OpenAI-compatible, e.g. vLLM `--runner pooling`)."""
+    """POST {base_url}/embeddings (OpenAI-compatible, e.g. vLLM `--runner pooling`).
+
+    `truncate` tokens of each text are embedded, as the local model embeds its first
+    `max_seq_length`: sent as vLLM's `truncate_prompt_tokens`, because vLLM otherwise
+    refuses a text longer than the model's context (all-MiniLM-L6-v2: 256 tokens, less
+    than a long chunk) with a 400, which failed the ingest. With 128, vLLM's vectors of
+    MiniLM match the local model's to a cosine of 0.99999. A server that does not know
+    the parameter (OpenAI's own rejects it by name) is asked again without it, once.
+    """
 
     def __init__(self, session: aiohttp.ClientSession, base_url: str, model: str, *,
-                 api_key: str | None = None, batch_size: int = 64) -> None:
+                 api_key: str | None = None, batch_size: int = 64,
+                 truncate: int | None = 128) -> None:
         self._session = session
         self._url = base_url.rstrip("/") + "/embeddings"
         self._model = model
         self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._batch_size = batch_size
         self._dim: int | None = None
-        self.name = f"http:{model}"
+        self._truncate = truncate
+        # The cap is part of the name: vectors of the first 128 tokens and of the first
+        # 256 differ, so a change re-embeds.
+        self.name = f"http:{model}" + (f":{truncate}" if truncate else "")
 
     async def dimension(self) -> int:
         if self._dim is None:
@@ -270,11 +282,17 @@ class HttpEmbedder:
         return self._dim
 
     async def _post(self, batch: list[str]) -> list[list[float]]:
-        payload = {"model": self._model, "input": batch}
+        payload: dict[str, Any] = {"model": self._model, "input": batch}
+        if self._truncate:
+            payload["truncate_prompt_tokens"] = self._truncate
         async with self._session.post(self._url, json=payload, headers=self._headers) as resp:
             if resp.status != 200:
-                raise EmbeddingError(f"{self._url} answered {resp.status}: "
-                                     f"{(await resp.text())[:200]}")
+                text = await resp.text()
+                if resp.status == 400 and self._truncate and "truncate_prompt_tokens" in text:
+                    log.warning("kb.embed_no_truncation", extra={"url": self._url})
+                    self._truncate = None  # this server embeds texts whole, or refuses
+                    return await self._post(batch)
+                raise EmbeddingError(f"{self._url} answered {resp.status}: {text[:200]}")
             body = await resp.json()
         rows = sorted(body["data"], key=lambda row: row["index"])
         return [row["embedding"] for row in rows]

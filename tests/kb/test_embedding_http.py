@@ -19,8 +19,13 @@ async def server() -> AsyncIterator[tuple[str, list[dict[str, object]]]]:
     async def embeddings(request: web.Request) -> web.Response:
         body = await request.json()
         seen.append(body)
-        if body["model"] != "bge":
+        if body["model"] not in ("bge", "strict"):
             return web.json_response({"error": "unknown model"}, status=404)
+        if body["model"] == "strict" and "truncate_prompt_tokens" in body:
+            # As OpenAI's own API answers a parameter it does not know.
+            return web.json_response({"error": {"message": "Unrecognized request argument "
+                                                "supplied: truncate_prompt_tokens"}},
+                                     status=400)
         # Deliberately out of order: the client must sort by "index".
         data = [{"index": i, "embedding": [float(len(t)), 0.0, 1.0]}
                 for i, t in enumerate(body["input"])][::-1]
@@ -56,3 +61,19 @@ async def test_http_embedder_raises_on_error_status(
     async with aiohttp.ClientSession() as session:
         with pytest.raises(EmbeddingError, match="404"):
             await HttpEmbedder(session, url, "nope").embed(["x"])
+
+
+async def test_http_embedder_asks_for_its_token_cap_and_drops_it_where_refused(
+        server: tuple[str, list[dict[str, object]]]) -> None:
+    url, seen = server
+    async with aiohttp.ClientSession() as session:
+        vllm_like = HttpEmbedder(session, url, "bge")
+        await vllm_like.embed(["a long chunk"])
+        assert seen[-1]["truncate_prompt_tokens"] == 128  # vLLM would refuse > 256 tokens
+        assert vllm_like.name == "http:bge:128"
+        openai_like = HttpEmbedder(session, url, "strict", truncate=256)
+        vectors = await openai_like.embed(["a", "bb"])
+        assert vectors.shape == (2, 3)
+        await openai_like.embed(["c"])
+    # Refused once, then asked without it, and not offered again.
+    assert [("truncate_prompt_tokens" in b) for b in seen[1:]] == [True, False, False]
