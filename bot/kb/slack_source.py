@@ -41,7 +41,7 @@ from bot.kb.ingest import SLACK_HOME, collection_id, sync_documents
 from bot.kb.service import KnowledgeBase
 from bot.kb.types import Document, IngestReport
 from bot.slack.client import LimitedWebClient, authenticate
-from bot.slack.directory import Directory
+from bot.slack.directory import ChannelInfo, Directory
 from bot.slack.limiter import SlackLimiter
 
 if TYPE_CHECKING:
@@ -116,9 +116,9 @@ async def read_channel(client: LimitedWebClient, channel: dict[str, Any], *,
     the threads whose record is in `known` unchanged (doc id → record), listed as kept.
     Messages from `own` (the bot's user and bot IDs) are left out."""
     cid = str(channel["id"])
-    # A shared channel's threads are a customer's: not an answer for another customer.
-    private = bool(channel.get("is_private") or channel.get("is_group")
-                   or channel.get("is_ext_shared") or channel.get("is_shared"))
+    # As for answers approved in it: a private or shared channel's threads (a shared
+    # one's are a customer's) answer only there.
+    private = ChannelInfo.from_api(channel).confined
     out = ChannelRead(cid)
     directory = Directory(client, team_id=client.team_id)  # names looked up once a run
     mine = set(own)

@@ -143,7 +143,7 @@ class ReviewService:
             # answer becomes knowledge as a reviewed one does. 👎 teaches nothing here.
             if verdict == Verdict.approved and draft.message_channel_id and draft.message_ts:
                 await self._learn(request, draft.text, draft.message_channel_id,
-                                  draft.message_ts, draft.sources)
+                                  draft.message_ts, draft.id)
             return decision
         if verdict in (Verdict.approved, Verdict.edited):
             await self.publish(decision)
@@ -173,23 +173,24 @@ class ReviewService:
         first_ts = ts_of.get(0)
         await s.store.run(lambda x: _set_final(x, decision.id, request.channel_id, first_ts))
         if first_ts:
-            draft = await s.store.run(lambda x: x.get(Draft, decision.draft_id))
             await self._learn(request, decision.final_text, request.channel_id, first_ts,
-                              draft.sources if draft else None)
+                              decision.draft_id)
 
     async def _learn(self, request: Request, answer: str, channel: str, ts: str,
-                     sources: list[dict[str, Any]] | None) -> None:
+                     draft_id: str) -> None:
         """An approved answer becomes a knowledge-base entry linked to its message, based
-        on the sources it cites (all the draft's, if it cites none)."""
+        on the sources it cites (all its draft's, if it cites none)."""
         s = self.s
         if request.job != "question" or s.kb is None or not answer.strip():
             return
         try:
+            draft = await s.store.run(lambda x: x.get(Draft, draft_id))
+            sources = draft.sources if draft else None
             link = (await s.client.chat_getPermalink(channel=channel,
                                                      message_ts=ts))["permalink"]
             info = await s.directory.channel(request.channel_id)
             # Only answers from public internal channels may be cited elsewhere.
-            private = info.is_private or info.is_im or info.is_shared
+            private = info.confined
             await s.kb.add_answer(question=request.text, answer=answer, permalink=link,
                                   channel_id=request.channel_id, private=private,
                                   basis=answer_basis(answer, sources or []))

@@ -43,6 +43,19 @@ class ChannelInfo:
     is_shared: bool = False  # Slack Connect: people from other organisations can read it
     is_private: bool = False
 
+    @classmethod
+    def from_api(cls, c: dict[str, Any]) -> ChannelInfo:
+        """From a conversation object (`conversations.info`, `conversations.list`)."""
+        return cls(str(c["id"]), str(c.get("name") or c["id"]), bool(c.get("is_im")),
+                   bool(c.get("is_ext_shared") or c.get("is_shared") or c.get("is_org_shared")),
+                   bool(c.get("is_private") or c.get("is_group")))
+
+    @property
+    def confined(self) -> bool:
+        """What is said here may be shown only here: a DM, a private channel, or one
+        shared with another organisation (a customer's conversation)."""
+        return self.is_im or self.is_private or self.is_shared
+
 
 class Directory:
     def __init__(self, client: LimitedWebClient, *, team_id: str,
@@ -108,9 +121,7 @@ class Directory:
                 c = (await self.client.conversations_info(channel=channel_id))["channel"]
             except SlackApiError:
                 return ChannelInfo(channel_id, channel_id)
-            info = ChannelInfo(channel_id, c.get("name") or channel_id, bool(c.get("is_im")),
-                               bool(c.get("is_ext_shared") or c.get("is_shared")
-                                    or c.get("is_org_shared")), bool(c.get("is_private")))
+            info = ChannelInfo.from_api({**c, "id": channel_id})
         self._channels[channel_id] = info
         return info
 
