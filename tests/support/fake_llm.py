@@ -15,6 +15,7 @@ mid-stream, and a refused connection.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import re
 import time
@@ -75,6 +76,7 @@ class FakeLLM:
         app.router.add_post("/v1/unload_lora_adapter", self._unload_lora)
         app.router.add_get("/health", self._health)
         app.router.add_post("/tokenize", self._tokenize)
+        app.router.add_post("/v1/embeddings", self._embeddings)
         self._runner = web.AppRunner(app, shutdown_timeout=0.5)
         await self._runner.setup()
         await self._listen()
@@ -251,6 +253,18 @@ class FakeLLM:
             words = [w for m in body.get("messages", []) for w in str(m.get("content", "")).split()]
         return web.json_response({"count": len(words), "tokens": list(range(len(words))),
                                   "max_model_len": 32768})
+
+    async def _embeddings(self, request: web.Request) -> web.Response:
+        """A bag of hashed words per input, 64 wide: texts sharing words are near."""
+        body = await request.json()
+        inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
+        data = []
+        for i, text in enumerate(inputs):
+            vector = [0.0] * 64
+            for word in re.findall(r"\w+", str(text).lower()):
+                vector[int(hashlib.md5(word.encode()).hexdigest(), 16) % 64] += 1.0
+            data.append({"object": "embedding", "index": i, "embedding": vector})
+        return web.json_response({"object": "list", "data": data, "model": body.get("model")})
 
 
 def _main() -> None:
