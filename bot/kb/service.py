@@ -193,6 +193,10 @@ class KnowledgeBase:
 
     async def delete(self, doc_ids: Sequence[str]) -> None:
         await asyncio.to_thread(self.store.delete_documents, list(doc_ids))
+        # A removed answer's record of its sources goes with it.
+        bases = [BASIS_PREFIX + d for d in doc_ids if is_answer_entry(d)]
+        if bases:
+            await asyncio.to_thread(self.store.delete_metas, bases)
 
     async def hashes(self, *, collection: str | None = None, prefix: str | None = None,
                      ids: Sequence[str] | None = None) -> dict[str, str]:

@@ -323,6 +323,10 @@ class PostgresStore:
         self._query("INSERT INTO kb_meta VALUES (%s, %s) ON CONFLICT (key) DO UPDATE "
                     "SET value = EXCLUDED.value", (key, value))
 
+    def delete_metas(self, keys: Sequence[str]) -> None:
+        if keys:
+            self._query("DELETE FROM kb_meta WHERE key = ANY(%s)", (list(keys),))
+
     def ensure_vectors(self, dim: int) -> None:
         """Size the vector columns for `dim`, dropping any vectors of another size, unless
         they are that size already: another process (whose re-embed this one waited

@@ -190,6 +190,12 @@ class SqliteStore:
         with self._lock:
             self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
+    def delete_metas(self, keys: Sequence[str]) -> None:
+        if keys:
+            with self._lock:
+                self._db.execute(f"DELETE FROM meta WHERE key IN ({','.join('?' * len(keys))})",
+                                 list(keys))
+
     @contextmanager
     def _writing(self) -> Iterator[None]:
         """One write transaction; the caller holds `self._lock`. It takes SQLite's write

@@ -81,6 +81,8 @@ async def test_postgres_leaves_out_an_answer_whose_source_changed(pg_kb: Knowled
                                  text="# Failover\n\nFail over with Patroni now.")])
     assert await pg_kb.search("database failover", k=5, collections=["answers"]) == []
     assert await pg_kb.stale_answers([f"answer:{link}", "runbook"]) == {f"answer:{link}"}
+    await pg_kb.delete([f"answer:{link}"])
+    assert pg_kb.store.get_metas([f"answer_basis:answer:{link}"]) == {}
 
 
 async def test_postgres_lists_documents_as_the_sqlite_store_does(

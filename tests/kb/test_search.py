@@ -171,6 +171,18 @@ async def test_an_answer_drafted_from_a_page_that_changed_before_approval_is_sta
     assert await kb.stale_answers([f"answer:{link}"]) == {f"answer:{link}"}
 
 
+async def test_removing_an_answer_removes_its_record_of_sources(kb: KnowledgeBase) -> None:
+    await kb.upsert(_docs())
+    link = "https://team.slack.com/archives/C1/p7"
+    await kb.add_answer(question="How many days of paid leave?", answer="Twenty [1].",
+                        permalink=link, channel_id="C1", private=False, basis=["vac"])
+    key = f"answer_basis:answer:{link}"
+    assert kb.store.get_meta(key)
+    await kb.delete([f"answer:{link}", "exp"])
+    assert kb.store.get_meta(key) is None
+    assert kb.store.get_metas([key]) == {}
+
+
 async def test_a_failing_lexical_search_raises_and_leaves_no_dense_task_behind(
         kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch) -> None:
     await kb.upsert(_docs())
