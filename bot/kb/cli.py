@@ -86,20 +86,23 @@ def _count(n: int, noun: str) -> str:
 
 
 async def _list(args: argparse.Namespace) -> int:
-    from bot.kb.inventory import summarise
+    from bot.kb.inventory import collections
 
     kb = await _open()
     try:
-        docs = await kb.documents(collection=args.collection)
-        stale = await kb.stale_answers(d.doc_id for d in docs)
+        if args.docs:
+            docs = await kb.documents(collection=args.collection)
+            stale = await kb.stale_answers(d.doc_id for d in docs)
+        else:
+            summaries = await collections(kb, collection=args.collection)
     finally:
         await kb.close()
     if args.json:
         rows = [{**d._asdict(), "stale": d.doc_id in stale} for d in docs] if args.docs else \
-            [s.as_dict() for s in summarise(docs, stale)]
+            [s.as_dict() for s in summaries]
         print(json.dumps(rows, ensure_ascii=False))  # noqa: T201
         return 0
-    if not docs:
+    if not (docs if args.docs else summaries):
         where = f"collection {args.collection!r}" if args.collection else "the knowledge base"
         print(f"{where} is empty: `tandem kb ingest PATH` adds files")  # noqa: T201
         return 0
@@ -111,7 +114,7 @@ async def _list(args: argparse.Namespace) -> int:
             print(f"{d.collection}  {d.chunks:>5} chunks  {_when(d.updated_at)}  "  # noqa: T201
                   f"{d.title}  ({d.url}){private}{old}")
         return 0
-    for s in summarise(docs, stale):
+    for s in summaries:
         kinds = ", ".join(_count(n, k) for k, n in sorted(s.kinds.items()))
         private = f"; private to {_count(len(s.private_channels), 'channel')}" \
             if s.private_channels else ""

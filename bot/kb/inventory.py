@@ -1,21 +1,28 @@
 """What the knowledge base holds (`tandem kb list`) and what a `tandem kb remove` names.
 
-Pure functions over the stored documents (`Store.documents`). A document's source is
+Pure functions over the stored documents (`Store.documents`) or their counts by kind
+(`Store.tally`), and `collections`, which reads those counts. A document's source is
 its id without its collection's prefix (`bot.kb.ingest.collection_id`): a file's
 resolved path, `slack:<channel>:<thread ts>`, or `answer:<thread permalink>`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
-from collections.abc import Callable, Container, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.kb.ingest import home_collection
-from bot.kb.store_base import DocInfo
+from bot.kb.service import ANSWER_PREFIX
+from bot.kb.store_base import DocInfo, KindCount
 
-__all__ = ["CollectionSummary", "kind", "matcher", "source", "summarise"]
+if TYPE_CHECKING:
+    from bot.kb.service import KnowledgeBase
+
+__all__ = ["CollectionSummary", "collections", "kind", "matcher", "source", "summarise"]
 
 _CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{6,}$")
 
@@ -55,19 +62,34 @@ class CollectionSummary:
                 "stale_answers": self.stale_answers}
 
 
-def summarise(docs: Iterable[DocInfo], stale: Container[str] = ()) -> list[CollectionSummary]:
-    """One summary per collection, by name; `stale` holds the stale answers' ids."""
+def summarise(counts: Iterable[KindCount], stale: Mapping[str, int] | None = None
+              ) -> list[CollectionSummary]:
+    """One summary per collection, by name; `stale` counts each one's stale answers."""
     out: dict[str, CollectionSummary] = {}
-    for doc in docs:
-        s = out.setdefault(doc.collection, CollectionSummary(doc.collection))
-        s.documents += 1
-        s.stale_answers += doc.doc_id in stale
-        s.chunks += doc.chunks
-        s.updated_at = max(s.updated_at, doc.updated_at)
-        s.kinds[kind(doc)] = s.kinds.get(kind(doc), 0) + 1
-        if doc.private_channel:
-            s.private_channels.add(doc.private_channel)
+    for c in counts:
+        s = out.setdefault(c.collection, CollectionSummary(c.collection))
+        s.documents += c.documents
+        s.chunks += c.chunks
+        s.updated_at = max(s.updated_at, c.updated_at)
+        s.kinds[c.kind] = s.kinds.get(c.kind, 0) + c.documents
+        if c.private_channel:
+            s.private_channels.add(c.private_channel)
+    for name, n in (stale or {}).items():
+        if name in out:
+            out[name].stale_answers = n
     return [out[name] for name in sorted(out)]
+
+
+async def collections(kb: KnowledgeBase, *, collection: str | None = None
+                      ) -> list[CollectionSummary]:
+    """What the knowledge base holds, per collection, read as counts: the store groups
+    its documents, so a large one is not read a row per document."""
+    counts = await asyncio.to_thread(kb.store.tally, collection=collection)
+    stale: dict[str, int] = {}
+    for name in sorted({c.collection for c in counts if c.kind == "approved answer"}):
+        answers = await kb.hashes(collection=name, prefix=ANSWER_PREFIX)
+        stale[name] = len(await kb.stale_answers(answers))
+    return summarise(counts, stale)
 
 
 def matcher(target: str) -> Callable[[DocInfo], bool]:

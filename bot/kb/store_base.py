@@ -14,8 +14,8 @@ import numpy as np
 
 from bot.kb.types import Chunk, Document
 
-__all__ = ["ChunkRow", "ChunkText", "DocInfo", "DocRecord", "Filters", "Store", "chunk_text",
-           "unchanged"]
+__all__ = ["ChunkRow", "ChunkText", "DocInfo", "DocRecord", "Filters", "KindCount", "Store",
+           "chunk_text", "tally_sql", "unchanged"]
 
 # (rowid, title, heading, text): what a chunk's vector is embedded from, as a re-embed
 # reads it (`Store.chunk_texts`).
@@ -65,6 +65,39 @@ class DocInfo(NamedTuple):
     chunks: int
 
 
+class KindCount(NamedTuple):
+    """The documents of one kind, collection and visibility (`Store.tally`)."""
+
+    collection: str
+    kind: str  # as `bot.kb.inventory.kind` names it
+    private_channel: str | None
+    documents: int
+    chunks: int
+    updated_at: float
+
+
+# A document's kind from its id, as `bot.kb.inventory.kind` tells it: a file's path or a
+# Slack thread's key, bare in its home collection or after "<collection>:" in another;
+# an approved answer's "answer:<permalink>". The same SQL on SQLite and Postgres.
+_KIND_SQL = """CASE
+    WHEN substr(d.doc_id, 1, 1) = '/'
+      OR substr(d.doc_id, 1, length(d.collection) + 2) = d.collection || ':/' THEN 'file'
+    WHEN substr(d.doc_id, 1, 6) = 'slack:'
+      OR substr(d.doc_id, 1, length(d.collection) + 7) = d.collection || ':slack:'
+      THEN 'Slack thread'
+    WHEN substr(d.doc_id, 1, 7) = 'answer:' THEN 'approved answer'
+    ELSE 'other document' END"""
+
+
+def tally_sql(docs: str, chunks: str, where: str = "") -> str:
+    """`Store.tally`'s query over the tables `docs` and `chunks`: one row per collection,
+    kind and private channel, without reading a row per document into Python."""
+    return (f"SELECT d.collection, {_KIND_SQL}, d.private_channel, count(*), "
+            "coalesce(sum(c.n), 0), max(d.updated_at) "
+            f"FROM {docs} d LEFT JOIN (SELECT doc_id, count(*) AS n FROM {chunks} "
+            f"GROUP BY doc_id) c ON c.doc_id = d.doc_id {where} GROUP BY 1, 2, 3")
+
+
 def chunk_text(row: Sequence[Any]) -> ChunkText:
     return int(row[0]), str(row[1]), str(row[2]), str(row[3])
 
@@ -111,6 +144,7 @@ class Store(Protocol):
     def doc_hashes(self, *, collection: str | None = None, prefix: str | None = None,
                    ids: Sequence[str] | None = None) -> dict[str, str]: ...
     def documents(self, *, collection: str | None = None) -> list[DocInfo]: ...
+    def tally(self, *, collection: str | None = None) -> list[KindCount]: ...
     def write_documents(self, records: Any) -> None: ...
     def delete_documents(self, doc_ids: Any) -> None: ...
     def bm25(self, match: str, limit: int, filters: Filters) -> list[tuple[int, float]]: ...

@@ -26,8 +26,10 @@ from bot.kb.store_base import (
     DocInfo,
     DocRecord,
     Filters,
+    KindCount,
     chunk_text,
     lease_value,
+    tally_sql,
     unchanged,
 )
 from bot.kb.tails import TAIL_WEIGHT
@@ -423,6 +425,12 @@ class PostgresStore:
         sql += ' ORDER BY d.doc_id COLLATE "C"'  # byte order, as SQLite sorts
         return [DocInfo(str(r[0]), str(r[1]), str(r[2]), str(r[3]), float(r[4]),
                         r[5], int(r[6])) for r in self._query(sql, args)]
+
+    def tally(self, *, collection: str | None = None) -> list[KindCount]:
+        where, args = ("WHERE d.collection = %s", [collection]) if collection is not None \
+            else ("", [])
+        return [KindCount(str(r[0]), str(r[1]), r[2], int(r[3]), int(r[4]), float(r[5]))
+                for r in self._query(tally_sql("kb_docs", "kb_chunks", where), args)]
 
     def write_documents(self, records: Sequence[DocRecord]) -> None:
         dims = {int(rec.vectors.shape[1]) for rec in records if len(rec.chunks)}

@@ -26,8 +26,10 @@ from bot.kb.store_base import (
     DocInfo,
     DocRecord,
     Filters,
+    KindCount,
     chunk_text,
     lease_value,
+    tally_sql,
     unchanged,
 )
 from bot.kb.tails import TAIL_WEIGHT
@@ -318,6 +320,13 @@ class SqliteStore:
             sql += " WHERE d.collection=?"
         with self._lock:
             return [DocInfo(*row) for row in self._db.execute(sql + " ORDER BY d.doc_id", args)]
+
+    def tally(self, *, collection: str | None = None) -> list[KindCount]:
+        where, args = ("WHERE d.collection=?", [collection]) if collection is not None \
+            else ("", [])
+        with self._lock:
+            return [KindCount(*row) for row in self._db.execute(
+                tally_sql("docs", "chunks", where), args)]
 
     def _delete(self, doc_id: str) -> None:
         ids = [r[0] for r in self._db.execute("SELECT id FROM chunks WHERE doc_id=?", (doc_id,))]

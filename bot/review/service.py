@@ -341,16 +341,15 @@ class ReviewService:
         s = self.s
         if s.kb is None:
             return [T.HOME_KB_DOWN.format(problem=s.kb_problem)] if s.kb_problem else None
-        from bot.kb.inventory import summarise
+        from bot.kb.inventory import collections
 
         try:
-            docs = await s.kb.documents()
-            stale = await s.kb.stale_answers(d.doc_id for d in docs)
+            summaries = await collections(s.kb)
         except Exception as exc:  # the home still opens; the log has the details
             log.exception("could not read the knowledge base for the App Home")
             return [f":warning: Could not be read ({type(exc).__name__})."]
         lines = [T.HOME_KB_REEMBED] if s.kb.reembedding else []
-        for c in summarise(docs, stale):
+        for c in summaries:
             kinds = ", ".join(f"{n} {k}{'' if n == 1 else 's'}" for k, n in sorted(c.kinds.items()))
             old = f", {c.stale_answers} stale (not searched)" if c.stale_answers else ""
             updated = _when(datetime.fromtimestamp(c.updated_at, UTC))

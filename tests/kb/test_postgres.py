@@ -98,6 +98,8 @@ async def test_postgres_lists_documents_as_the_sqlite_store_does(
             ("it:runbook", 1, None), ("lunch", 1, None), ("runbook", 1, None),
             ("secret", 1, "CHR")]
         assert [d.doc_id for d in await pg_kb.documents(collection="it")] == ["it:runbook"]
+        counts = [sorted(kb.store.tally(), key=str) for kb in (pg_kb, lite)]
+        assert counts[0] == counts[1] and sum(c.documents for c in counts[0]) == 4
     finally:
         await lite.close()
 
