@@ -172,12 +172,14 @@ async def evaluate(kb: KnowledgeBase, queries: Sequence[EvalQuery],
     doc_ranks: list[int | None] = []
     chunk_ranks: list[int | None] = []
     latencies: list[float] = []
+    unanswered = 0  # questions given no sources: the "nothing relevant" gate said so
     for q in queries:
         started = time.perf_counter()
         sources = await kb.search(q.query, k=depth * 3 if ignore else depth)
         if ignore is not None:
             sources = [src for src in sources if not ignore(src.doc_id)][:depth]
         latencies.append((time.perf_counter() - started) * 1000)
+        unanswered += not sources
         doc_rank = chunk_rank = None
         for rank, src in enumerate(sources, start=1):
             if src.doc_id in q.relevant:
@@ -200,6 +202,7 @@ async def evaluate(kb: KnowledgeBase, queries: Sequence[EvalQuery],
     if chunk_ranks:
         for at in (1, 5, 10):
             result[f"chunk_recall@{at}"] = recall(chunk_ranks, at)
+    result["no_sources"] = round(unanswered / len(queries), 4) if queries else 0.0
     result["p50_ms"] = round(_percentile(latencies, 0.5), 2)
     result["p95_ms"] = round(_percentile(latencies, 0.95), 2)
     return result

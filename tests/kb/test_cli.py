@@ -54,6 +54,7 @@ def test_eval_prints_metrics_json_last(tmp_path: Path, capsys: pytest.CaptureFix
         {"query": "when do invoices go out", "relevant": ["a"]},
         {"query": "can I deploy on friday", "relevant": ["b"]},
         {"query": "who has the pager", "relevant": ["c", "x"]},
+        {"query": "how do whales sleep at sea", "relevant": ["a"]},
     ])
     assert _main(["kb", "eval", "--corpus", str(corpus), "--queries", str(queries),
                   "--k", "10"]) == 0
@@ -62,7 +63,10 @@ def test_eval_prints_metrics_json_last(tmp_path: Path, capsys: pytest.CaptureFix
     for key in ("recall@1", "recall@5", "recall@10", "mrr", "p50_ms", "p95_ms",
                 "ingest_chunks_per_s"):
         assert key in result
-    assert result["recall@5"] == 1.0 and result["mrr"] == 1.0 and result["chunks"] == 3
+    # The off-topic question gets no sources (the "nothing relevant" gate), a miss that
+    # `no_sources` tells apart from a ranking one.
+    assert result["recall@5"] == 0.75 and result["mrr"] == 0.75 and result["chunks"] == 3
+    assert result["no_sources"] == 0.25
     assert not (tmp_path / "data" / "kb.sqlite").exists()  # throwaway index
 
 
