@@ -123,6 +123,7 @@ class LocalEmbedder:
         suffix = "" if precision == "fp32" else f":{precision}"
         # So are tail vectors (`bot.kb.tails`): turning them on or off re-embeds.
         self._tails = tails
+        self.tails = tails  # read by the knowledge base: tail vectors need every chunk embedded
         self.name = f"st:{label}:{max_seq_length}{suffix}{'+tails' if tails else ''}"
 
     def _load(self) -> Any:

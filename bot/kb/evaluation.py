@@ -214,6 +214,7 @@ class QueryCache:
     def __init__(self, inner: Embedder) -> None:
         self.inner = inner
         self.name = inner.name
+        self.tails = getattr(inner, "tails", False)
         self._cache: dict[str, np.ndarray] = {}
 
     async def dimension(self) -> int:

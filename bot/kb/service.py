@@ -165,10 +165,21 @@ class KnowledgeBase:
 
     # -- writing ------------------------------------------------------------
     async def prepare(self, docs: Sequence[Document]) -> list[DocRecord]:
-        """Chunk and embed documents."""
+        """Chunk and embed documents. A chunk that reads as one already stored for the
+        same document (a page with one paragraph edited, a Slack thread with a new reply)
+        keeps its stored vector, and a text met twice is embedded once: only what changed
+        costs embedding time. With tail vectors (`bot.kb.tails`) every chunk is embedded."""
         chunked: list[tuple[Document, list[Chunk]]] = [(d, chunk_document(d)) for d in docs]
-        vectors, owners, tails = await self.embed_chunks(
-            [(d.title, c.heading, c.text) for d, cs in chunked for c in cs])
+        keys = [(d.title, c.heading, c.text) for d, cs in chunked for c in cs]
+        if getattr(self.embedder, "tails", False):
+            vectors, owners, tails = await self.embed_chunks(keys)
+        else:
+            stored = await self._stored_vectors([d.doc_id for d in docs])
+            todo = list(dict.fromkeys(k for k in keys if k not in stored))
+            fresh, owners, tails = await self.embed_chunks(todo)
+            row = {k: i for i, k in enumerate(todo)}
+            vectors = np.stack([stored[k] if k in stored else fresh[row[k]] for k in keys]) \
+                if keys else fresh
         records, pos, t = [], 0, 0
         for doc, chunks in chunked:
             end = t
@@ -180,6 +191,18 @@ class KnowledgeBase:
                                      tail_vectors=tails[t:end]))
             pos, t = pos + len(chunks), end
         return records
+
+    async def _stored_vectors(self, doc_ids: list[str]) -> dict[tuple[str, str, str], np.ndarray]:
+        """The stored vectors of those documents' chunks, if this embedder made them."""
+        if self.reembedding or not doc_ids:
+            return {}
+
+        def read() -> dict[tuple[str, str, str], np.ndarray]:
+            if self.store.get_meta("embedder") != self.embedder.name:
+                return {}
+            return self.store.stored_vectors(doc_ids)
+
+        return await asyncio.to_thread(read)
 
     async def write(self, records: Sequence[DocRecord]) -> None:
         await asyncio.to_thread(self.store.write_documents, records)

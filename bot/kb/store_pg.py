@@ -360,6 +360,17 @@ class PostgresStore:
                            (int(after), int(limit)))
         return [chunk_text(r) for r in rows]
 
+    def stored_vectors(self, doc_ids: Sequence[str]) -> dict[tuple[str, str, str], np.ndarray]:
+        """As `SqliteStore.stored_vectors`."""
+        if not doc_ids:
+            return {}
+        rows = self._query(
+            "SELECT d.title, c.heading, c.text, c.embedding::real[] FROM kb_chunks c "
+            "JOIN kb_docs d ON d.doc_id = c.doc_id "
+            "WHERE c.doc_id = ANY(%s) AND c.embedding IS NOT NULL", (list(doc_ids),))
+        return {(str(t), str(h), str(x)): np.asarray(v, dtype=np.float32)
+                for t, h, x, v in rows}
+
     def put_embeddings(self, rows: Sequence[ChunkText], vectors: np.ndarray,
                        owners: Sequence[int], tails: np.ndarray) -> int:
         """As `SqliteStore.put_embeddings`: chunks changed since they were read are skipped

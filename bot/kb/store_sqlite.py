@@ -257,6 +257,22 @@ class SqliteStore:
                                     (int(after), int(limit))).fetchall()
         return [chunk_text(r) for r in rows]
 
+    def stored_vectors(self, doc_ids: Sequence[str]) -> dict[tuple[str, str, str], np.ndarray]:
+        """The stored vector of each chunk of those documents, by what it was embedded
+        from: (title, heading, text)."""
+        out: dict[tuple[str, str, str], np.ndarray] = {}
+        with self._lock:
+            if self._dim is None:
+                return out
+            for i in range(0, len(doc_ids), 500):
+                part = list(doc_ids[i:i + 500])
+                for title, heading, text, blob in self._db.execute(
+                        "SELECT d.title, c.heading, c.text, v.embedding FROM chunks c "
+                        "JOIN docs d ON d.doc_id=c.doc_id JOIN chunk_vec v ON v.rowid=c.id "
+                        f"WHERE c.doc_id IN ({','.join('?' * len(part))})", part):
+                    out[(title, heading, text)] = np.frombuffer(blob, dtype=np.float32)
+        return out
+
     def put_embeddings(self, rows: Sequence[ChunkText], vectors: np.ndarray,
                        owners: Sequence[int], tails: np.ndarray) -> int:
         """Replace the vectors of chunks re-embedded from `rows` (as `chunk_texts` gave

@@ -59,6 +59,7 @@ class HashEmbedder:
     def __init__(self, dim: int = 384, tails: LocalEmbedder | None = None) -> None:
         self._dim = dim
         self._tails = tails  # windows placed by the real model's tokenizer, as in the product
+        self.tails = bool(tails and tails.tails)
         self.name = "hash"
 
     async def tail_starts(self, heads: list[str], bodies: list[str]) -> list[list[int]]:

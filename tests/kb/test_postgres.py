@@ -505,3 +505,26 @@ def test_postgres_store_made_before_rows_were_kept_inline_is_switched_on_open_an
     finally:
         store.delete_documents(["old"])
         store.close()
+
+
+async def test_postgres_embeds_only_the_edited_section_again(
+        pg_url: str, embedder: LocalEmbedder, tmp_path: Path) -> None:
+    from tests.kb.test_vector_reuse import CountingEmbedder, runbook
+
+    counter = CountingEmbedder(embedder)
+    kb = await KnowledgeBase.open(Settings(tandem_db_url=pg_url, tandem_data_dir=tmp_path),
+                                  embedder=counter)
+    try:
+        await kb.delete(list(await kb.hashes()))
+        await kb.upsert([runbook()])
+        assert len(counter.take()) == 3
+        before = kb.store.stored_vectors(["runbook"])
+        await kb.upsert([runbook(Backups="Backups now go to a second region every hour.")])
+        assert [t.split("\n")[1] for t in counter.take()] == ["Backups"]
+        after = kb.store.stored_vectors(["runbook"])
+        kept = set(before) & set(after)
+        assert len(kept) == 2 and all(np.array_equal(before[k], after[k]) for k in kept)
+        hits = await kb.search("how often are backups copied to another region", k=1)
+        assert hits[0].heading == "Backups" and "second region" in hits[0].text
+    finally:
+        await kb.close()
