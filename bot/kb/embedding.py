@@ -92,9 +92,10 @@ class LocalEmbedder:
     same vectors (`bot.kb.onnx_model`). Bulk batches follow `precision`:
     - `auto`: bfloat16 on CPUs that have it natively, else fp32;
     - `fp32`, `bf16`: torch in that type;
-    - `int8`: the ONNX export quantized to int8, about 1.3x faster on VNNI CPUs at a
-      cosine of 0.99 to fp32; it moved 2 of 50 CMake questions out of the top 5,
-      so it is a choice for ingest-heavy stores, not the default.
+    - `int8`: the ONNX export quantized to int8, 1.1-1.3x faster on VNNI CPUs at a
+      cosine of 0.99 to fp32, with recall@5 within a question or two of bfloat16 on
+      the measured sets (README); a choice for ingest-heavy stores, not the default,
+      since changing the default would re-embed every existing store.
     """
 
     def __init__(self, model_path: str | None = None, *, max_seq_length: int = 128,
