@@ -72,7 +72,9 @@ async def sync_documents(kb: KnowledgeBase, docs: Iterable[Document], *, scope: 
     changed: list[Document] = []
 
     async def flush() -> None:
+        before = kb.chunks_embedded
         report.chunks += await kb.upsert(changed)
+        report.embedded += kb.chunks_embedded - before
         if progress:
             progress(len(changed))
         changed.clear()

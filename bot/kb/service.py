@@ -94,6 +94,8 @@ class KnowledgeBase:
         # search is then lexical only.
         self.reembedding = False
         self._reembed_task: asyncio.Task[None] | None = None
+        # Chunks embedded by `prepare` since this opened (reused vectors not counted).
+        self.chunks_embedded = 0
 
     @classmethod
     async def open(cls, settings: Settings, *, embedder: Embedder | None = None,
@@ -173,10 +175,12 @@ class KnowledgeBase:
         keys = [(d.title, c.heading, c.text) for d, cs in chunked for c in cs]
         if getattr(self.embedder, "tails", False):
             vectors, owners, tails = await self.embed_chunks(keys)
+            self.chunks_embedded += len(keys)
         else:
             stored = await self._stored_vectors([d.doc_id for d in docs])
             todo = list(dict.fromkeys(k for k in keys if k not in stored))
             fresh, owners, tails = await self.embed_chunks(todo)
+            self.chunks_embedded += len(todo)
             row = {k: i for i, k in enumerate(todo)}
             vectors = np.stack([stored[k] if k in stored else fresh[row[k]] for k in keys]) \
                 if keys else fresh

@@ -54,7 +54,8 @@ class IngestReport:
     updated: int = 0
     unchanged: int = 0
     deleted: int = 0
-    chunks: int = 0
+    chunks: int = 0  # written: every chunk of each added or changed document
+    embedded: int = 0  # of those, embedded: the rest kept their stored vectors
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
     seconds: float = 0.0
 
@@ -65,7 +66,8 @@ class IngestReport:
     def as_dict(self) -> dict[str, object]:
         return {
             "added": self.added, "updated": self.updated, "unchanged": self.unchanged,
-            "deleted": self.deleted, "chunks": self.chunks, "skipped": len(self.skipped),
+            "deleted": self.deleted, "chunks": self.chunks, "embedded": self.embedded,
+            "skipped": len(self.skipped),
             "seconds": round(self.seconds, 3),
             "chunks_per_s": round(self.chunks_per_second, 1),
         }

@@ -219,7 +219,7 @@ def test_a_folder_ingested_into_two_collections_is_held_by_both_and_stays_in_eac
     # The scheduled re-ingest of the first collection finds its page as it left it.
     assert _main(["kb", "ingest", str(docs), "--quiet"]) == 0
     report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert (report["unchanged"], report["updated"]) == (1, 0)
+    assert (report["unchanged"], report["updated"], report["embedded"]) == (1, 0, 0)
     held = _docs_json(capsys)
     assert sorted(d["collection"] for d in held) == ["default", "it"]
     assert {d["url"] for d in held} == {str((docs / "vpn.md").resolve())}

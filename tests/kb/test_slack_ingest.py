@@ -225,3 +225,22 @@ async def test_ingest_slack_reads_every_thread_again_when_the_channel_is_renamed
     assert again.updated == 1
     (hit,) = await kb.search("when do badges renew", k=1)
     assert hit.title.startswith("#town-square: ")
+
+
+async def test_a_thread_with_a_new_reply_embeds_only_the_chunk_that_changed(
+        sandbox: Sandbox, kb: KnowledgeBase, settings: Settings) -> None:
+    settings = _bot_settings(settings, sandbox)
+    root = actions.post(sandbox, channel="C0GENERAL", user="U0ALICE",
+                        text="Why did the nightly deploy fail again? " * 8)
+    for n in range(6):
+        actions.post(sandbox, channel="C0GENERAL", user="U0BOB", thread_ts=root,
+                     text=f"Attempt {n}: the migration step timed out on the replica. " * 6)
+    first = await ingest_channel(kb, settings, "#general")
+    assert first.chunks >= 3 and first.embedded == first.chunks
+    actions.post(sandbox, channel="C0GENERAL", user="U0ALICE", thread_ts=root,
+                 text="Fixed: the replica's statement timeout was raised to five minutes.")
+    again = await ingest_channel(kb, settings, "#general")
+    assert again.updated == 1 and again.chunks >= 3
+    assert again.embedded == 1  # the thread's earlier chunks kept their vectors
+    (hit,) = await kb.search("what fixed the statement timeout on the replica", k=1)
+    assert "five minutes" in hit.text
