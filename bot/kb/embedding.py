@@ -122,9 +122,9 @@ class LocalEmbedder:
         # The precision is part of the name: vectors made in bf16 or int8 differ
         # slightly, and a store embedded one way re-embeds when opened another way.
         suffix = "" if precision == "fp32" else f":{precision}"
-        # So are tail vectors (`bot.kb.tails`): turning them on or off re-embeds.
-        self._tails = tails
-        self.tails = tails  # read by the knowledge base: tail vectors need every chunk embedded
+        # So are tail vectors (`bot.kb.tails`): turning them on or off re-embeds. The
+        # knowledge base reads the flag too: tail vectors need every chunk embedded.
+        self.tails = tails
         self.name = f"st:{label}:{max_seq_length}{suffix}{'+tails' if tails else ''}"
 
     def _load(self) -> Any:
@@ -173,7 +173,7 @@ class LocalEmbedder:
     async def tail_starts(self, heads: list[str], bodies: list[str]) -> list[list[int]]:
         """Where each chunk's tail windows start (`bot.kb.tails`), in characters of its
         body; `heads` are the title and heading its vector is embedded with."""
-        if not self._tails:
+        if not self.tails:
             return [[] for _ in bodies]
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._worker, self._tail_starts, heads, bodies)
