@@ -77,13 +77,14 @@ class Settings(BaseSettings):
     tandem_embed_base_url: str | None = None
     tandem_embed_model: str | None = None
     tandem_embed_api_key: str | None = None
-    # Tokens of each chunk embedded, locally or by the endpoint (vLLM's
-    # truncate_prompt_tokens: without it vLLM refuses a chunk longer than the model).
-    tandem_embed_max_seq_length: int = 128
-    # auto: bfloat16 where the CPU multiplies it natively (AMX / AVX512-BF16), else fp32.
-    # int8: ONNX Runtime int8 for ingest, ~1.3x faster, slightly lower recall.
+    # Tokens of each chunk embedded, locally (default 112) or by the endpoint (default
+    # 128, sent as vLLM's truncate_prompt_tokens: without it vLLM refuses a chunk longer
+    # than the model). See bot.kb.config.
+    tandem_embed_max_seq_length: int | None = None
+    # auto: int8 (ONNX Runtime) on CPUs with int8 dot products but no AMX, else bfloat16
+    # where the CPU multiplies it natively, else fp32 (bot.kb.embedding.auto_precision).
     tandem_embed_precision: Literal["auto", "fp32", "bf16", "int8"] = "auto"
-    # Extra vectors for chunk text past the local model's first 128 tokens
+    # Extra vectors for chunk text past the local model's first window
     # (bot.kb.tails): better recall on long documents, about half the ingest speed.
     tandem_embed_tail_vectors: bool = False
 

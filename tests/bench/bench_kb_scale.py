@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.kb.embedding import LocalEmbedder
+from bot.kb.embedding import LOCAL_WINDOW, LocalEmbedder
 from bot.kb.evaluation import _percentile
 from bot.kb.ranking import RankParams, fts_query
 from bot.kb.service import KnowledgeBase
@@ -187,7 +187,7 @@ def main() -> None:
     parser.add_argument("--pg-shared-buffers", default="1GB",
                         help="Postgres shared_buffers ('' keeps the default 128MB); see "
                              "deploy/README.md §7")
-    parser.add_argument("--max-seq-length", type=int, default=128)
+    parser.add_argument("--max-seq-length", type=int, default=LOCAL_WINDOW)
     parser.add_argument("--precision", choices=["auto", "fp32", "bf16", "int8"],
                         default="auto", help="the local embedder's bulk precision")
     print(json.dumps(asyncio.run(run(parser.parse_args()))))  # noqa: T201

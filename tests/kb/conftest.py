@@ -15,7 +15,8 @@ from bot.settings import Settings
 @pytest.fixture(scope="session")
 def embedder() -> LocalEmbedder:
     # One model for the whole run: loading it costs seconds, embedding a fixture does not.
-    return LocalEmbedder(max_seq_length=128)
+    # The product's defaults (window, precision for this CPU), as the bot runs it.
+    return LocalEmbedder()
 
 
 @pytest.fixture

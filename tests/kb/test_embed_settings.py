@@ -14,7 +14,7 @@ def test_embed_precision_setting_picks_the_local_embedders_precision(
     monkeypatch.setenv("TANDEM_EMBED_PRECISION", value)
     embedder, session = build_embedder(Settings())
     assert session is None
-    assert embedder.name == "st:all-MiniLM-L6-v2:128" + suffix
+    assert embedder.name == "st:all-MiniLM-L6-v2:112" + suffix
 
 
 def test_tail_vectors_can_be_turned_on_and_that_is_part_of_the_embedders_name(
@@ -22,7 +22,7 @@ def test_tail_vectors_can_be_turned_on_and_that_is_part_of_the_embedders_name(
     monkeypatch.setenv("TANDEM_EMBED_PRECISION", "fp32")
     monkeypatch.setenv("TANDEM_EMBED_TAIL_VECTORS", "1")
     embedder, _ = build_embedder(Settings())
-    assert embedder.name == "st:all-MiniLM-L6-v2:128+tails"
+    assert embedder.name == "st:all-MiniLM-L6-v2:112+tails"
 
 
 def test_unknown_embed_precision_is_refused_at_start(monkeypatch: pytest.MonkeyPatch) -> None:
