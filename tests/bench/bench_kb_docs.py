@@ -1,6 +1,7 @@
 """Documentation-set retrieval benchmarks: real docs that Debian packages install.
 
 Run: PYTHONPATH=. python3 tests/bench/bench_kb_docs.py [--sets node_npm cmake] [--tails]
+     [--precision auto|fp32|bf16|int8] [--max-seq-length N]
 Builds each corpus with scripts/docs_eval_set.py, ingests it, and asks its questions
 (tests/data/kb_docs/: 94 about the Node.js API reference and npm's docs, about 150
 long pages; 50 about CMake's reference, about 1,900 short pages), written from
@@ -21,7 +22,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.kb.embedding import LocalEmbedder
+from bot.kb.embedding import LOCAL_WINDOW, LocalEmbedder
 from bot.kb.evaluation import evaluate, load_queries
 from bot.kb.ranking import RankParams
 from tests.bench.bench_kb_covid import open_index
@@ -48,12 +49,12 @@ QUERIES = {"node_npm": ROOT / "tests/data/kb_docs/queries.jsonl",
 
 async def run(args: argparse.Namespace) -> int:
     for name in args.sets:
-        await run_set(args.data, name, args.precision, args.tails)
+        await run_set(args.data, name, args.precision, args.tails, args.max_seq_length)
     return 0
 
 
-async def run_set(data: Path, name: str, precision: str = "auto", tails: bool = False
-                  ) -> None:
+async def run_set(data: Path, name: str, precision: str = "auto", tails: bool = False,
+                  window: int = LOCAL_WINDOW) -> None:
     corpus = data / f"{name}_corpus.jsonl"
     made = subprocess.run([sys.executable, str(ROOT / "scripts/docs_eval_set.py"), str(corpus),
                            name], capture_output=True, text=True)
@@ -63,7 +64,8 @@ async def run_set(data: Path, name: str, precision: str = "auto", tails: bool = 
     # No query cache: every method embeds its queries, as a search does, so the
     # latency figures of all rows are comparable (a cache made the first row pay).
     kb, spans, rate = await open_index(corpus, data / f"{name}.sqlite",
-                                       LocalEmbedder(precision=precision, tails=tails), fresh=True)
+                                       LocalEmbedder(max_seq_length=window, precision=precision,
+                                                     tails=tails), fresh=True)
     try:
         queries = load_queries(QUERIES[name])
         for method, params in METHODS.items():
@@ -89,6 +91,8 @@ def main() -> None:
                         default="auto", help="the local embedder's bulk precision")
     parser.add_argument("--tails", action="store_true",
                         help="tail vectors (bot.kb.tails), as TANDEM_EMBED_TAIL_VECTORS=1")
+    parser.add_argument("--max-seq-length", type=int, default=LOCAL_WINDOW,
+                        help="tokens of each chunk embedded")
     raise SystemExit(asyncio.run(run(parser.parse_args())))
 
 
