@@ -139,6 +139,8 @@ class LocalEmbedder:
         self._max_seq_length = max_seq_length
         self._batch_size = batch_size
         self._threads = threads
+        # `auto` chose int8: without the ONNX export, torch embeds instead (below).
+        self._auto = precision == "auto"
         if precision == "auto":
             precision = auto_precision()
         self._precision = precision
@@ -174,6 +176,8 @@ class LocalEmbedder:
                 model.eval()
                 if _mean_pooled(model):
                     self._load_onnx(path)
+                if self._auto and self._precision == "int8" and self._onnx_bulk is None:
+                    self._precision = "bf16" if cpu_has_bf16() else "fp32"
                 # Bulk batches are compute-bound, and bf16 is twice as fast there. A
                 # query stays in fp32: bf16 would save 3-5 ms a search on CPUs without
                 # AMX, but it moved 2 of 50 CMake questions out of the top 5 (and
@@ -194,9 +198,13 @@ class LocalEmbedder:
             if self._precision == "int8":
                 self._onnx_bulk = OnnxModel(folder / "int8.onnx", threads=self._threads or 0)
         except Exception as exc:  # noqa: BLE001 - any export failure: torch still works
-            if self._precision == "int8":
+            if self._precision == "int8" and not self._auto:
                 raise EmbeddingError(f"int8 embedding needs the ONNX export: {exc}") from exc
-            log.warning("kb.embed_onnx_unavailable", extra={"error": str(exc)[:200]})
+            # Chosen by `auto`, int8 gives way to torch, keeping the name: its vectors are
+            # within a cosine of 0.99 of int8's, and failing every ingest and search over
+            # a cache folder (read-only, full) would be worse. The warning says so.
+            log.warning("kb.embed_onnx_unavailable",
+                        extra={"error": str(exc)[:200], "precision": self._precision})
 
     async def dimension(self) -> int:
         loop = asyncio.get_running_loop()

@@ -122,6 +122,22 @@ async def test_embedder_falls_back_to_torch_when_the_onnx_export_fails(
         await strict.embed(TEXTS[:2])
 
 
+async def test_int8_chosen_by_auto_gives_way_to_torch_when_the_onnx_export_fails(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    def broken(_path: str) -> None:
+        raise OSError("read-only file system: ~/.cache/tandem")
+
+    monkeypatch.setattr(embedding, "prepare_onnx", broken)
+    monkeypatch.setattr(embedding, "auto_precision", lambda: "int8")
+    chosen = LocalEmbedder()
+    vectors = await chosen.embed(TEXTS)  # the bulk path, through torch
+    assert chosen._onnx_bulk is None and chosen._precision in ("bf16", "fp32")
+    assert chosen.name.endswith(":int8")  # what the store was told it holds
+    assert ((vectors * _reference(TEXTS)).sum(axis=1) > BULK_COSINE["bf16"]).all()
+    warning = next(r for r in caplog.records if "onnx" in r.getMessage())
+    assert "read-only" in warning.error  # type: ignore[attr-defined]
+
+
 @pytest.mark.parametrize(("flags", "onnx", "expected"), [
     ("avx512f avx512_bf16 avx512_vnni", True, "int8"),  # the AMD host: int8 ingests fastest
     ("avx2 avx_vnni", True, "int8"),
