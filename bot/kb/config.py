@@ -7,7 +7,7 @@ environment-free defaults apply):
 - `tandem_embed_base_url` + `tandem_embed_model` (+ `tandem_embed_api_key`):
   an OpenAI-compatible `/v1/embeddings` endpoint instead of the local model.
 - `tandem_embed_max_seq_length`: tokens of each chunk embedded. The local model's
-  default is 112 (`LOCAL_WINDOW`: on CPU, 13 % less work than the 128 all-MiniLM-L6-v2
+  default is 112 (`LOCAL_WINDOW`: on CPU, about 10 % faster than the 128 all-MiniLM-L6-v2
   was trained with, at the same recall); an endpoint's is 128, sent as vLLM's
   `truncate_prompt_tokens`. Part of the embedder's name, so a change re-embeds.
 - `tandem_embed_precision`: `auto` (`auto_precision()`: int8 through ONNX Runtime on
