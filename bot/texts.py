@@ -70,3 +70,5 @@ class T:
                      "adds documents._")
     HOME_KB_REEMBED = ("_Re-embedding for a new embedding model: searches use keywords alone "
                        "until it ends._")
+    HOME_KB_REEMBED_MIXED = ("_Re-embedding for new embedding settings of the same model: "
+                             "searches use the old vectors and the new until it ends._")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
+import re
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -27,7 +28,7 @@ from bot.kb.tails import tail_starts
 from bot.kb.threads import single_thread
 
 __all__ = ["EmbeddingError", "Embedder", "LocalEmbedder", "HttpEmbedder", "auto_precision",
-           "cpu_has_bf16", "default_model_path", "LOCAL_WINDOW"]
+           "cpu_has_bf16", "default_model_path", "local_model_of", "LOCAL_WINDOW"]
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +114,17 @@ def _onnx_installed() -> bool:
     import importlib.util
 
     return all(importlib.util.find_spec(name) is not None for name in ("onnx", "onnxruntime"))
+
+
+_LOCAL_NAME = re.compile(r"st:(?P<model>.+):\d+(?::bf16|:int8)?")
+
+
+def local_model_of(name: str | None) -> str | None:
+    """The model behind a local embedder's name, when only its window or precision
+    set it apart: such vectors can be searched together. None for anything else
+    (an endpoint, tail vectors, another name)."""
+    match = _LOCAL_NAME.fullmatch(name or "")
+    return match.group("model") if match else None
 
 
 class LocalEmbedder:

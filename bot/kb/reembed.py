@@ -10,7 +10,10 @@ that embeds every chunk again, in rowid order, a batch at a time:
   `reembed_after`), so an interrupted pass resumes there, even across restarts;
 - only when the pass ends does the store name the new embedder. Until then the
   knowledge base searches by keywords alone (`KnowledgeBase.reembedding`), as
-  stored vectors of two models are not comparable to one query vector;
+  stored vectors of two models are not comparable to one query vector; unless both
+  are the same local model with another window or precision (`vectors_comparable`),
+  whose two vectors of a chunk agree to a cosine of 0.985 (median; 0.93 or more for
+  95 % of chunks, 128 tokens in bf16 against 112 in int8): then it searches both;
 - one process at a time runs it: the pass holds a lease on the store (meta
   `reembed_lease`, renewed every batch), and another process that opens the store
   meanwhile waits for the pass to end instead of embedding every chunk a second
@@ -35,12 +38,14 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from bot.kb.embedding import local_model_of
+
 if TYPE_CHECKING:
     from bot.kb.service import KnowledgeBase
     from bot.kb.store_base import Store
 
 __all__ = ["BATCH", "LEASE", "LEASE_SECONDS", "needs_reembed", "reembed", "reembed_in_background",
-           "reembed_now"]
+           "reembed_now", "vectors_comparable"]
 
 log = logging.getLogger(__name__)
 BATCH = 256  # chunks embedded and written at a time
@@ -49,6 +54,16 @@ LEASE = "reembed_lease"
 LEASE_SECONDS = 120.0  # a holder that has not renewed it for this long is taken as dead
 WAIT_SECONDS = 5.0  # between looks at another process's pass
 _HOLDER = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def vectors_comparable(store: Store, name: str) -> bool:
+    """Mid-pass, the stored vectors can still be searched: the old ones and those the
+    pass writes come from one local model, and only its window or precision changed
+    (an upgrade's `…:128:bf16` -> `…:112:int8`)."""
+    model = local_model_of(name)
+    stored, pending = store.get_meta("embedder"), store.get_meta(TARGET)
+    return model is not None and local_model_of(stored) == model and \
+        (not pending or local_model_of(pending) == model)
 
 
 def needs_reembed(store: Store, name: str) -> bool:

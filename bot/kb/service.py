@@ -35,7 +35,7 @@ from bot.kb.ranking import (
     term_coverage,
     window_scores,
 )
-from bot.kb.reembed import needs_reembed, reembed_in_background, reembed_now
+from bot.kb.reembed import needs_reembed, reembed_in_background, reembed_now, vectors_comparable
 from bot.kb.store_base import ChunkRow, DocInfo, DocRecord, Filters, Store
 from bot.kb.types import Chunk, Document, Source
 
@@ -91,11 +91,17 @@ class KnowledgeBase:
         self.params = params or RankParams()
         self._owned = list(owned)
         # True while the stored vectors are not all this embedder's (`bot.kb.reembed`):
-        # search is then lexical only.
+        # search is then lexical only, unless the old vectors are comparable to the new
+        # (`vectors_comparable`: the same local model, another window or precision).
         self.reembedding = False
+        self.vectors_mid_pass = False
         self._reembed_task: asyncio.Task[None] | None = None
         # Chunks embedded by `prepare` since this opened (reused vectors not counted).
         self.chunks_embedded = 0
+
+    @property
+    def vectors_searchable(self) -> bool:
+        return not self.reembedding or self.vectors_mid_pass
 
     @classmethod
     async def open(cls, settings: Settings, *, embedder: Embedder | None = None,
@@ -123,6 +129,8 @@ class KnowledgeBase:
             params = _stored_params(await asyncio.to_thread(store.get_meta, PARAMS_KEY))
         kb = cls(store, embedder, params=params, owned=owned)
         kb.reembedding = await asyncio.to_thread(needs_reembed, store, embedder.name)
+        kb.vectors_mid_pass = kb.reembedding and await asyncio.to_thread(
+            vectors_comparable, store, embedder.name)
         if kb.reembedding and background:
             kb._reembed_task = asyncio.create_task(reembed_in_background(kb))
         elif kb.reembedding:
@@ -291,7 +299,7 @@ class KnowledgeBase:
         beside = store.parallel_reads
         sides = {
             "dense": self._dense(query, k, filters)
-            if params.dense_weight > 0 and not self.reembedding else None,
+            if params.dense_weight > 0 and self.vectors_searchable else None,
             "near": asyncio.to_thread(store.bm25, pairs, n, filters)
             if pairs and beside else None}
         started = {name: asyncio.ensure_future(side) for name, side in sides.items()

@@ -348,7 +348,8 @@ class ReviewService:
         except Exception as exc:  # the home still opens; the log has the details
             log.exception("could not read the knowledge base for the App Home")
             return [f":warning: Could not be read ({type(exc).__name__})."]
-        lines = [T.HOME_KB_REEMBED] if s.kb.reembedding else []
+        lines = [T.HOME_KB_REEMBED_MIXED if s.kb.vectors_mid_pass else T.HOME_KB_REEMBED] \
+            if s.kb.reembedding else []
         for c in summaries:
             kinds = ", ".join(f"{n} {k}{'' if n == 1 else 's'}" for k, n in sorted(c.kinds.items()))
             old = f", {c.stale_answers} stale (not searched)" if c.stale_answers else ""

@@ -185,6 +185,44 @@ async def test_a_background_reembed_searches_by_keywords_until_it_ends(
         await kb.close()
 
 
+async def test_a_reembed_for_a_new_window_or_precision_of_the_same_model_keeps_vectors_in_search(
+        settings: Settings) -> None:
+    await _stored(settings, "st:all-MiniLM-L6-v2:128:bf16")  # the old default's name
+    new = GatedEmbedder("st:all-MiniLM-L6-v2:112:int8", 4)
+    kb = await KnowledgeBase.open(settings, embedder=new, background=True)
+    try:
+        assert kb.reembedding and kb.vectors_mid_pass
+        hits = await kb.search("q: text number 3", k=2)
+        assert {h.doc_id for h in hits} >= {"d3"} and new.queries == 1  # the dense side ran
+        new.gate.set()
+        assert kb._reembed_task is not None
+        await asyncio.wait_for(kb._reembed_task, 10)
+        assert kb.store.get_meta("embedder") == "st:all-MiniLM-L6-v2:112:int8"
+    finally:
+        await kb.close()
+
+
+@pytest.mark.parametrize(("stored", "pending", "comparable"), [
+    ("st:all-MiniLM-L6-v2:128:bf16", "", True),
+    ("st:all-MiniLM-L6-v2:128", "st:all-MiniLM-L6-v2:112:int8", True),  # resumed pass
+    ("st:/models/other:112:int8", "", False),  # another model
+    ("st:all-MiniLM-L6-v2:112:int8+tails", "", False),  # tail vectors are extra rows
+    ("http:all-MiniLM-L6-v2:128", "", False),  # an endpoint may serve anything by that name
+    ("st:all-MiniLM-L6-v2:128:bf16", "st:/models/other:112", False),  # a pass half done
+])
+def test_only_vectors_of_the_same_local_model_count_as_comparable_mid_pass(
+        tmp_path: Path, stored: str, pending: str, comparable: bool) -> None:
+    store = SqliteStore(tmp_path / "kb.sqlite")
+    store.open()
+    try:
+        store.set_meta("embedder", stored)
+        store.set_meta(reembed_module.TARGET, pending)
+        assert reembed_module.vectors_comparable(store, "st:all-MiniLM-L6-v2:112:int8") \
+            is comparable
+    finally:
+        store.close()
+
+
 @pytest.mark.usefixtures("batches_of_two")
 async def test_a_background_reembed_retries_a_failing_embedder_until_it_ends(
         settings: Settings) -> None:
