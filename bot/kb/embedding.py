@@ -86,15 +86,17 @@ def _cpu_flags() -> str:
         return ""
 
 
-def cpu_has_bf16() -> bool:
+def cpu_has_bf16(flags: str | None = None) -> bool:
     """True when the CPU multiplies bfloat16 natively (AVX512-BF16 or AMX): there a
-    bf16 copy of the model embeds about twice as fast at a cosine of 0.997+ to fp32."""
-    flags = _cpu_flags()
+    bf16 copy of the model embeds about twice as fast at a cosine of 0.997+ to fp32.
+    `flags`: /proc/cpuinfo's text, when the caller has read it already."""
+    flags = _cpu_flags() if flags is None else flags
     return " avx512_bf16" in flags or " amx_bf16" in flags
 
 
-def auto_precision() -> str:
-    """The bulk precision `auto` stands for on this CPU.
+def auto_precision(*, int8: bool = True) -> str:
+    """The bulk precision `auto` stands for on this CPU (`int8=False`: the choice when
+    the int8 export cannot be had).
 
     - AMX: `bf16`, which its tiles multiply (120-171 chunks/s measured on one).
     - int8 dot products (AVX512-VNNI, AVX-VNNI) and ONNX Runtime installed: `int8`.
@@ -105,9 +107,9 @@ def auto_precision() -> str:
     flags = _cpu_flags()
     if " amx_bf16" in flags:
         return "bf16"
-    if (" avx512_vnni" in flags or " avx_vnni" in flags) and _onnx_installed():
+    if int8 and (" avx512_vnni" in flags or " avx_vnni" in flags) and _onnx_installed():
         return "int8"
-    return "bf16" if cpu_has_bf16() else "fp32"
+    return "bf16" if cpu_has_bf16(flags) else "fp32"
 
 
 def _onnx_installed() -> bool:
@@ -190,7 +192,7 @@ class LocalEmbedder:
                 if _mean_pooled(model):
                     self._load_onnx(path)
                 if self._auto and self._precision == "int8" and self._onnx_bulk is None:
-                    self._precision = "bf16" if cpu_has_bf16() else "fp32"
+                    self._precision = auto_precision(int8=False)
                 # Bulk batches are compute-bound, and bf16 is twice as fast there. A
                 # query stays in fp32: bf16 would save 3-5 ms a search on CPUs without
                 # AMX, but it moved 2 of 50 CMake questions out of the top 5 (and

@@ -128,7 +128,9 @@ async def test_int8_chosen_by_auto_gives_way_to_torch_when_the_onnx_export_fails
         raise OSError("read-only file system: ~/.cache/tandem")
 
     monkeypatch.setattr(embedding, "prepare_onnx", broken)
-    monkeypatch.setattr(embedding, "auto_precision", lambda: "int8")
+    # The AMD host's flags, whatever this one has: `auto` picks int8.
+    monkeypatch.setattr(embedding, "_cpu_flags", lambda: "flags : avx512_bf16 avx512_vnni\n")
+    monkeypatch.setattr(embedding, "_onnx_installed", lambda: True)
     chosen = LocalEmbedder()
     vectors = await chosen.embed(TEXTS)  # the bulk path, through torch
     assert chosen._onnx_bulk is None and chosen._precision in ("bf16", "fp32")
