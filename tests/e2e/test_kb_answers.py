@@ -172,6 +172,26 @@ async def test_app_home_shows_what_the_knowledge_base_holds_by_collection(
     assert "*Knowledge base*" in home and "*default*: 2 files · updated 20" in home
 
 
+
+async def test_app_home_says_what_searches_use_while_the_store_is_re_embedded(
+        kb_harness: Harness) -> None:
+    slack, bot = kb_harness.slack, kb_harness.bot
+    assert slack is not None and bot is not None and bot.services.kb is not None
+    kb = bot.services.kb
+    # As `KnowledgeBase.open` leaves them when the stored vectors are another model's,
+    # then when they are the same model's at another window or precision.
+    for mid_pass, says in ((False, "searches use keywords alone"),
+                           (True, "searches use the old vectors and the new")):
+        kb.reembedding, kb.vectors_mid_pass = True, mid_pass
+        await slack.home("bob")
+
+        async def home(says: str = says) -> str | None:
+            view = str(await slack.home_view("bob"))
+            return view if says in view else None
+
+        assert "*default*: 2 files" in await slack.wait_for(home)
+    kb.reembedding = kb.vectors_mid_pass = False
+
 async def test_question_with_nothing_relevant_says_so_without_the_model(
         kb_harness: Harness, fake_llm: FakeLLM) -> None:
     h = kb_harness
