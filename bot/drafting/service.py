@@ -429,7 +429,7 @@ def _cite(text: str, sources: list[dict[str, Any]]) -> tuple[str, str]:
 
     Returns the mrkdwn draft and the Markdown the streamed message should end with.
     """
-    from bot.kb.citations import check_citations, sources_block
+    from bot.kb.citations import check_citations, cited_sources, sources_block, sources_markdown
     from bot.kb.types import Source
 
     found = [Source(n=x["n"], title=x["title"], url=x["url"], text=x["text"],
@@ -437,9 +437,6 @@ def _cite(text: str, sources: list[dict[str, Any]]) -> tuple[str, str]:
                     score=float(x.get("score", 0.0)), doc_id=x.get("doc_id", ""),
                     chunk_id=x.get("chunk_id", "")) for x in sources]
     checked = check_citations(text, found)
-    cited = [x for x in found if f"[{x.n}]" in checked] or found
-    markdown = "\n".join(["**Sources**", *(f"[{x.n}] [{x.title}]({x.url})"
-                                             if x.url.startswith("http") else
-                                             f"[{x.n}] {x.title} (`{x.url}`)" for x in cited)])
-    block = sources_block(found, used_only_in=checked) or sources_block(found)
+    shown = cited_sources(checked, found)
+    block, markdown = sources_block(shown), sources_markdown(shown)
     return checked.rstrip() + "\n\n" + block, checked.rstrip() + "\n\n" + markdown

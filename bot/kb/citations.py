@@ -2,8 +2,8 @@
 
 Pure functions. `check_citations` removes markers that point at no source (a
 model that invents "[7]" with five sources must not produce a dead link);
-`sources_block` renders the Slack mrkdwn "Sources" block from the sources the
-answer actually cites.
+`cited_sources` picks the sources the answer actually cites, which
+`sources_block` (Slack mrkdwn) and `sources_markdown` render as its "Sources" block.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from typing import Any
 
 from bot.kb.types import Source
 
-__all__ = ["answer_basis", "check_citations", "cited_numbers", "sources_block"]
+__all__ = ["answer_basis", "check_citations", "cited_numbers", "cited_sources",
+           "sources_block", "sources_markdown"]
 
 _CITATION = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 
@@ -63,14 +64,29 @@ def _link(source: Source) -> str:
     return f"{title} `{source.url}`" if source.title else f"`{source.url}`"
 
 
-def sources_block(sources: Sequence[Source], used_only_in: str | None = None) -> str:
-    """`*Sources*` then one `[n] <url|title>` line per source; with `used_only_in`, only
-    the sources that answer cites (none cited: no block)."""
-    if used_only_in is None:
-        shown = list(sources)
-    else:
-        cited = set(cited_numbers(used_only_in))
-        shown = [s for s in sources if s.n in cited]
+def cited_sources(answer: str, sources: Sequence[Source]) -> list[Source]:
+    """The sources `answer` cites ("[2]", "[1, 3]"), in their order; all of them when it
+    cites none, so an answer whose model left out the markers still shows its sources."""
+    cited = set(cited_numbers(answer))
+    return [s for s in sources if s.n in cited] or list(sources)
+
+
+def sources_block(shown: Sequence[Source]) -> str:
+    """`*Sources*` then one `[n] <url|title>` line per source (Slack mrkdwn)."""
     if not shown:
         return ""
     return "\n".join(["*Sources*", *(f"[{s.n}] {_link(s)}" for s in shown)])
+
+
+def sources_markdown(shown: Sequence[Source]) -> str:
+    """The same block in Markdown, for the end of a streamed message."""
+    if not shown:
+        return ""
+    return "\n".join(["**Sources**", *(f"[{s.n}] {_markdown_link(s)}" for s in shown)])
+
+
+def _markdown_link(source: Source) -> str:
+    title = (source.title or source.url).replace("[", "(").replace("]", ")")
+    if source.url.startswith(("http://", "https://")):
+        return f"[{title}]({source.url})"
+    return f"{title} (`{source.url}`)" if source.title else f"`{source.url}`"

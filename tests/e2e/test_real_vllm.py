@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.kb.ingest import ingest_paths
 from bot.settings import LLMTimeouts
 from tests.e2e.helpers import decisions, drafts, finals
 from tests.support.harness import Harness, button_values, text_of
@@ -57,6 +58,47 @@ async def test_mention_streams_real_model_draft_and_approval_records_model(
     finally:
         await h.stop()
 
+
+
+@pytest.mark.timeout(1200)
+async def test_question_is_answered_by_the_real_model_from_the_knowledge_base_with_sources(
+        tmp_path: Path, vllm_server) -> None:  # type: ignore[no-untyped-def]
+    """The question route with every real part: the local MiniLM embedder, the SQLite
+    store, the real model. A 270M base model may cite or not; either way the draft
+    ends with the retrieved page as its source and cites nothing that was not found."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "oncall.md").write_text(
+        "# On-call handbook\n\n## Escalation\nPages go to the primary on-call engineer "
+        "first. After 15 minutes without an acknowledgement the page escalates to the "
+        "secondary on-call engineer.\n")
+    (docs / "expenses.md").write_text(
+        "# Expense policy\n\nMeals while travelling are reimbursed up to 40 euros a day.\n")
+    h = await Harness(tmp=tmp_path, llm_url=vllm_server.base_url, llm_model=vllm_server.model,
+                      with_kb=True, settings_overrides={"llm_timeouts": PATIENT}).start()
+    try:
+        slack, bot = h.slack, h.bot
+        assert slack is not None and bot is not None and bot.services.kb is not None
+        await ingest_paths(bot.services.kb, [docs], show_progress=False)
+        ts = await slack.post("general", "alice", "<@U0BOT> what happens when the primary "
+                              "on-call engineer does not acknowledge a page?")
+        draft = await h.wait_draft("C0GENERAL", ts, timeout=900, or_failed=True)
+        if "tandem_retry" in button_values(draft):
+            pytest.fail(f"the draft failed: {text_of(draft)!r}\nvLLM log:\n"
+                        f"{vllm_log_tail(vllm_server)}")
+        (record,) = drafts(h)
+        assert record.prompt_name == "question" and record.model == vllm_server.model
+        assert record.sources and record.sources[0]["title"].startswith("On-call handbook")
+        prompt = "\n".join(str(m["content"]) for m in record.messages)
+        assert "escalates to the secondary" in prompt  # the model saw the retrieved page
+        answer, _, block = record.text.rpartition("*Sources*")
+        assert answer.strip(), "the model's answer comes before the Sources block"
+        assert "On-call handbook" in block and "oncall.md" in block
+        numbers = {int(n) for n in re.findall(r"\[(\d+)\]", answer)}
+        assert numbers <= {src["n"] for src in record.sources}, record.text
+        assert "Sources" in text_of(draft) and "On-call handbook" in text_of(draft)
+    finally:
+        await h.stop()
 
 async def test_router_uses_structured_output_of_real_model_when_unsure(vllm_server) -> None:  # type: ignore[no-untyped-def]
     import aiohttp

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from bot.kb.citations import answer_basis, check_citations, cited_numbers, sources_block
+from bot.kb.citations import (
+    answer_basis,
+    check_citations,
+    cited_numbers,
+    cited_sources,
+    sources_block,
+    sources_markdown,
+)
 from bot.kb.types import Source
 
 
@@ -31,23 +38,34 @@ def test_check_citations_strips_everything_when_no_sources() -> None:
 
 
 def test_sources_block_lists_only_cited_sources_with_links() -> None:
-    block = sources_block(SOURCES, used_only_in="Roll back with helm [1].")
+    block = sources_block(cited_sources("Roll back with helm [1].", SOURCES))
     assert block == "*Sources*\n[1] <https://wiki.example/a|Deploy guide>"
+    assert sources_markdown(cited_sources("Roll back with helm [1].", SOURCES)) == \
+        "**Sources**\n[1] [Deploy guide](https://wiki.example/a)"
 
 
 def test_sources_block_shows_file_paths_as_code() -> None:
-    block = sources_block(SOURCES, used_only_in="See [2].")
-    assert block.splitlines()[1] == "[2] On-call `/srv/docs/oncall.md`"
+    assert sources_block(cited_sources("See [2].", SOURCES)).splitlines()[1] == \
+        "[2] On-call `/srv/docs/oncall.md`"
+    assert sources_markdown(cited_sources("See [2].", SOURCES)).splitlines()[1] == \
+        "[2] On-call (`/srv/docs/oncall.md`)"
 
 
-def test_sources_block_empty_when_answer_cites_nothing() -> None:
-    assert sources_block(SOURCES, used_only_in="I could not find this.") == ""
-    assert sources_block(SOURCES).count("\n") == 2
+def test_an_answer_citing_several_in_one_bracket_lists_each_in_both_blocks() -> None:
+    shown = cited_sources("Roll back [1, 2].", [*SOURCES, _source(3, "https://x.example")])
+    assert [s.n for s in shown] == [1, 2]
+    assert sources_block(shown).count("\n") == sources_markdown(shown).count("\n") == 2
+
+
+def test_an_answer_citing_nothing_lists_every_source() -> None:
+    assert cited_sources("I could not find this.", SOURCES) == SOURCES
+    assert sources_block([]) == sources_markdown([]) == ""
 
 
 def test_sources_block_escapes_title_markup() -> None:
-    block = sources_block([_source(1, "https://x.example", "a <b> | c")], used_only_in="[1]")
-    assert block.endswith("<https://x.example|a &lt;b&gt; / c>")
+    shown = [_source(1, "https://x.example", "a <b> | c [d]")]
+    assert sources_block(shown).endswith("<https://x.example|a &lt;b&gt; / c [d]>")
+    assert sources_markdown(shown).endswith("[a <b> | c (d)](https://x.example)")
 
 
 def test_an_answer_rests_on_the_sources_it_cites_or_on_all_when_it_cites_none() -> None:
