@@ -267,9 +267,10 @@ class DraftingService:
         stream = None
         if failure is None and not (draft.job == "question" and s.kb is not None
                                     and not sources):
-            # No stop strings: the server stops on the model's end-of-turn token
-            # (the embedded one has it in generation_config.json), and a stop string
-            # makes vLLM hold back its length in characters of every streamed draft.
+            # The server stops on the model's end-of-turn token (the embedded one has it
+            # in generation_config.json); a base model rarely writes it, so each prompt
+            # also names the template's own markers (`params.stop`). vLLM holds back
+            # the longest one's length in characters while it streams: 20, a few tokens.
             stream = s.llm.stream_chat(
                 messages, model=model, request_id=draft_id, params=prompt.params,
                 affinity=f"{request.team_id}:{request.channel_id}:{request.thread_ts}")
