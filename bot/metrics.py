@@ -36,6 +36,9 @@ class BotMetrics:
             registry=self.registry, buckets=_FAST)
         self.drafts = Counter("tandem_drafts", "Drafts by job and outcome",
                               ["job", "outcome"], registry=self.registry)
+        self.flagged = Counter("tandem_drafts_flagged", "Ready drafts shown with a warning, "
+                               "by job and why (repeats_example)", ["job", "flag"],
+                               registry=self.registry)
         self.decisions = Counter("tandem_decisions", "Decisions by job and verdict",
                                  ["job", "verdict"], registry=self.registry)
         # How often the knowledge base has something for a question is how well it

@@ -12,6 +12,7 @@ use offset"), and every draft fails until it restarts.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from string import Template
@@ -21,7 +22,7 @@ import yaml
 
 from bot.errors import ConfigError
 
-__all__ = ["Prompt", "PromptBook", "default_prompt_dir"]
+__all__ = ["Prompt", "PromptBook", "default_prompt_dir", "repeats_example"]
 
 
 def default_prompt_dir() -> Path:
@@ -79,3 +80,26 @@ class PromptBook:
             return self._prompts[name]
         except KeyError:
             raise ConfigError(f"no prompt named {name!r} in {self.directory}") from None
+
+
+_WORDS = re.compile(r"\w+")
+_CITATION = re.compile(r"\[\d+(?:\s*,\s*\d+)*\]")  # "[1]" is no word of the example's
+ECHO_WORDS = 5  # a run of this many words, in order
+
+
+def _runs(text: str, n: int = ECHO_WORDS) -> set[tuple[str, ...]]:
+    words = _WORDS.findall(_CITATION.sub(" ", text).lower())
+    return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)}
+
+
+def repeats_example(text: str, messages: list[dict[str, str]]) -> bool:
+    """Whether a draft copies one of its prompt's example answers (the assistant turns
+    `render` put before the ask): a run of `ECHO_WORDS` words from one, in order, that
+    the ask itself (its sources, the conversation, the request) does not hold. A small
+    base model does this often: with the packaged model, 18 of 24 question drafts
+    opened with the example's on-call answer, cited as if an npm page said it."""
+    examples = [m["content"] for m in messages if m.get("role") == "assistant"]
+    if not examples or not messages or messages[-1].get("role") != "user":
+        return False
+    copied = _runs(text) & set().union(*map(_runs, examples))
+    return bool(copied - _runs(messages[-1]["content"]))

@@ -6,6 +6,8 @@ __all__ = ["T"]
 
 
 class T:
+    REPEATS_EXAMPLE = (":warning: *repeats the example answer in its prompt*, not the "
+                       "sources or the request: check it before approving")
     DRAFT_LABEL = ":memo: *Draft* — not posted yet. Approve, edit, regenerate or reject."
     AUTO_POSTED = (":speech_balloon: *Answer from Tandem* — posted without review; "
                    "tell us if it helped.")

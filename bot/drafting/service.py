@@ -25,6 +25,7 @@ from bot.drafting.intake import Ask, channel_kind, check_text, placement
 from bot.drafting.safety import neutralise, to_mrkdwn
 from bot.drafting.writer import DraftWriter, Surface
 from bot.llm.errors import LLMError
+from bot.prompts import repeats_example
 from bot.review import blocks as B
 from bot.routing.router import RouteInput
 from bot.settings import ChannelPolicy
@@ -259,9 +260,6 @@ class DraftingService:
         writer = DraftWriter(s.client, surface, allowed_users=allowed,
                              streaming=s.settings.streaming,
                              interval=s.settings.stream_update_interval)
-        provenance = B.provenance_line(job=draft.job, prompt=prompt.name, version=prompt.version,
-                                       model=model, route_reason=request.route_reason,
-                                       sources=sources, draft_version=draft.version)
         started = time.monotonic()
         ttft: float | None = None
         stream = None
@@ -299,6 +297,14 @@ class DraftingService:
                     writer.hold_first_append()
                 text, usage = stream.text.strip(), stream.usage or {}
             stream_text = None
+            # Said where the reviewer (or, posted without review, the reader) looks.
+            echo = stream is not None and repeats_example(text, messages)
+            if echo:
+                s.metrics.flagged.labels(draft.job, "repeats_example").inc()
+            provenance = B.provenance_line(
+                job=draft.job, prompt=prompt.name, version=prompt.version, model=model,
+                route_reason=request.route_reason, sources=sources,
+                draft_version=draft.version, repeats_example=echo)
             if sources:
                 text, stream_text = _cite(text, sources)
             writer_ts_before = writer.ts

@@ -38,7 +38,8 @@ def _button(text: str, action_id: str, value: str, style: str | None = None) -> 
 
 
 def provenance_line(*, job: str, prompt: str, version: str, model: str, route_reason: str,
-                    sources: list[dict[str, Any]] | None = None, draft_version: int = 1) -> str:
+                    sources: list[dict[str, Any]] | None = None, draft_version: int = 1,
+                    repeats_example: bool = False) -> str:
     bits = [f"*{T.JOB_NAMES.get(job, job)}*", f"prompt `{prompt}@{version}`", f"model `{model}`"]
     if draft_version > 1:
         bits.append(f"version {draft_version}")
@@ -46,6 +47,8 @@ def provenance_line(*, job: str, prompt: str, version: str, model: str, route_re
         bits.append(f"routed: {route_reason}")
     if sources:
         bits.append("sources: " + ", ".join(str(s.get("title", "?")) for s in sources[:5]))
+    if repeats_example:  # `bot.prompts.repeats_example`
+        bits.append(T.REPEATS_EXAMPLE)
     return " · ".join(bits)
 
 

@@ -17,6 +17,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.drafting.split import MESSAGE_LIMIT, split_text
 from bot.kb.citations import answer_basis
+from bot.prompts import repeats_example
 from bot.review import blocks as B
 from bot.review.policy import refusal
 from bot.store import repo
@@ -214,7 +215,9 @@ class ReviewService:
         provenance = B.provenance_line(job=draft.job, prompt=draft.prompt_name,
                                        version=draft.prompt_version, model=draft.model,
                                        route_reason=request.route_reason if request else "",
-                                       sources=draft.sources, draft_version=draft.version)
+                                       sources=draft.sources, draft_version=draft.version,
+                                       repeats_example=repeats_example(draft.text,
+                                                                       draft.messages))
         try:
             await self.s.client.chat_update(
                 channel=draft.message_channel_id, ts=draft.message_ts,

@@ -12,7 +12,7 @@ import pytest
 from bot.kb.ingest import ingest_paths
 from bot.kb.slack_source import ingest_channel
 from bot.settings import ChannelPolicy
-from tests.e2e.helpers import drafts, finals, wait_text
+from tests.e2e.helpers import drafts, finals, wait_text, wait_verdict
 from tests.support.fake_llm import FakeLLM
 from tests.support.harness import Harness, button_values, text_of
 
@@ -98,6 +98,7 @@ async def test_question_gets_cited_answer_with_sources_and_bad_citations_removed
     draft = await h.wait_draft("C0GENERAL", ts, timeout=60)
     shown = text_of(draft)
     assert "[1]" in shown and "[9]" not in shown
+    assert "repeats the example" not in shown  # its words are the handbook's
     assert "Sources" in shown and "On-call handbook" in shown
     prompt = "\n".join(str(m["content"]) for m in fake_llm.requests[-1]["messages"])
     assert "escalates to the secondary" in prompt  # the model saw the numbered source
@@ -162,6 +163,31 @@ async def test_a_private_channels_threads_and_approved_answers_answer_only_in_th
     assert drafts(h)[-1].sources in (None, []) or all(
         "C0LEADS" not in str(src) for src in drafts(h)[-1].sources or [])
 
+
+
+async def test_an_answer_copying_the_prompts_example_is_flagged_to_the_reviewer(
+        kb_harness: Harness, fake_llm: FakeLLM) -> None:
+    h = kb_harness
+    slack = h.slack
+    assert slack is not None and h.bot is not None
+    # What the packaged base model wrote for most questions: the question prompt's
+    # example answer, cited as if the retrieved page said it.
+    fake_llm.reply = lambda _body: ("After 15 minutes without an answer, the page escalates "
+                                    "to the secondary on-call [1].")
+    ts = await slack.post("general", "alice", "<@U0BOT> how much are meals reimbursed when "
+                          "travelling?")
+    draft = await h.wait_draft("C0GENERAL", ts, timeout=60)
+    assert "Expense policy" in text_of(draft)  # it did retrieve the right page
+    assert "repeats the example answer in its prompt" in text_of(draft)
+    assert h.bot.services.metrics.registry.get_sample_value(
+        "tandem_drafts_flagged_total", {"job": "question", "flag": "repeats_example"}) == 1
+    # Decided, the draft keeps the warning beside the verdict.
+    await slack.click("bob", "tandem_reject", channel="C0GENERAL", ts=draft["ts"])
+    modal = (await slack.wait_for(lambda: slack.views("bob")))[-1]
+    await slack.submit(modal["id"], "bob", {"reason": {"text": {
+        "type": "plain_text_input", "value": "not from the expense policy"}}})
+    decided = await wait_verdict(h, "C0GENERAL", ts, draft["ts"], "Rejected by <@U0BOB>")
+    assert "repeats the example answer in its prompt" in text_of(decided)
 
 async def test_app_home_shows_what_the_knowledge_base_holds_by_collection(
         kb_harness: Harness) -> None:

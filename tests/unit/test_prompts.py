@@ -1,0 +1,50 @@
+"""The shipped prompts, and spotting a draft that copies its prompt's example answer."""
+
+from __future__ import annotations
+
+from bot.prompts import PromptBook, repeats_example
+
+BOOK = PromptBook()
+
+
+def _question(sources: str) -> list[dict[str, str]]:
+    return BOOK.get("question").render(request="how do I stop npm running install scripts?",
+                                       context="(none)", sources=sources)
+
+
+NPM = "[1] npm-install\nSet ignore-scripts to true and npm runs no package scripts."
+
+
+def test_a_draft_copying_the_example_answer_is_spotted() -> None:
+    # What the packaged base model wrote for 18 of 24 npm questions.
+    copied = ("After 15 minutes without an answer, the page escalates to the secondary "
+              "on-call [1]. prochains")
+    assert repeats_example(copied, _question(NPM))
+
+
+def test_an_answer_from_its_sources_is_not_flagged() -> None:
+    answer = "Set ignore-scripts to true, and npm runs no package scripts [1]."
+    assert not repeats_example(answer, _question(NPM))
+
+
+def test_words_the_sources_also_hold_are_not_a_copy() -> None:
+    # The team's own handbook says what the example says: quoting it is grounded.
+    handbook = ("[1] On-call handbook\nAfter 15 minutes without an answer, the page "
+                "escalates to the secondary on-call engineer.")
+    answer = "After 15 minutes without an answer, the page escalates to the secondary on-call."
+    assert not repeats_example(answer, _question(handbook))
+
+
+def test_a_prompt_without_examples_flags_nothing() -> None:
+    messages = [{"role": "system", "content": "Be brief."},
+                {"role": "user", "content": "Say hello."}]
+    assert not repeats_example("After 15 minutes the page escalates to the secondary", messages)
+
+
+def test_each_drafting_prompt_stops_where_its_templates_next_turn_would_begin() -> None:
+    for job, marker in (("question", "Question:"), ("document", "Request:"),
+                        ("support", "Customer message:")):
+        prompt = BOOK.get(job)
+        stops = prompt.params["stop"]
+        assert f"\n{marker}" in stops and marker in prompt.template, job
+        assert all(stop.startswith("\n") for stop in stops), "a stop mid-line cuts prose"
