@@ -1,0 +1,98 @@
+"""The real model's drafts with and without the prompts' stop strings.
+
+Starts the embedded vLLM and drafts, through the shipped prompts, 8 document and 8 support
+asks of the routing dev set and the first N questions about the Node.js/npm docs with the
+sources the knowledge base finds (the store `bench_kb_docs.py` builds). Prints one JSON
+line per run and job: drafts, those that wrote the template's next turn, tokens generated,
+drafts that ran to max_tokens, and drafts `repeats_example` flags.
+
+    PYTHONPATH=. python3 tests/bench/bench_prompt_stops.py [--questions 24]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from bot.kb.embedding import LocalEmbedder
+from bot.kb.evaluation import load_queries
+from bot.kb.service import KnowledgeBase
+from bot.kb.store_sqlite import SqliteStore
+from bot.llm.client import LLMClient
+from bot.llm.embedded import EmbeddedVLLM
+from bot.llm.model_prep import prepare_model
+from bot.prompts import PromptBook, repeats_example
+from bot.settings import LLMTimeouts
+
+ROOT = Path(__file__).resolve().parents[2]
+# Where a turn of the prompts' own templates begins.
+TURNS = ("Conversation so far", "Question:", "Sources:", "Request:", "Customer message:")
+
+
+async def asks(book: PromptBook, store: Path, questions: int
+               ) -> list[tuple[str, list[dict[str, str]]]]:
+    rows = [json.loads(line) for line in
+            (ROOT.parent / "shared/data/routing/dev.jsonl").read_text().splitlines() if line]
+    out = [(job, book.get(job).render(request=r["text"], context="(none)"))
+           for job in ("document", "support") for r in [r for r in rows if r["label"] == job][:8]]
+    if store.exists():
+        kb = KnowledgeBase(SqliteStore(store), LocalEmbedder())
+        await asyncio.to_thread(kb.store.open)
+        try:
+            for q in load_queries(ROOT / "tests/data/kb_docs/queries.jsonl")[::4][:questions]:
+                found = await kb.search(q.query, k=5)
+                numbered = "\n\n".join(f"[{h.n}] {h.title}\n{h.text[:1500]}" for h in found)
+                out.append(("question", book.get("question").render(
+                    request=q.query, context="(none)", sources=numbered or "(no sources found)")))
+        finally:
+            await kb.close()
+    return out
+
+
+async def main(args: argparse.Namespace) -> None:
+    book = PromptBook()
+    cases = await asks(book, Path(args.store), args.questions)
+    server = EmbeddedVLLM(model_dir=await asyncio.to_thread(prepare_model))
+    base = await server.start()
+    try:
+        async with aiohttp.ClientSession() as session:
+            client = LLMClient(session, base, model=server.model, max_concurrency=16,
+                               timeouts=LLMTimeouts(first_token=300, idle=180, total=900))
+            for run in ("without_stops", "with_stops"):
+                streams = []
+                for i, (job, messages) in enumerate(cases):
+                    params = dict(book.get(job).params)
+                    if run == "without_stops":
+                        params.pop("stop", None)
+                    streams.append(client.stream_chat(messages, params=params,
+                                                      request_id=f"{run}-{i}"))
+                await asyncio.gather(*(s.collect() for s in streams))
+                by_job: dict[str, dict[str, Any]] = {}
+                for (job, messages), stream in zip(cases, streams, strict=True):
+                    tokens = int((stream.usage or {}).get("completion_tokens", 0))
+                    row = by_job.setdefault(job, {"run": run, "job": job, "drafts": 0,
+                                                  "template_turns": 0, "tokens": 0,
+                                                  "ran_to_max_tokens": 0,
+                                                  "repeats_example": 0})
+                    row["drafts"] += 1
+                    row["template_turns"] += any(t in stream.text for t in TURNS)
+                    row["tokens"] += tokens
+                    row["ran_to_max_tokens"] += tokens >= book.get(job).params["max_tokens"]
+                    row["repeats_example"] += repeats_example(stream.text, messages)
+                for row in by_job.values():
+                    print(json.dumps(row), flush=True)  # noqa: T201
+    finally:
+        await server.stop()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--questions", type=int, default=24)
+    parser.add_argument("--store", default=str(ROOT / ".data/bench/docs_eval/node_npm.sqlite"),
+                        help="a knowledge base holding the Node.js/npm docs")
+    asyncio.run(main(parser.parse_args()))
