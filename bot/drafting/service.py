@@ -268,7 +268,9 @@ class DraftingService:
             # The server stops on the model's end-of-turn token (the embedded one has it
             # in generation_config.json); a base model rarely writes it, so each prompt
             # also names the template's own markers (`params.stop`). vLLM holds back
-            # the longest one's length in characters while it streams: 20, a few tokens.
+            # the longest one's length in characters while it streams (20: the first
+            # text came 0.2-0.3 s later on the packaged model), and drafts end seconds
+            # sooner without the turn they no longer write (bench_prompt_stops.py).
             stream = s.llm.stream_chat(
                 messages, model=model, request_id=draft_id, params=prompt.params,
                 affinity=f"{request.team_id}:{request.channel_id}:{request.thread_ts}")
