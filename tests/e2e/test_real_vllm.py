@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,6 +28,16 @@ def vllm_log_tail(handle, lines: int = 40) -> str:  # type: ignore[no-untyped-de
     return "\n".join(Path(path).read_text(errors="replace").splitlines()[-lines:])
 
 
+
+async def real_draft(h: Harness, ts: str, vllm_server) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """The finished draft in #general's thread `ts`; a failed one fails the test with
+    the end of vLLM's log."""
+    draft = await h.wait_draft("C0GENERAL", ts, timeout=900, or_failed=True)
+    if "tandem_retry" in button_values(draft):
+        pytest.fail(f"the draft failed: {text_of(draft)!r}\nvLLM log:\n"
+                    f"{vllm_log_tail(vllm_server)}")
+    return draft
+
 @pytest.mark.timeout(1200)
 async def test_mention_streams_real_model_draft_and_approval_records_model(
         tmp_path: Path, vllm_server) -> None:  # type: ignore[no-untyped-def]
@@ -37,10 +48,7 @@ async def test_mention_streams_real_model_draft_and_approval_records_model(
         assert slack is not None
         ts = await slack.post("general", "alice", "<@U0BOT> write a short announcement that "
                               "the office is closed on Monday")
-        draft = await h.wait_draft("C0GENERAL", ts, timeout=900, or_failed=True)
-        if "tandem_retry" in button_values(draft):
-            pytest.fail(f"the draft failed: {text_of(draft)!r}\nvLLM log:\n"
-                        f"{vllm_log_tail(vllm_server)}")
+        draft = await real_draft(h, ts, vllm_server)
         appends = await slack.calls("chat.appendStream")
         assert appends, "the real model's tokens should stream in"
         (record,) = drafts(h)
@@ -82,10 +90,7 @@ async def test_question_is_answered_by_the_real_model_from_the_knowledge_base_wi
         await ingest_paths(bot.services.kb, [docs], show_progress=False)
         ts = await slack.post("general", "alice", "<@U0BOT> what happens when the primary "
                               "on-call engineer does not acknowledge a page?")
-        draft = await h.wait_draft("C0GENERAL", ts, timeout=900, or_failed=True)
-        if "tandem_retry" in button_values(draft):
-            pytest.fail(f"the draft failed: {text_of(draft)!r}\nvLLM log:\n"
-                        f"{vllm_log_tail(vllm_server)}")
+        draft = await real_draft(h, ts, vllm_server)
         (record,) = drafts(h)
         assert record.prompt_name == "question" and record.model == vllm_server.model
         assert record.sources and record.sources[0]["title"].startswith("On-call handbook")
