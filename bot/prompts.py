@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from bot.errors import ConfigError
+from bot.kb.citations import CITATION
 
 __all__ = ["Prompt", "PromptBook", "default_prompt_dir", "repeats_example"]
 
@@ -83,12 +84,11 @@ class PromptBook:
 
 
 _WORDS = re.compile(r"\w+")
-_CITATION = re.compile(r"\[\d+(?:\s*,\s*\d+)*\]")  # "[1]" is no word of the example's
 ECHO_WORDS = 5  # a run of this many words, in order
 
 
 def _runs(text: str, n: int = ECHO_WORDS) -> set[tuple[str, ...]]:
-    words = _WORDS.findall(_CITATION.sub(" ", text).lower())
+    words = _WORDS.findall(CITATION.sub(" ", text).lower())  # "[1]" is no word
     return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)}
 
 

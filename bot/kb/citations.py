@@ -14,15 +14,16 @@ from typing import Any
 
 from bot.kb.types import Source
 
-__all__ = ["answer_basis", "check_citations", "cited_numbers", "cited_sources",
+__all__ = ["CITATION", "answer_basis", "check_citations", "cited_numbers", "cited_sources",
            "sources_block", "sources_markdown"]
 
-_CITATION = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
+# A citation marker: "[2]", "[1, 3]" (the numbers in group 1).
+CITATION = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 
 
 def cited_numbers(answer: str) -> list[int]:
     seen: dict[int, None] = {}
-    for match in _CITATION.finditer(answer):
+    for match in CITATION.finditer(answer):
         for part in match.group(1).split(","):
             seen.setdefault(int(part), None)
     return list(seen)
@@ -46,7 +47,7 @@ def check_citations(answer: str, sources: Sequence[Source]) -> str:
         good = [n for n in numbers if int(n) in valid]
         return f"[{', '.join(good)}]" if good else ""
 
-    cleaned = _CITATION.sub(keep, answer)
+    cleaned = CITATION.sub(keep, answer)
     # A removed marker can leave "word ." or a double space behind.
     cleaned = re.sub(r"[ \t]+([.,;:!?])", r"\1", cleaned)
     return re.sub(r"[ \t]{2,}", " ", cleaned)
