@@ -99,7 +99,7 @@ def repeats_example(text: str, messages: list[dict[str, str]]) -> bool:
     base model does this often: with the packaged model, 18 of 24 question drafts
     opened with the example's on-call answer, cited as if an npm page said it."""
     examples = [m["content"] for m in messages if m.get("role") == "assistant"]
-    if not examples or not messages or messages[-1].get("role") != "user":
+    if not examples or messages[-1].get("role") != "user":
         return False
     copied = _runs(text) & set().union(*map(_runs, examples))
     return bool(copied - _runs(messages[-1]["content"]))
