@@ -11,6 +11,9 @@ class T:
     DRAFT_LABEL = ":memo: *Draft* — not posted yet. Approve, edit, regenerate or reject."
     AUTO_POSTED = (":speech_balloon: *Answer from Tandem* — posted without review; "
                    "tell us if it helped.")
+    AUTO_HELD = (":memo: *Draft* — held for review: this channel posts answers without "
+                 "review, but this one repeats the example answer in its prompt. Approve, "
+                 "edit, regenerate or reject it.")
     LONGER_THAN_SHOWN = "…_(longer than Slack shows; open Edit to see all)_"
     DRAFTING = "_Tandem is drafting…_"
     STATUS = "is drafting…"

@@ -313,15 +313,18 @@ class DraftingService:
             if not text:
                 raise LLMError("empty answer", what="the model returned an empty answer")
             final = neutralise(to_mrkdwn(text), allowed)
-            if auto:
+            # An answer that copies its prompt's example is most likely not the sources'
+            # answer: where the channel posts without review, it waits for a person instead.
+            held = auto and echo
+            if auto and not held:
                 full = B.feedback_blocks(draft_id=draft_id, text=final, provenance=provenance)
                 tail = full[-2:]
             else:
                 full = B.draft_blocks(draft_id=draft_id, text=final, provenance=provenance,
-                                      job=draft.job, header=header)
+                                      job=draft.job, header=T.AUTO_HELD if held else header)
                 tail = full[-3:]  # provenance + review buttons + re-route, under streamed text
             elapsed = (time.monotonic() - started) * 1000
-            target = DraftStatus.posted if auto else DraftStatus.pending_review
+            target = DraftStatus.posted if auto and not held else DraftStatus.pending_review
             # Reviewable in the records before the buttons appear, so no click finds it unready.
             if not await s.store.core(lambda x: repo.move(
                     x, draft_id=draft_id, source=DraftStatus.generating, target=target,
@@ -329,8 +332,9 @@ class DraftingService:
                     draft_ms=elapsed, completed_at=utcnow(),
                     message_channel_id=surface.channel, message_ts=writer.ts)):
                 return  # superseded while the last tokens arrived
+            # Held, the message is rewritten: it began under the "posted without review" header.
             ts = await writer.finish(text=final, blocks=full, stream_blocks=tail,
-                                     stream_text=stream_text)
+                                     stream_text=stream_text, rewrite=held)
             if ts != writer_ts_before:
                 await s.store.core(lambda x: repo.update_draft(
                     x, draft_id=draft_id, message_channel_id=surface.channel, message_ts=ts))

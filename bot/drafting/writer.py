@@ -173,26 +173,29 @@ class DraftWriter:
             self.first_visible_at = time.monotonic()
 
     async def finish(self, *, text: str, blocks: list[dict[str, Any]],
-                     stream_blocks: list[dict[str, Any]], stream_text: str | None = None) -> str:
+                     stream_blocks: list[dict[str, Any]], stream_text: str | None = None,
+                     rewrite: bool = False) -> str:
         """Show the final draft; `stream_blocks` go under streamed text, `blocks` elsewhere.
 
         `stream_text` is what the streamed message must finally say (default: what
-        the model wrote); if what was streamed is not its prefix, the message is rewritten.
+        the model wrote); if what was streamed is not its prefix, or `rewrite` says so
+        (its header changed), the message is rewritten with `blocks`.
         """
         await self._settle()
         ts = await self._finish(text=text, blocks=blocks, stream_blocks=stream_blocks,
-                                stream_text=stream_text)
+                                stream_text=stream_text, rewrite=rewrite)
         if self.first_visible_at is None:
             self.first_visible_at = time.monotonic()  # the final call showed the first text
         return ts
 
     async def _finish(self, *, text: str, blocks: list[dict[str, Any]],
-                      stream_blocks: list[dict[str, Any]], stream_text: str | None) -> str:
+                      stream_blocks: list[dict[str, Any]], stream_text: str | None,
+                      rewrite: bool) -> str:
         s = self.surface
         fallback = text[:MESSAGE_LIMIT] or " "
         if self.mode == "stream" and self.ts:
             whole = neutralise(self._text if stream_text is None else stream_text, self.allowed)
-            if whole.startswith(self._sent) and len(whole) <= 11000:
+            if not rewrite and whole.startswith(self._sent) and len(whole) <= 11000:
                 # The unsent tail rides on stopStream: no extra call, no rewrite.
                 tail = whole[len(self._sent):]
                 args: dict[str, Any] = {"channel": s.channel, "ts": self.ts,
@@ -217,7 +220,7 @@ class DraftWriter:
         limiter = self.client.limiter
         with limiter.queued_post(team=s.team_id, channel=s.channel):
             while not self.limiter_ok("chat.postMessage", team=s.team_id, channel=s.channel):
-                if limiter.longest_post_queue(team=s.team_id, channel=s.channel) \
+                if not rewrite and limiter.longest_post_queue(team=s.team_id, channel=s.channel) \
                         and await self._stream_whole(whole, stream_blocks):
                     assert self.ts is not None
                     return self.ts

@@ -12,6 +12,7 @@ import pytest
 from bot.kb.ingest import ingest_paths
 from bot.kb.slack_source import ingest_channel
 from bot.settings import ChannelPolicy
+from bot.store.models import DraftStatus
 from tests.e2e.helpers import drafts, finals, wait_text, wait_verdict
 from tests.support.fake_llm import FakeLLM
 from tests.support.harness import Harness, button_values, text_of
@@ -188,6 +189,44 @@ async def test_an_answer_copying_the_prompts_example_is_flagged_to_the_reviewer(
         "type": "plain_text_input", "value": "not from the expense policy"}}})
     decided = await wait_verdict(h, "C0GENERAL", ts, draft["ts"], "Rejected by <@U0BOB>")
     assert "repeats the example answer in its prompt" in text_of(decided)
+
+async def test_an_answer_copying_the_example_waits_for_review_where_answers_post_unreviewed(
+        tmp_path: Path, fake_llm: FakeLLM) -> None:
+    h = await _with_handbook(tmp_path, fake_llm,
+                             channels={"general": ChannelPolicy(auto_post=["question"])})
+    try:
+        slack = h.slack
+        assert slack is not None
+        fake_llm.reply = lambda _body: ("After 15 minutes without an answer, the page "
+                                        "escalates to the secondary on-call [1].")
+        ts = await slack.post("general", "alice", "<@U0BOT> how much are meals reimbursed "
+                              "when travelling?")
+        draft = await h.wait_draft("C0GENERAL", ts, timeout=60)
+        shown = text_of(draft)
+        assert "held for review" in shown and "repeats the example answer" in shown
+        assert "posted without review" not in shown  # the streamed header was replaced
+        assert "tandem_feedback_up" not in button_values(draft)
+        (record,) = drafts(h)
+        assert record.status == DraftStatus.pending_review
+        assert await finals(h, "C0GENERAL", ts) == []  # nothing reached the team unreviewed
+        await slack.click("bob", "tandem_approve", channel="C0GENERAL", ts=draft["ts"])
+        (final,) = await slack.wait_for(lambda: finals(h, "C0GENERAL", ts), timeout=20)
+        assert "secondary on-call" in text_of(final)
+        # A grounded answer in the same channel is still posted without review.
+        fake_llm.reply = lambda _body: "Meals: 40 euros a day with receipts [1]."
+        ts = await slack.post("general", "alice", "<@U0BOT> are travel meals paid back?")
+
+        async def answered(ts: str = ts) -> dict[str, Any] | None:
+            return next((m for m in await slack.messages("C0GENERAL", thread_ts=ts)
+                         if "tandem_feedback_up" in button_values(m)
+                         and not m.get("streaming")), None)
+
+        posted = await slack.wait_for(answered, timeout=30)
+        assert "40 euros a day" in text_of(posted) and "posted without review" in text_of(posted)
+        assert "tandem_approve" not in button_values(posted)
+    finally:
+        await h.stop()
+
 
 async def test_app_home_shows_what_the_knowledge_base_holds_by_collection(
         kb_harness: Harness) -> None:
