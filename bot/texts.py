@@ -14,6 +14,7 @@ class T:
     AUTO_HELD = (":memo: *Draft* — held for review: this channel posts answers without "
                  "review, but this one repeats the example answer in its prompt. Approve, "
                  "edit, regenerate or reject it.")
+    EVIDENCE = ":mag: Best match in [{n}] {title}: “{sentence}”"
     LONGER_THAN_SHOWN = "…_(longer than Slack shows; open Edit to see all)_"
     DRAFTING = "_Tandem is drafting…_"
     STATUS = "is drafting…"

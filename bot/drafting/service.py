@@ -24,6 +24,7 @@ from bot.drafting.context import (
 from bot.drafting.intake import Ask, channel_kind, check_text, placement
 from bot.drafting.safety import neutralise, to_mrkdwn
 from bot.drafting.writer import DraftWriter, Surface
+from bot.kb.evidence import best_sentence
 from bot.llm.errors import LLMError
 from bot.prompts import repeats_example
 from bot.review import blocks as B
@@ -307,6 +308,9 @@ class DraftingService:
                 job=draft.job, prompt=prompt.name, version=prompt.version, model=model,
                 route_reason=request.route_reason, sources=sources,
                 draft_version=draft.version, repeats_example=echo)
+            # Beside the answer, the sentence of its sources that best matches the question.
+            best = best_sentence(request.text, sources) if stream is not None else None
+            evidence = neutralise(B.evidence_line(*best, sources), allowed) if best else None
             if sources:
                 text, stream_text = _cite(text, sources)
             writer_ts_before = writer.ts
@@ -316,13 +320,16 @@ class DraftingService:
             # An answer that copies its prompt's example is most likely not the sources'
             # answer: where the channel posts without review, it waits for a person instead.
             held = auto and echo
+            under = 1 + bool(evidence)  # context lines under the text: evidence, provenance
             if auto and not held:
-                full = B.feedback_blocks(draft_id=draft_id, text=final, provenance=provenance)
-                tail = full[-2:]
+                full = B.feedback_blocks(draft_id=draft_id, text=final, provenance=provenance,
+                                         evidence=evidence)
+                tail = full[-(under + 1):]
             else:
                 full = B.draft_blocks(draft_id=draft_id, text=final, provenance=provenance,
-                                      job=draft.job, header=T.AUTO_HELD if held else header)
-                tail = full[-3:]  # provenance + review buttons + re-route, under streamed text
+                                      job=draft.job, header=T.AUTO_HELD if held else header,
+                                      evidence=evidence)
+                tail = full[-(under + 2):]  # + review buttons + re-route, under streamed text
             elapsed = (time.monotonic() - started) * 1000
             target = DraftStatus.posted if auto and not held else DraftStatus.pending_review
             # Reviewable in the records before the buttons appear, so no click finds it unready.

@@ -15,7 +15,7 @@ from typing import Any
 from bot.kb.types import Source
 
 __all__ = ["CITATION", "answer_basis", "check_citations", "cited_numbers", "cited_sources",
-           "sources_block", "sources_markdown"]
+           "escape_mrkdwn", "sources_block", "sources_markdown"]
 
 # A citation marker: "[2]", "[1, 3]" (the numbers in group 1).
 CITATION = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
@@ -53,12 +53,13 @@ def check_citations(answer: str, sources: Sequence[Source]) -> str:
     return re.sub(r"[ \t]{2,}", " ", cleaned)
 
 
-def _escape(text: str) -> str:
+def escape_mrkdwn(text: str) -> str:
+    """`&`, `<` and `>` as Slack's mrkdwn needs them, so no text becomes a link or ping."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _link(source: Source) -> str:
-    title = _escape(source.title or source.url).replace("|", "/")
+    title = escape_mrkdwn(source.title or source.url).replace("|", "/")
     if source.url.startswith(("http://", "https://")):
         return f"<{source.url}|{title}>"
     # A file path is not a link Slack can open: show it as code next to the title.

@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from bot.drafting.split import SECTION_LIMIT, split_text
+from bot.kb.citations import escape_mrkdwn
 from bot.slack import ids
 from bot.texts import T
 
 __all__ = [
-    "draft_blocks", "edit_modal", "edited_text", "failed_blocks", "feedback_blocks",
+    "draft_blocks", "edit_modal", "edited_text", "evidence_line", "failed_blocks",
+    "feedback_blocks",
     "home_view", "pencil_blocks", "reject_modal", "verdict_blocks",
 ]
 
@@ -52,11 +54,23 @@ def provenance_line(*, job: str, prompt: str, version: str, model: str, route_re
     return " · ".join(bits)
 
 
+def evidence_line(n: int, sentence: str, sources: list[dict[str, Any]]) -> str:
+    """The sentence of source [n] that best matches the question (`bot.kb.evidence`)."""
+    title = next((str(s.get("title") or "") for s in sources if s.get("n") == n), "")
+    return T.EVIDENCE.format(n=n, title=escape_mrkdwn(title).replace("*", ""),
+                             sentence=escape_mrkdwn(sentence))
+
+
+def _under_text(provenance: str, evidence: str | None) -> list[Block]:
+    shown = [evidence, provenance] if evidence else [provenance]
+    return [{"type": "context", "elements": [_mrkdwn(line)]} for line in shown]
+
+
 def draft_blocks(*, draft_id: str, text: str, provenance: str, job: str,
-                 header: str | None = None) -> list[Block]:
+                 header: str | None = None, evidence: str | None = None) -> list[Block]:
     blocks: list[Block] = [{"type": "context", "elements": [_mrkdwn(header or T.DRAFT_LABEL)]}]
     blocks += _sections(text)
-    blocks.append({"type": "context", "elements": [_mrkdwn(provenance)]})
+    blocks += _under_text(provenance, evidence)
     blocks.append({"type": "actions", "block_id": "review", "elements": [
         _button("Approve", ids.APPROVE, draft_id, "primary"),
         _button("Edit", ids.EDIT, draft_id),
@@ -90,9 +104,10 @@ def failed_blocks(*, draft_id: str, what: str, header: str | None = None) -> lis
     return blocks
 
 
-def feedback_blocks(*, draft_id: str, text: str, provenance: str) -> list[Block]:
+def feedback_blocks(*, draft_id: str, text: str, provenance: str,
+                    evidence: str | None = None) -> list[Block]:
     blocks = _sections(text)
-    blocks.append({"type": "context", "elements": [_mrkdwn(provenance)]})
+    blocks += _under_text(provenance, evidence)
     blocks.append({"type": "actions", "block_id": "feedback", "elements": [
         _button(":+1: Helpful", ids.FEEDBACK_UP, draft_id),
         _button(":-1: Not helpful", ids.FEEDBACK_DOWN, draft_id),

@@ -180,6 +180,9 @@ async def test_an_answer_copying_the_prompts_example_is_flagged_to_the_reviewer(
     draft = await h.wait_draft("C0GENERAL", ts, timeout=60)
     assert "Expense policy" in text_of(draft)  # it did retrieve the right page
     assert "repeats the example answer in its prompt" in text_of(draft)
+    # Beside the wrong answer, the reviewer sees the page's sentence that answers it.
+    assert "Best match in [1] Expense policy: “Meals while travelling are reimbursed up to " \
+        "40 euros a day with receipts.”" in text_of(draft)
     assert h.bot.services.metrics.registry.get_sample_value(
         "tandem_drafts_flagged_total", {"job": "question", "flag": "repeats_example"}) == 1
     # Decided, the draft keeps the warning beside the verdict.

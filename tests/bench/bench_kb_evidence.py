@@ -1,0 +1,140 @@
+"""How often the sentence shown beside an answer holds the answer (COVID-QA test questions).
+
+For N test questions spread over the COVID-QA test split, the knowledge base retrieves
+five sources as the question route does (each cut to the 1,500 characters the prompt
+shows), and each method picks a text that should hold the annotated answer:
+
+- `evidence`: `bot.kb.evidence.best_sentence`, the line a draft shows its reviewer;
+- `first_sentence`: the first sentence of source [1];
+- `minilm_nearest`: the sentence closest to the question by the local MiniLM;
+- `model_answer` (with --with-model, ~16 minutes here): the packaged model's answer
+  through the shipped question prompt, on the embedded vLLM.
+
+A text "holds" the answer when it holds at least 60% of the answer's words (lower-cased,
+punctuation and a few stop words dropped). Prints one JSON line.
+
+    PYTHONPATH=. python3 tests/bench/bench_kb_evidence.py [--questions 100] [--with-model]
+
+The index is `bench_kb_covid.py`'s (`.data/bench/covid.sqlite`), built here if missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import string
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bot.kb.embedding import LocalEmbedder
+from bot.kb.evidence import best_sentence, sentences
+from bot.kb.service import KnowledgeBase
+from bot.prompts import PromptBook
+from tests.bench.bench_kb_covid import open_index
+
+ROOT = Path(__file__).resolve().parents[2]
+SOURCE = ROOT.parent / "shared/data/covid_qa"
+DATA = ROOT / ".data/bench/covid_qa_eval"
+_DROP = {"a", "an", "the", "of", "and", "in", "to", "is"}
+
+
+def words(text: str) -> list[str]:
+    text = "".join(" " if c in string.punctuation else c for c in text.lower())
+    return [w for w in text.split() if w not in _DROP]
+
+
+def holds(text: str, answer: str) -> bool:
+    have, want = set(words(text)), words(answer)
+    return bool(want) and sum(w in have for w in want) / len(want) >= 0.6
+
+
+async def cases(kb: KnowledgeBase, n: int) -> list[dict[str, Any]]:
+    squad = json.loads((SOURCE / "200423_covidQA.json").read_text())
+    answers = {q["question"].strip(): q["answers"][0]["text"]
+               for d in squad["data"] for p in d["paragraphs"] for q in p["qas"]}
+    rows = [json.loads(line) for line in (DATA / "papers_queries.jsonl").open() if line.strip()]
+    test = [r for r in rows if r.get("split") == "test"]
+    out = []
+    for r in test[::max(1, len(test) // n)][:n]:
+        found = await kb.search(r["query"], k=5)
+        out.append({"question": r["query"], "answer": answers[r["query"].strip()],
+                    "sources": [{"n": h.n, "title": h.title, "text": h.text[:1500]}
+                                for h in found]})
+    return out
+
+
+async def model_answers(todo: list[dict[str, Any]]) -> list[str]:
+    import aiohttp
+
+    from bot.llm.client import LLMClient
+    from bot.llm.embedded import EmbeddedVLLM
+    from bot.llm.model_prep import prepare_model
+    from bot.settings import LLMTimeouts
+
+    prompt = PromptBook().get("question")
+    server = EmbeddedVLLM(model_dir=await asyncio.to_thread(prepare_model))
+    base = await server.start()
+    try:
+        async with aiohttp.ClientSession() as session:
+            client = LLMClient(session, base, model=server.model, max_concurrency=16,
+                               timeouts=LLMTimeouts(first_token=900, idle=300, total=1800))
+
+            async def one(c: dict[str, Any]) -> str:
+                numbered = "\n\n".join(f"[{s['n']}] {s['title']}\n{s['text']}"
+                                       for s in c["sources"])
+                stream = client.stream_chat(prompt.render(
+                    request=c["question"], context="(none)",
+                    sources=numbered or "(no sources found)"), params=prompt.params)
+                await stream.collect()
+                return stream.text
+
+            return list(await asyncio.gather(*(one(c) for c in todo)))
+    finally:
+        await server.stop()
+
+
+async def run(args: argparse.Namespace) -> None:
+    subprocess.run([sys.executable, str(ROOT / "scripts/covid_qa_to_eval.py"), str(SOURCE),
+                    str(DATA)], check=True, capture_output=True)
+    embedder = LocalEmbedder()
+    kb, _spans, _rate = await open_index(DATA / "papers_corpus.jsonl",
+                                         ROOT / ".data/bench/covid.sqlite", embedder, False)
+    try:
+        todo = await cases(kb, args.questions)
+    finally:
+        await kb.close()
+    picks: dict[str, list[str]] = {"evidence": [], "first_sentence": [], "minilm_nearest": []}
+    for c in todo:
+        found = [s for src in c["sources"] for s in sentences(src["text"])]
+        best = best_sentence(c["question"], c["sources"])
+        picks["evidence"].append(best[1] if best else "")
+        picks["first_sentence"].append(found[0] if found else "")
+        if found:
+            vectors = await embedder.embed([c["question"], *found])
+            picks["minilm_nearest"].append(found[int(np.argmax(vectors[1:] @ vectors[0]))])
+        else:
+            picks["minilm_nearest"].append("")
+    if args.with_model:
+        picks["model_answer"] = await model_answers(todo)
+    shown = sum(holds(" ".join(s["text"] for s in c["sources"]), c["answer"]) for c in todo)
+    print(json.dumps({"questions": len(todo), "answer_in_sources": shown,  # noqa: T201
+                      **{f"{name}_holds_answer": sum(holds(t, c["answer"])
+                                                     for t, c in zip(texts, todo, strict=True))
+                         for name, texts in picks.items()}}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--questions", type=int, default=100)
+    parser.add_argument("--with-model", action="store_true",
+                        help="also the packaged model's answers (starts the embedded vLLM)")
+    asyncio.run(run(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,58 @@
+"""The sentence shown beside an answer as the best match of its question in the sources."""
+
+from __future__ import annotations
+
+from bot.kb.evidence import MAX_CHARS, best_sentence, sentences
+from bot.review import blocks as B
+
+HANDBOOK = """# Expense policy
+
+## Meals
+Meals while travelling are reimbursed up to 40 euros a day,
+with receipts. Hotels are booked by the travel desk.
+
+- Taxis need a receipt too.
+- Trains are booked in second class
+  unless the trip is longer than four hours.
+"""
+
+
+def test_sentences_join_soft_wrapped_lines_and_leave_out_headings() -> None:
+    assert sentences(HANDBOOK) == [
+        "Meals while travelling are reimbursed up to 40 euros a day, with receipts.",
+        "Hotels are booked by the travel desk.",
+        "Taxis need a receipt too.",
+        "Trains are booked in second class unless the trip is longer than four hours.",
+    ]
+
+
+def test_a_very_long_sentence_is_cut_and_marked() -> None:
+    (long,) = sentences("word " * 200)
+    assert len(long) == MAX_CHARS and long.endswith("…")
+
+
+def test_the_sentence_holding_the_questions_rarer_words_is_chosen() -> None:
+    sources = [{"n": 1, "title": "Travel", "text": "Booking travel: all travel is booked "
+                "through the travel desk, which answers travel questions."},
+               {"n": 2, "title": "Expenses", "text": HANDBOOK}]
+    # "travel" is in most sentences; "meals" and "reimbursed" in one.
+    assert best_sentence("how much are travel meals reimbursed?", sources) == (
+        2, "Meals while travelling are reimbursed up to 40 euros a day, with receipts.")
+
+
+def test_question_words_match_their_inflections() -> None:
+    found = best_sentence("when is a train trip booked in second class?",
+                          [{"n": 1, "text": HANDBOOK}])
+    assert found is not None and found[1].startswith("Trains are booked in second class")
+
+
+def test_no_sentence_is_chosen_when_none_holds_a_word_of_the_question() -> None:
+    assert best_sentence("who won the football world cup?", [{"n": 1, "text": HANDBOOK}]) is None
+    assert best_sentence("how much are meals reimbursed?", []) is None
+
+
+def test_evidence_line_names_the_source_and_cannot_ping_or_link() -> None:
+    line = B.evidence_line(2, "Ask <!channel> & <https://x.example|here>",
+                           [{"n": 2, "title": "*Expenses* <b>"}])
+    assert line.startswith(":mag: Best match in [2] Expenses &lt;b&gt;: “Ask ")
+    assert "<" not in line and "&amp;" in line
