@@ -308,8 +308,10 @@ class DraftingService:
                 job=draft.job, prompt=prompt.name, version=prompt.version, model=model,
                 route_reason=request.route_reason, sources=sources,
                 draft_version=draft.version, repeats_example=echo)
-            # Beside the answer, the sentence of its sources that best matches the question.
-            best = best_sentence(request.text, sources) if stream is not None else None
+            # Beside the answer, the sentence of its sources that best matches what was
+            # searched (a short follow-up, with its thread's question).
+            best = best_sentence(search_query(request.text, draft.context_text or ""),
+                                 sources) if stream is not None else None
             evidence = neutralise(B.evidence_line(*best, sources), allowed) if best else None
             if sources:
                 text, stream_text = _cite(text, sources)

@@ -17,9 +17,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
@@ -27,6 +29,9 @@ from bot.runner import Bot, start_bot
 from bot.settings import ChannelPolicy, Settings
 from bot.slack.limiter import SlackLimiter
 from tests.support.sandbox_client import SandboxClient
+
+if TYPE_CHECKING:
+    from bot.llm.client import LLMClient
 
 ROOT = Path(__file__).resolve().parents[2]
 CHANNELS = ("general", "support", "reviews", "acme-shared")
@@ -38,6 +43,25 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@asynccontextmanager
+async def embedded_llm(*, progress: bool = True) -> AsyncIterator[LLMClient]:
+    """A client of the embedded vLLM serving the packaged model (started here, stopped
+    after), 16 requests at a time, with timeouts long enough for a queue of drafts."""
+    from bot.llm.client import LLMClient
+    from bot.llm.embedded import EmbeddedVLLM
+    from bot.llm.model_prep import prepare_model
+    from bot.settings import LLMTimeouts
+
+    server = EmbeddedVLLM(model_dir=await asyncio.to_thread(prepare_model))
+    base = await server.start(progress=progress)
+    try:
+        async with aiohttp.ClientSession() as session:
+            yield LLMClient(session, base, model=server.model, max_concurrency=16,
+                            timeouts=LLMTimeouts(first_token=900, idle=300, total=1800))
+    finally:
+        await server.stop()
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -128,6 +152,9 @@ _POSTER = """
 import asyncio, json, sys, time
 import aiohttp
 from tests.support.sandbox_client import SandboxClient
+
+if TYPE_CHECKING:
+    from bot.llm.client import LLMClient
 
 async def main():
     url, posts = sys.argv[1], json.load(sys.stdin)

@@ -35,6 +35,7 @@ from bot.kb.embedding import LocalEmbedder
 from bot.kb.evidence import best_sentence, sentences
 from bot.kb.service import KnowledgeBase
 from bot.prompts import PromptBook
+from tests.bench._common import embedded_llm
 from tests.bench.bench_kb_covid import open_index
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,33 +70,19 @@ async def cases(kb: KnowledgeBase, n: int) -> list[dict[str, Any]]:
 
 
 async def model_answers(todo: list[dict[str, Any]]) -> list[str]:
-    import aiohttp
-
-    from bot.llm.client import LLMClient
-    from bot.llm.embedded import EmbeddedVLLM
-    from bot.llm.model_prep import prepare_model
-    from bot.settings import LLMTimeouts
-
     prompt = PromptBook().get("question")
-    server = EmbeddedVLLM(model_dir=await asyncio.to_thread(prepare_model))
-    base = await server.start()
-    try:
-        async with aiohttp.ClientSession() as session:
-            client = LLMClient(session, base, model=server.model, max_concurrency=16,
-                               timeouts=LLMTimeouts(first_token=900, idle=300, total=1800))
+    async with embedded_llm() as client:
 
-            async def one(c: dict[str, Any]) -> str:
-                numbered = "\n\n".join(f"[{s['n']}] {s['title']}\n{s['text']}"
-                                       for s in c["sources"])
-                stream = client.stream_chat(prompt.render(
-                    request=c["question"], context="(none)",
-                    sources=numbered or "(no sources found)"), params=prompt.params)
-                await stream.collect()
-                return stream.text
+        async def one(c: dict[str, Any]) -> str:
+            numbered = "\n\n".join(f"[{s['n']}] {s['title']}\n{s['text']}"
+                                   for s in c["sources"])
+            stream = client.stream_chat(prompt.render(
+                request=c["question"], context="(none)",
+                sources=numbered or "(no sources found)"), params=prompt.params)
+            await stream.collect()
+            return stream.text
 
-            return list(await asyncio.gather(*(one(c) for c in todo)))
-    finally:
-        await server.stop()
+        return list(await asyncio.gather(*(one(c) for c in todo)))
 
 
 async def run(args: argparse.Namespace) -> None:

@@ -17,17 +17,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-import aiohttp
-
 from bot.kb.embedding import LocalEmbedder
 from bot.kb.evaluation import load_queries
 from bot.kb.service import KnowledgeBase
 from bot.kb.store_sqlite import SqliteStore
-from bot.llm.client import LLMClient
-from bot.llm.embedded import EmbeddedVLLM
-from bot.llm.model_prep import prepare_model
 from bot.prompts import PromptBook, repeats_example
-from bot.settings import LLMTimeouts
+from tests.bench._common import embedded_llm
 
 ROOT = Path(__file__).resolve().parents[2]
 # Where a turn of the prompts' own templates begins.
@@ -57,37 +52,30 @@ async def asks(book: PromptBook, store: Path, questions: int
 async def main(args: argparse.Namespace) -> None:
     book = PromptBook()
     cases = await asks(book, Path(args.store), args.questions)
-    server = EmbeddedVLLM(model_dir=await asyncio.to_thread(prepare_model))
-    base = await server.start()
-    try:
-        async with aiohttp.ClientSession() as session:
-            client = LLMClient(session, base, model=server.model, max_concurrency=16,
-                               timeouts=LLMTimeouts(first_token=300, idle=180, total=900))
-            for run in ("without_stops", "with_stops"):
-                streams = []
-                for i, (job, messages) in enumerate(cases):
-                    params = dict(book.get(job).params)
-                    if run == "without_stops":
-                        params.pop("stop", None)
-                    streams.append(client.stream_chat(messages, params=params,
-                                                      request_id=f"{run}-{i}"))
-                await asyncio.gather(*(s.collect() for s in streams))
-                by_job: dict[str, dict[str, Any]] = {}
-                for (job, messages), stream in zip(cases, streams, strict=True):
-                    tokens = int((stream.usage or {}).get("completion_tokens", 0))
-                    row = by_job.setdefault(job, {"run": run, "job": job, "drafts": 0,
-                                                  "template_turns": 0, "tokens": 0,
-                                                  "ran_to_max_tokens": 0,
-                                                  "repeats_example": 0})
-                    row["drafts"] += 1
-                    row["template_turns"] += any(t in stream.text for t in TURNS)
-                    row["tokens"] += tokens
-                    row["ran_to_max_tokens"] += tokens >= book.get(job).params["max_tokens"]
-                    row["repeats_example"] += repeats_example(stream.text, messages)
-                for row in by_job.values():
-                    print(json.dumps(row), flush=True)  # noqa: T201
-    finally:
-        await server.stop()
+    async with embedded_llm() as client:
+        for run in ("without_stops", "with_stops"):
+            streams = []
+            for i, (job, messages) in enumerate(cases):
+                params = dict(book.get(job).params)
+                if run == "without_stops":
+                    params.pop("stop", None)
+                streams.append(client.stream_chat(messages, params=params,
+                                                  request_id=f"{run}-{i}"))
+            await asyncio.gather(*(s.collect() for s in streams))
+            by_job: dict[str, dict[str, Any]] = {}
+            for (job, messages), stream in zip(cases, streams, strict=True):
+                tokens = int((stream.usage or {}).get("completion_tokens", 0))
+                row = by_job.setdefault(job, {"run": run, "job": job, "drafts": 0,
+                                              "template_turns": 0, "tokens": 0,
+                                              "ran_to_max_tokens": 0,
+                                              "repeats_example": 0})
+                row["drafts"] += 1
+                row["template_turns"] += any(t in stream.text for t in TURNS)
+                row["tokens"] += tokens
+                row["ran_to_max_tokens"] += tokens >= book.get(job).params["max_tokens"]
+                row["repeats_example"] += repeats_example(stream.text, messages)
+            for row in by_job.values():
+                print(json.dumps(row), flush=True)  # noqa: T201
 
 
 if __name__ == "__main__":
