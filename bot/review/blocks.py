@@ -11,8 +11,7 @@ from bot.texts import T
 
 __all__ = [
     "draft_blocks", "edit_modal", "edited_text", "evidence_line", "failed_blocks",
-    "feedback_blocks",
-    "home_view", "pencil_blocks", "reject_modal", "verdict_blocks",
+    "feedback_blocks", "home_view", "pencil_blocks", "reject_modal", "verdict_blocks",
 ]
 
 Block = dict[str, Any]
