@@ -193,6 +193,7 @@ async def test_an_answer_copying_the_prompts_example_is_flagged_to_the_reviewer(
     decided = await wait_verdict(h, "C0GENERAL", ts, draft["ts"], "Rejected by <@U0BOB>")
     assert "repeats the example answer in its prompt" in text_of(decided)
 
+
 async def test_an_answer_copying_the_example_waits_for_review_where_answers_post_unreviewed(
         tmp_path: Path, fake_llm: FakeLLM) -> None:
     h = await _with_handbook(tmp_path, fake_llm,
