@@ -9,7 +9,8 @@ from sqlmodel import Session, col, select
 from bot.store.models import Decision, Draft, Request
 from tests.support.harness import Harness, button_values, text_of
 
-__all__ = ["decisions", "drafts", "finals", "requests", "wait_text", "wait_verdict"]
+__all__ = ["decisions", "drafts", "finals", "requests", "wait_posted", "wait_text",
+           "wait_verdict"]
 
 
 def decisions(h: Harness) -> list[Decision]:
@@ -52,6 +53,20 @@ async def wait_text(h: Harness, channel: str, thread_ts: str | None, needle: str
         return None
 
     return await slack.wait_for(found, timeout=timeout)
+
+
+async def wait_posted(h: Harness, channel: str, thread_ts: str, timeout: float = 30
+                      ) -> dict[str, Any]:
+    """An answer posted without review (auto_post), finished: its feedback buttons shown."""
+    assert h.slack is not None
+    slack = h.slack
+
+    async def posted() -> dict[str, Any] | None:
+        return next((m for m in await slack.messages(channel, thread_ts=thread_ts)
+                     if "tandem_feedback_up" in button_values(m) and not m.get("streaming")),
+                    None)
+
+    return await slack.wait_for(posted, timeout=timeout)
 
 
 async def wait_verdict(h: Harness, channel: str, thread_ts: str | None, ts: str,

@@ -13,7 +13,7 @@ from bot.kb.ingest import ingest_paths
 from bot.kb.slack_source import ingest_channel
 from bot.settings import ChannelPolicy
 from bot.store.models import DraftStatus
-from tests.e2e.helpers import drafts, finals, wait_text, wait_verdict
+from tests.e2e.helpers import drafts, finals, wait_posted, wait_text, wait_verdict
 from tests.support.fake_llm import FakeLLM
 from tests.support.harness import Harness, button_values, text_of
 
@@ -75,7 +75,8 @@ async def test_an_answer_posted_without_review_becomes_knowledge_on_a_thumbs_up_
                  "escalate?", "tandem_feedback_up")):
             fake_llm.reply = lambda _body, reply=reply: reply
             ts = await slack.post("general", "alice", f"<@U0BOT> {question}")
-            answer = await wait_text(h, "C0GENERAL", ts, reply.split(" [")[0], timeout=30)
+            answer = await wait_posted(h, "C0GENERAL", ts)
+            assert reply.split(" [")[0] in text_of(answer)
             await slack.click("bob", vote, channel="C0GENERAL", ts=answer["ts"])
 
         async def learned() -> list[str]:
@@ -219,13 +220,7 @@ async def test_an_answer_copying_the_example_waits_for_review_where_answers_post
         # A grounded answer in the same channel is still posted without review.
         fake_llm.reply = lambda _body: "Meals: 40 euros a day with receipts [1]."
         ts = await slack.post("general", "alice", "<@U0BOT> are travel meals paid back?")
-
-        async def answered(ts: str = ts) -> dict[str, Any] | None:
-            return next((m for m in await slack.messages("C0GENERAL", thread_ts=ts)
-                         if "tandem_feedback_up" in button_values(m)
-                         and not m.get("streaming")), None)
-
-        posted = await slack.wait_for(answered, timeout=30)
+        posted = await wait_posted(h, "C0GENERAL", ts)
         assert "40 euros a day" in text_of(posted) and "posted without review" in text_of(posted)
         assert "tandem_approve" not in button_values(posted)
     finally:
@@ -326,8 +321,9 @@ async def test_a_knowledge_base_that_cannot_be_searched_fails_the_draft_with_ret
     monkeypatch.undo()  # the index is back
     fake_llm.reply = lambda _body: "Meals are reimbursed up to 40 euros a day [1]."
     await slack.click("bob", "tandem_retry", channel="C0GENERAL", ts=failed["ts"])
-    answer = await wait_text(h, "C0GENERAL", ts, "40 euros", timeout=30)
-    assert "Expense policy" in text_of(answer)
+    # The finished draft: mid-stream, its text shows before its Sources block does.
+    answer = await h.wait_draft("C0GENERAL", ts, timeout=30)
+    assert "40 euros" in text_of(answer) and "Expense policy" in text_of(answer)
 
 
 async def test_a_bot_started_on_vectors_of_another_embedder_answers_and_reembeds_behind(

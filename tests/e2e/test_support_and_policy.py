@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from bot.settings import ChannelPolicy
-from tests.e2e.helpers import decisions, finals, requests, wait_text
+from tests.e2e.helpers import decisions, finals, requests, wait_posted, wait_text
 from tests.support.harness import Harness, button_values, text_of
 
 
@@ -96,21 +96,13 @@ async def test_auto_post_job_posts_with_feedback_buttons_and_records_feedback(
     slack = tandem.slack
     assert slack is not None
     ts = await slack.post("general", "alice", "<@U0BOT> what is our on-call escalation policy?")
-    answer = await slack.wait_for(lambda: _feedback_message(tandem, ts))
+    answer = await wait_posted(tandem, "C0GENERAL", ts)
     assert "tandem_approve" not in button_values(answer)
     await slack.click("bob", "tandem_feedback_up", channel="C0GENERAL", ts=answer["ts"])
     await slack.wait_for(lambda: _decided(tandem))
     (decision,) = decisions(tandem)
     assert decision.verdict == "approved" and decision.source == "feedback"
     assert decision.job == "question"
-
-
-async def _feedback_message(h: Harness, ts: str) -> dict | None:
-    assert h.slack is not None
-    for m in await h.slack.messages("C0GENERAL", thread_ts=ts):
-        if "tandem_feedback_up" in button_values(m) and not m.get("streaming"):
-            return m
-    return None
 
 
 async def _decided(h: Harness) -> bool:
