@@ -310,8 +310,7 @@ class DraftingService:
                 draft_version=draft.version, repeats_example=echo)
             # Beside the answer, the sentence of its sources that best matches what was
             # searched (a short follow-up, with its thread's question).
-            best = best_sentence(search_query(request.text, draft.context_text or ""),
-                                 sources) if stream is not None else None
+            best = best_sentence(search_query(request.text, draft.context_text or ""), sources)
             evidence = neutralise(B.evidence_line(*best, sources), allowed) if best else None
             if sources:
                 text, stream_text = _cite(text, sources)
@@ -322,16 +321,14 @@ class DraftingService:
             # An answer that copies its prompt's example is most likely not the sources'
             # answer: where the channel posts without review, it waits for a person instead.
             held = auto and echo
-            under = 1 + bool(evidence)  # context lines under the text: evidence, provenance
             if auto and not held:
                 full = B.feedback_blocks(draft_id=draft_id, text=final, provenance=provenance,
                                          evidence=evidence)
-                tail = full[-(under + 1):]
             else:
                 full = B.draft_blocks(draft_id=draft_id, text=final, provenance=provenance,
                                       job=draft.job, header=T.AUTO_HELD if held else header,
                                       evidence=evidence)
-                tail = full[-(under + 2):]  # + review buttons + re-route, under streamed text
+            tail = B.under_text(full)  # evidence, provenance, buttons: under streamed text
             elapsed = (time.monotonic() - started) * 1000
             target = DraftStatus.posted if auto and not held else DraftStatus.pending_review
             # Reviewable in the records before the buttons appear, so no click finds it unready.

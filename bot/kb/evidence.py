@@ -25,7 +25,6 @@ _END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[\w])|(?<=[。！？])")
 _STARTS = re.compile(r"^\s*(?:[-*+]\s|\d+[.)]\s|>|\|)")
 _MARKUP = re.compile(r"^\s*(?:[-*+]\s+|\d+[.)]\s+|>\s*)")
 _HEADING = re.compile(r"^\s*#{1,6}\s")
-_WORD = re.compile(r"\w+", re.UNICODE)
 MIN_CHARS, MAX_CHARS = 12, 400
 
 
@@ -58,14 +57,15 @@ def sentences(text: str) -> list[str]:
 
 
 def _stems(text: str) -> set[str]:
-    return {stem(w) for w in _WORD.findall(text.lower())}
+    """The text's content words, split and stemmed as the search splits a question."""
+    return {stem(t) for t in query_terms(text)}
 
 
 def best_sentence(question: str, sources: Sequence[Mapping[str, Any]]
                   ) -> tuple[int, str] | None:
     """(source number, sentence) of the sentence in `sources` (as a draft records them:
     "n", "text") that best matches `question`; None when none holds a word of it."""
-    wanted = {stem(t) for t in query_terms(question)}
+    wanted = _stems(question)
     found = [(int(src["n"]), s, _stems(s)) for src in sources
              for s in sentences(str(src.get("text") or ""))]
     if not wanted or not found:

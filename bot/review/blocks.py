@@ -11,7 +11,8 @@ from bot.texts import T
 
 __all__ = [
     "draft_blocks", "edit_modal", "edited_text", "evidence_line", "failed_blocks",
-    "feedback_blocks", "home_view", "pencil_blocks", "reject_modal", "verdict_blocks",
+    "feedback_blocks", "home_view", "pencil_blocks", "reject_modal", "under_text",
+    "verdict_blocks",
 ]
 
 Block = dict[str, Any]
@@ -58,6 +59,12 @@ def evidence_line(n: int, sentence: str, sources: list[dict[str, Any]]) -> str:
     title = next((str(s.get("title") or "") for s in sources if s.get("n") == n), "")
     return T.EVIDENCE.format(n=n, title=escape_mrkdwn(title).replace("*", ""),
                              sentence=escape_mrkdwn(sentence))
+
+
+def under_text(blocks: list[Block]) -> list[Block]:
+    """The blocks after a message's text sections: what goes under streamed text."""
+    last = max(i for i, block in enumerate(blocks) if block["type"] == "section")
+    return blocks[last + 1:]
 
 
 def _under_text(provenance: str, evidence: str | None) -> list[Block]:
