@@ -37,7 +37,7 @@ class BotMetrics:
         self.drafts = Counter("tandem_drafts", "Drafts by job and outcome",
                               ["job", "outcome"], registry=self.registry)
         self.flagged = Counter("tandem_drafts_flagged", "Ready drafts shown with a warning, "
-                               "by job and why (repeats_example)", ["job", "flag"],
+                               "by job and why (repeats_example, made_up_sources)", ["job", "flag"],
                                registry=self.registry)
         self.decisions = Counter("tandem_decisions", "Decisions by job and verdict",
                                  ["job", "verdict"], registry=self.registry)

@@ -8,6 +8,8 @@ __all__ = ["T"]
 class T:
     REPEATS_EXAMPLE = (":warning: *repeats the example answer in its prompt*, not the "
                        "sources or the request: check it before approving")
+    CUT_LISTING = (":scissors: cut where the model began listing sources of its own "
+                   "(not the ones it was given)")
     DRAFT_LABEL = ":memo: *Draft* — not posted yet. Approve, edit, regenerate or reject."
     AUTO_POSTED = (":speech_balloon: *Answer from Tandem* — posted without review; "
                    "tell us if it helped.")
@@ -42,6 +44,7 @@ class T:
                   "Try rephrasing, or ask the team that owns the topic.")
     FAILED = ":warning: Drafting failed: {what}. Nothing was posted."
     FAILED_RESTART = "Tandem restarted while this draft was being written"
+    ONLY_MADE_UP_SOURCES = "the model wrote no answer, only a list of sources of its own"
     VERDICT = {
         "approved": ":white_check_mark: Approved by <@{who}> at {when}.",
         "edited": ":pencil2: Edited and posted by <@{who}> at {when}.",

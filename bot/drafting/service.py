@@ -24,6 +24,7 @@ from bot.drafting.context import (
 from bot.drafting.intake import Ask, channel_kind, check_text, placement
 from bot.drafting.safety import neutralise, to_mrkdwn
 from bot.drafting.writer import DraftWriter, Surface
+from bot.kb.citations import CUT_LISTING, ListingGuard
 from bot.kb.evidence import best_sentence
 from bot.llm.errors import LLMError
 from bot.prompts import repeats_example
@@ -285,6 +286,7 @@ class DraftingService:
                     message_ts=writer.ts))
             if failure is not None:
                 raise failure
+            listed = False  # the model went on to list sources of its own
             if stream is None:
                 # Nothing relevant in the knowledge base: say so, invent nothing.
                 text, usage, model = T.NO_SOURCES, {}, NO_SOURCES_MODEL
@@ -292,13 +294,26 @@ class DraftingService:
                 await writer.append(text)
                 writer.hold_first_append()
             else:
+                # An answer ends where the model starts listing sources of its own.
+                guard = ListingGuard({x["n"] for x in sources}) if sources else None
                 async with stream:
                     async for delta in stream:
                         if ttft is None:
                             ttft = time.monotonic() - started
-                        await writer.append(delta)
+                        shown = guard.feed(delta) if guard else delta
+                        if shown:
+                            await writer.append(shown)
+                        if guard and guard.cut:
+                            break  # leaving the stream stops the generation
+                    last = guard.finish() if guard else ""
+                    if last:
+                        await writer.append(last)
                     writer.hold_first_append()
-                text, usage = stream.text.strip(), stream.usage or {}
+                text, usage = (guard.text if guard else stream.text).strip(), stream.usage or {}
+                listed = guard is not None and guard.cut
+                if listed:  # recorded: the model wrote more than the draft keeps
+                    usage = {**usage, "cut": CUT_LISTING}
+                    s.metrics.flagged.labels(draft.job, CUT_LISTING).inc()
             stream_text = None
             # Said where the reviewer (or, posted without review, the reader) looks.
             echo = stream is not None and repeats_example(text, messages)
@@ -307,16 +322,17 @@ class DraftingService:
             provenance = B.provenance_line(
                 job=draft.job, prompt=prompt.name, version=prompt.version, model=model,
                 route_reason=request.route_reason, sources=sources,
-                draft_version=draft.version, repeats_example=echo)
+                draft_version=draft.version, repeats_example=echo, cut_listing=listed)
             # Beside the answer, the sentence of its sources that best matches what was
             # searched (a short follow-up, with its thread's question).
             best = best_sentence(search_query(request.text, draft.context_text or ""), sources)
             evidence = neutralise(B.evidence_line(*best, sources), allowed) if best else None
+            if not text:  # checked before the Sources block is added to it
+                raise LLMError("empty answer", what=T.ONLY_MADE_UP_SOURCES if listed
+                               else "the model returned an empty answer")
             if sources:
                 text, stream_text = _cite(text, sources)
             writer_ts_before = writer.ts
-            if not text:
-                raise LLMError("empty answer", what="the model returned an empty answer")
             final = neutralise(to_mrkdwn(text), allowed)
             # An answer that copies its prompt's example is most likely not the sources'
             # answer: where the channel posts without review, it waits for a person instead.

@@ -4,21 +4,30 @@ Pure functions. `check_citations` removes markers that point at no source (a
 model that invents "[7]" with five sources must not produce a dead link);
 `cited_sources` picks the sources the answer actually cites, which
 `sources_block` (Slack mrkdwn) and `sources_markdown` render as its "Sources" block.
+`ListingGuard` stops a streamed answer where the model starts listing sources of its
+own, as the numbered sources in its prompt teach a base model to.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from bot.kb.types import Source
 
-__all__ = ["CITATION", "answer_basis", "check_citations", "cited_numbers", "cited_sources",
-           "escape_mrkdwn", "sources_block", "sources_markdown"]
+__all__ = ["CITATION", "CUT_LISTING", "ListingGuard", "answer_basis", "check_citations",
+           "cited_numbers", "cited_sources", "escape_mrkdwn", "sources_block",
+           "sources_markdown", "starts_listing"]
 
 # A citation marker: "[2]", "[1, 3]" (the numbers in group 1).
 CITATION = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
+
+# Why an answer was cut short, as a draft's `usage["cut"]` records it.
+CUT_LISTING = "made_up_sources"
+# A line opening with a source number, as the prompt lists its sources: "[6] A title".
+_NUMBERED = re.compile(r"[ \t]*\[(\d+)\][ \t]*(.*)")
+_SENTENCE_END = (".", "!", "?", "。", "！", "？")
 
 
 def cited_numbers(answer: str) -> list[int]:
@@ -92,3 +101,66 @@ def _markdown_link(source: Source) -> str:
     if source.url.startswith(("http://", "https://")):
         return f"[{title}]({source.url})"
     return f"{title} (`{source.url}`)" if source.title else f"`{source.url}`"
+
+
+def starts_listing(line: str, numbers: Collection[int]) -> bool:
+    """Whether `line`, opening a paragraph of an answer, is the model writing a source of
+    its own: "[6] A paper's title" (a number no source has), or a heading after a real
+    number ("[1] On-call handbook", a URL, nothing), where an answer would have a sentence."""
+    match = _NUMBERED.fullmatch(line.rstrip())
+    if match is None:
+        return False
+    return int(match.group(1)) not in numbers or not match.group(2).endswith(_SENTENCE_END)
+
+
+class ListingGuard:
+    """A streamed answer, up to where the model starts listing sources of its own.
+
+    The prompt shows the sources as "[n] Title" then text, and a base model that has
+    answered often goes on in kind: "[6] Some paper's title", then made-up or copied
+    text, to its token limit (52 of 100 COVID-QA answers of the packaged model did,
+    `tests/bench/bench_kb_evidence.py --with-model`). `feed` returns the text that can be
+    shown now: a line that opens a paragraph with "[" waits for its end, since it may be
+    such a heading. At one (`starts_listing`), `cut` is set and the rest is dropped, so the
+    stream can stop. `text` is the answer kept.
+    """
+
+    def __init__(self, numbers: Collection[int]) -> None:
+        self._numbers = set(numbers)
+        self._pending = ""  # arrived, not yet shown
+        self._line = ""  # shown part of the current line
+        self._after_blank = True  # the line before the current one was blank (or none)
+        self.text = ""
+        self.cut = False
+
+    def feed(self, delta: str) -> str:
+        if self.cut:
+            return ""
+        self._pending += delta
+        shown: list[str] = []
+        while self._pending:
+            line, newline, rest = self._pending.partition("\n")
+            opens = self._after_blank and not self._line
+            if opens and line.lstrip(" \t")[:1] in ("[", ""):
+                if not newline:
+                    break  # wait for the line's end: it may be a listing's heading
+                if starts_listing(line, self._numbers):
+                    self.cut, self._pending = True, ""
+                    break
+            shown.append(line + newline)
+            self._pending = rest
+            if newline:
+                self._after_blank, self._line = not (self._line + line).strip(), ""
+            else:
+                self._line += line
+        out = "".join(shown)
+        self.text += out
+        return out
+
+    def finish(self) -> str:
+        """The end of the stream: the held last line, unless it is a listing's heading."""
+        if self._pending and not self.cut and starts_listing(self._pending, self._numbers):
+            self.cut, self._pending = True, ""
+        out, self._pending = self._pending, ""
+        self.text += out
+        return out

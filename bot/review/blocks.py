@@ -41,7 +41,7 @@ def _button(text: str, action_id: str, value: str, style: str | None = None) -> 
 
 def provenance_line(*, job: str, prompt: str, version: str, model: str, route_reason: str,
                     sources: list[dict[str, Any]] | None = None, draft_version: int = 1,
-                    repeats_example: bool = False) -> str:
+                    repeats_example: bool = False, cut_listing: bool = False) -> str:
     bits = [f"*{T.JOB_NAMES.get(job, job)}*", f"prompt `{prompt}@{version}`", f"model `{model}`"]
     if draft_version > 1:
         bits.append(f"version {draft_version}")
@@ -51,6 +51,8 @@ def provenance_line(*, job: str, prompt: str, version: str, model: str, route_re
         bits.append("sources: " + ", ".join(str(s.get("title", "?")) for s in sources[:5]))
     if repeats_example:  # `bot.prompts.repeats_example`
         bits.append(T.REPEATS_EXAMPLE)
+    if cut_listing:  # `bot.kb.citations.ListingGuard`
+        bits.append(T.CUT_LISTING)
     return " · ".join(bits)
 
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from slack_sdk.errors import SlackApiError
 
 from bot.drafting.split import MESSAGE_LIMIT, split_text
-from bot.kb.citations import answer_basis
+from bot.kb.citations import CUT_LISTING, answer_basis
 from bot.prompts import repeats_example
 from bot.review import blocks as B
 from bot.review.policy import refusal
@@ -217,7 +217,8 @@ class ReviewService:
                                        route_reason=request.route_reason if request else "",
                                        sources=draft.sources, draft_version=draft.version,
                                        repeats_example=repeats_example(draft.text,
-                                                                       draft.messages))
+                                                                       draft.messages),
+                                       cut_listing=draft.usage.get("cut") == CUT_LISTING)
         try:
             await self.s.client.chat_update(
                 channel=draft.message_channel_id, ts=draft.message_ts,

@@ -7,13 +7,19 @@ shows), and each method picks a text that should hold the annotated answer:
 - `evidence`: `bot.kb.evidence.best_sentence`, the line a draft shows its reviewer;
 - `first_sentence`: the first sentence of source [1];
 - `minilm_nearest`: the sentence closest to the question by the local MiniLM;
-- `model_answer` (with --with-model, ~16 minutes here): the packaged model's answer
-  through the shipped question prompt, on the embedded vLLM.
+- `model_answer` (with --with-model): the packaged model's answer through the shipped
+  question prompt, on the embedded vLLM, cut and stopped where the model starts listing
+  sources of its own, as drafting does (`bot.kb.citations.ListingGuard`); with
+  `--no-guard`, the whole of what it writes (~16 minutes here for 100).
 
 A text "holds" the answer when it holds at least 60% of the answer's words (lower-cased,
-punctuation and a few stop words dropped). Prints one JSON line.
+punctuation and a few stop words dropped). With the model it also reports how many answers
+were cut, how many were left empty, their median length, the tokens the model generated
+(streamed deltas; one token each on vLLM) and the time all answers took, 16 at a time.
+Prints one JSON line.
 
-    PYTHONPATH=. python3 tests/bench/bench_kb_evidence.py [--questions 100] [--with-model]
+    PYTHONPATH=. python3 tests/bench/bench_kb_evidence.py [--questions 100] [--with-model
+        [--no-guard]]
 
 The index is `bench_kb_covid.py`'s (`.data/bench/covid.sqlite`), built here if missing.
 """
@@ -26,11 +32,13 @@ import json
 import string
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from bot.kb.citations import ListingGuard
 from bot.kb.embedding import LocalEmbedder
 from bot.kb.evidence import best_sentence, sentences
 from bot.kb.service import KnowledgeBase
@@ -69,8 +77,11 @@ async def cases(kb: KnowledgeBase, n: int) -> list[dict[str, Any]]:
     return out
 
 
-async def model_answers(todo: list[dict[str, Any]]) -> list[str]:
+async def model_answers(todo: list[dict[str, Any]], *,
+                        guard: bool) -> tuple[list[str], dict[str, Any]]:
+    """The model's answers, and what writing them took."""
     prompt = PromptBook().get("question")
+    tokens, cut = [0], [0]
     async with embedded_llm() as client:
 
         async def one(c: dict[str, Any]) -> str:
@@ -79,10 +90,25 @@ async def model_answers(todo: list[dict[str, Any]]) -> list[str]:
             stream = client.stream_chat(prompt.render(
                 request=c["question"], context="(none)",
                 sources=numbered or "(no sources found)"), params=prompt.params)
-            await stream.collect()
-            return stream.text
+            listing = ListingGuard({s["n"] for s in c["sources"]})
+            async with stream:
+                async for delta in stream:
+                    tokens[0] += 1
+                    listing.feed(delta)
+                    if guard and listing.cut:
+                        break
+            listing.finish()
+            cut[0] += listing.cut
+            return listing.text if guard else stream.text
 
-        return list(await asyncio.gather(*(one(c) for c in todo)))
+        started = time.monotonic()
+        answers = list(await asyncio.gather(*(one(c) for c in todo)))
+        took = time.monotonic() - started
+    lengths = sorted(len(a.strip()) for a in answers)
+    return answers, {"answers_with_listing" if not guard else "answers_cut": cut[0],
+                     "answers_empty": sum(not a.strip() for a in answers),
+                     "median_answer_chars": lengths[len(lengths) // 2] if lengths else 0,
+                     "tokens_generated": tokens[0], "model_seconds": round(took)}
 
 
 async def run(args: argparse.Namespace) -> None:
@@ -106,13 +132,15 @@ async def run(args: argparse.Namespace) -> None:
             picks["minilm_nearest"].append(found[int(np.argmax(vectors[1:] @ vectors[0]))])
         else:
             picks["minilm_nearest"].append("")
+    model: dict[str, Any] = {}
     if args.with_model:
-        picks["model_answer"] = await model_answers(todo)
+        picks["model_answer"], model = await model_answers(todo, guard=not args.no_guard)
+        model["guard"] = not args.no_guard
     shown = sum(holds(" ".join(s["text"] for s in c["sources"]), c["answer"]) for c in todo)
     print(json.dumps({"questions": len(todo), "answer_in_sources": shown,  # noqa: T201
                       **{f"{name}_holds_answer": sum(holds(t, c["answer"])
                                                      for t, c in zip(texts, todo, strict=True))
-                         for name, texts in picks.items()}}))
+                         for name, texts in picks.items()}, **model}))
 
 
 def main() -> None:
@@ -120,6 +148,8 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=100)
     parser.add_argument("--with-model", action="store_true",
                         help="also the packaged model's answers (starts the embedded vLLM)")
+    parser.add_argument("--no-guard", action="store_true",
+                        help="keep all the model writes, made-up source listings included")
     asyncio.run(run(parser.parse_args()))
 
 

@@ -195,6 +195,52 @@ async def test_an_answer_copying_the_prompts_example_is_flagged_to_the_reviewer(
     assert "repeats the example answer in its prompt" in text_of(decided)
 
 
+async def test_an_answer_ends_where_the_model_starts_listing_sources_of_its_own(
+        kb_harness: Harness, fake_llm: FakeLLM) -> None:
+    h = kb_harness
+    slack = h.slack
+    assert slack is not None and h.bot is not None
+    # What the packaged model wrote after 58 of 100 COVID-QA answers: a "source" of its
+    # own in the prompt's "[n] Title" format, then text, up to its token limit.
+    made_up = "\n\n[6] Travel policy 2019\nMeals are reimbursed up to 100 euros a day. " + \
+        " ".join(f"filler{i}" for i in range(200))
+    fake_llm.reply = lambda _body: "Meals: up to 40 euros a day with receipts [1]." + made_up
+    fake_llm.token_delay = 0.01
+    ts = await slack.post("general", "alice", "<@U0BOT> how much are meals reimbursed when "
+                          "travelling?")
+    draft = await h.wait_draft("C0GENERAL", ts, timeout=60)
+    shown = text_of(draft)
+    assert "40 euros a day with receipts [1]" in shown and "Expense policy" in shown
+    assert "cut where the model began listing sources of its own" in shown
+    streamed = " ".join(str(c) for c in await slack.calls())
+    assert "Travel policy 2019" not in streamed and "100 euros" not in streamed  # never shown
+    assert fake_llm.dropped and fake_llm.dropped[0] < 20  # the generation was stopped there
+    (record,) = drafts(h)
+    assert record.text.startswith("Meals: up to 40 euros a day with receipts [1].\n\n*Sources*")
+    assert record.usage["cut"] == "made_up_sources"
+    assert h.bot.services.metrics.registry.get_sample_value(
+        "tandem_drafts_flagged_total", {"job": "question", "flag": "made_up_sources"}) == 1
+    # Decided, the draft still says it was cut.
+    await slack.click("bob", "tandem_approve", channel="C0GENERAL", ts=draft["ts"])
+    decided = await wait_verdict(h, "C0GENERAL", ts, draft["ts"], "Approved by <@U0BOB>")
+    assert "cut where the model began listing sources of its own" in text_of(decided)
+
+
+async def test_an_answer_of_nothing_but_made_up_sources_fails_with_retry(
+        kb_harness: Harness, fake_llm: FakeLLM) -> None:
+    h = kb_harness
+    slack = h.slack
+    assert slack is not None
+    fake_llm.reply = lambda _body: "[1] Expense policy\nMeals while travelling are reimbursed."
+    ts = await slack.post("general", "alice", "<@U0BOT> how much are meals reimbursed when "
+                          "travelling?")
+    failed = await h.wait_draft("C0GENERAL", ts, timeout=60, or_failed=True)
+    assert "tandem_retry" in button_values(failed)
+    assert "the model wrote no answer, only a list of sources of its own" in text_of(failed)
+    (record,) = drafts(h)
+    assert record.status == DraftStatus.failed
+
+
 async def test_an_answer_copying_the_example_waits_for_review_where_answers_post_unreviewed(
         tmp_path: Path, fake_llm: FakeLLM) -> None:
     h = await _with_handbook(tmp_path, fake_llm,

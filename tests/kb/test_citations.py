@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.kb.citations import (
+    ListingGuard,
     answer_basis,
     check_citations,
     cited_numbers,
     cited_sources,
     sources_block,
     sources_markdown,
+    starts_listing,
 )
 from bot.kb.types import Source
 
@@ -75,3 +79,50 @@ def test_an_answer_rests_on_the_sources_it_cites_or_on_all_when_it_cites_none() 
     assert answer_basis("Both [1, 3] and [2].", sources) == {"a": "ha", "b": None}
     assert answer_basis("An edit that dropped the markers.", sources) == {"a": "ha", "b": None}
     assert answer_basis("No sources [1].", []) == {}
+
+
+def _streamed(text: str, numbers: set[int], step: int) -> tuple[str, ListingGuard]:
+    guard, shown = ListingGuard(numbers), ""
+    for i in range(0, len(text), step):
+        shown += guard.feed(text[i:i + step])
+        if guard.cut:
+            break
+    shown += guard.finish()
+    return shown, guard
+
+
+# What the packaged model writes after an answer (COVID-QA, 5 sources): a source of its own.
+MADE_UP = ("Hepcidin is made in the liver [1].\n\n[6] Relationship between hepcidin and "
+           "oxidant status in calves\nHepcidin is secreted into the duodenum [7].\n")
+
+
+def test_a_paragraph_opening_with_a_number_no_source_has_or_a_heading_starts_a_listing() -> None:
+    numbers = {1, 2, 3}
+    assert starts_listing("[6] Relationship between hepcidin and oxidant status", numbers)
+    assert starts_listing("[7] Hepcidin is secreted into the duodenum.", numbers)
+    assert starts_listing("[1] On-call handbook", numbers)  # a real number, as a heading
+    assert starts_listing("[2] https://www.cdc.gov/coronavirus", numbers)
+    assert starts_listing("  [3]", numbers)
+    assert not starts_listing("[1] says pages escalate after 15 minutes.", numbers)
+    assert not starts_listing("Pages escalate after 15 minutes [1]", numbers)
+    assert not starts_listing("1. Page the primary", numbers)
+
+
+@pytest.mark.parametrize("step", [1, 3, 7, 1000])
+def test_a_streamed_answer_ends_where_the_model_lists_sources_of_its_own(step: int) -> None:
+    shown, guard = _streamed(MADE_UP, {1, 2, 3, 4, 5}, step)
+    assert guard.cut and guard.text == shown == "Hepcidin is made in the liver [1].\n\n"
+    assert "[6]" not in shown  # the heading is held until its line ends, never shown
+
+
+@pytest.mark.parametrize("step", [1, 4, 1000])
+def test_an_answer_citing_at_line_starts_and_in_lists_streams_whole(step: int) -> None:
+    answer = ("[1] says the page escalates after 15 minutes.\n\nTwo steps:\n[2] page the "
+              "primary\n- then the secondary [1]\n\n  [3] and [1] agree on this.")
+    shown, guard = _streamed(answer, {1, 2, 3}, step)
+    assert not guard.cut and shown == guard.text == answer
+
+
+def test_a_heading_as_the_last_line_is_dropped_when_the_stream_ends() -> None:
+    shown, guard = _streamed("Meals: 40 euros a day [1].\n\n[2] Expense policy", {1, 2}, 5)
+    assert guard.cut and shown == "Meals: 40 euros a day [1].\n\n"

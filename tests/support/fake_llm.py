@@ -64,6 +64,7 @@ class FakeLLM:
         self._released = asyncio.Event()
         self.in_flight = 0
         self.max_in_flight = 0
+        self.dropped: list[int] = []  # per stream the client left: tokens it had been sent
         self._relisten: asyncio.Task[None] | None = None
 
     # -- lifecycle ----------------------------------------------------------
@@ -212,8 +213,12 @@ class FakeLLM:
                 request.transport.abort()  # a crash mid-answer: no [DONE], socket gone
                 return resp
             last = i == len(tokens) - 1
-            await send([{"index": 0, "delta": {"content": token},
-                         "finish_reason": finish if last else None}])
+            try:
+                await send([{"index": 0, "delta": {"content": token},
+                             "finish_reason": finish if last else None}])
+            except ConnectionError:  # the client stopped reading: vLLM aborts here
+                self.dropped.append(i)
+                return resp
         if not tokens:
             await send([{"index": 0, "delta": {}, "finish_reason": finish}])
         if (body.get("stream_options") or {}).get("include_usage"):
