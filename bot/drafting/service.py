@@ -38,6 +38,7 @@ from bot.tuning.traffic import choose_model
 
 if TYPE_CHECKING:
     from bot.container import Services
+    from bot.llm.stream import ChatStream
 
 __all__ = ["DraftingService"]
 
@@ -296,19 +297,7 @@ class DraftingService:
             else:
                 # An answer ends where the model starts listing sources of its own.
                 guard = ListingGuard({x["n"] for x in sources}) if sources else None
-                async with stream:
-                    async for delta in stream:
-                        if ttft is None:
-                            ttft = time.monotonic() - started
-                        shown = guard.feed(delta) if guard else delta
-                        if shown:
-                            await writer.append(shown)
-                        if guard and guard.cut:
-                            break  # leaving the stream stops the generation
-                    last = guard.finish() if guard else ""
-                    if last:
-                        await writer.append(last)
-                    writer.hold_first_append()
+                ttft = await _stream_into(writer, stream, guard, started)
                 text, usage = (guard.text if guard else stream.text).strip(), stream.usage or {}
                 listed = guard is not None and guard.cut
                 if listed:  # recorded: the model wrote more than the draft keeps
@@ -457,6 +446,27 @@ def _set_review_thread(x: Any, request_id: str, ts: str) -> None:
     if request is not None:
         request.review_thread_ts = ts
         x.add(request)
+
+
+async def _stream_into(writer: DraftWriter, stream: ChatStream, guard: ListingGuard | None,
+                       started: float) -> float | None:
+    """Show the model's text as it comes, up to where `guard` cuts it; returns the
+    seconds from `started` to its first token."""
+    ttft = None
+    async with stream:
+        async for delta in stream:
+            if ttft is None:
+                ttft = time.monotonic() - started
+            shown = guard.feed(delta) if guard else delta
+            if shown:
+                await writer.append(shown)
+            if guard and guard.cut:
+                break  # leaving the stream drops the connection: vLLM stops generating
+        last = guard.finish() if guard else ""
+        if last:
+            await writer.append(last)
+        writer.hold_first_append()
+    return ttft
 
 
 def _cite(text: str, sources: list[dict[str, Any]]) -> tuple[str, str]:
