@@ -34,6 +34,8 @@ EXPENSES = """# Expense policy
 Meals while travelling are reimbursed up to 40 euros a day with receipts.
 """
 
+ASK_MEALS = "<@U0BOT> how much are meals reimbursed when travelling?"
+
 
 def searches(h: Harness, outcome: str) -> float | None:
     """The bot's `tandem_kb_searches_total` for `outcome`, as /metrics exports it."""
@@ -176,8 +178,7 @@ async def test_an_answer_copying_the_prompts_example_is_flagged_to_the_reviewer(
     # example answer, cited as if the retrieved page said it.
     fake_llm.reply = lambda _body: ("After 15 minutes without an answer, the page escalates "
                                     "to the secondary on-call [1].")
-    ts = await slack.post("general", "alice", "<@U0BOT> how much are meals reimbursed when "
-                          "travelling?")
+    ts = await slack.post("general", "alice", ASK_MEALS)
     draft = await h.wait_draft("C0GENERAL", ts, timeout=60)
     assert "Expense policy" in text_of(draft)  # it did retrieve the right page
     assert "repeats the example answer in its prompt" in text_of(draft)
@@ -206,8 +207,7 @@ async def test_an_answer_ends_where_the_model_starts_listing_sources_of_its_own(
         " ".join(f"filler{i}" for i in range(200))
     fake_llm.reply = lambda _body: "Meals: up to 40 euros a day with receipts [1]." + made_up
     fake_llm.token_delay = 0.01
-    ts = await slack.post("general", "alice", "<@U0BOT> how much are meals reimbursed when "
-                          "travelling?")
+    ts = await slack.post("general", "alice", ASK_MEALS)
     draft = await h.wait_draft("C0GENERAL", ts, timeout=60)
     shown = text_of(draft)
     assert "40 euros a day with receipts [1]" in shown and "Expense policy" in shown
@@ -232,8 +232,7 @@ async def test_an_answer_of_nothing_but_made_up_sources_fails_with_retry(
     slack = h.slack
     assert slack is not None
     fake_llm.reply = lambda _body: "[1] Expense policy\nMeals while travelling are reimbursed."
-    ts = await slack.post("general", "alice", "<@U0BOT> how much are meals reimbursed when "
-                          "travelling?")
+    ts = await slack.post("general", "alice", ASK_MEALS)
     failed = await h.wait_draft("C0GENERAL", ts, timeout=60, or_failed=True)
     assert "tandem_retry" in button_values(failed)
     assert "the model wrote no answer, only a list of sources of its own" in text_of(failed)
