@@ -118,8 +118,8 @@ class ListingGuard:
 
     The prompt shows the sources as "[n] Title" then text, and a base model that has
     answered often goes on in kind: "[6] Some paper's title", then made-up or copied
-    text, to its token limit (52 of 100 COVID-QA answers of the packaged model did,
-    `tests/bench/bench_kb_evidence.py --with-model`). `feed` returns the text that can be
+    text, to its token limit (61 of 100 COVID-QA answers of the packaged model did,
+    `tests/bench/bench_kb_evidence.py --with-model --no-guard`). `feed` returns the text that can be
     shown now: a line that opens a paragraph with "[" waits for its end, since it may be
     such a heading. At one (`starts_listing`), `cut` is set and the rest is dropped, so the
     stream can stop. `text` is the answer kept.

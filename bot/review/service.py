@@ -218,7 +218,7 @@ class ReviewService:
                                        sources=draft.sources, draft_version=draft.version,
                                        repeats_example=repeats_example(draft.text,
                                                                        draft.messages),
-                                       cut_listing=draft.usage.get("cut") == CUT_LISTING)
+                                       cut_listing=(draft.usage or {}).get("cut") == CUT_LISTING)
         try:
             await self.s.client.chat_update(
                 channel=draft.message_channel_id, ts=draft.message_ts,

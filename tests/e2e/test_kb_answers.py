@@ -201,7 +201,7 @@ async def test_an_answer_ends_where_the_model_starts_listing_sources_of_its_own(
     h = kb_harness
     slack = h.slack
     assert slack is not None and h.bot is not None
-    # What the packaged model wrote after 58 of 100 COVID-QA answers: a "source" of its
+    # What the packaged model wrote after 61 of 100 COVID-QA answers: a "source" of its
     # own in the prompt's "[n] Title" format, then text, up to its token limit.
     made_up = "\n\n[6] Travel policy 2019\nMeals are reimbursed up to 100 euros a day. " + \
         " ".join(f"filler{i}" for i in range(200))
