@@ -17,7 +17,7 @@ from typing import Any
 
 from bot.kb.ranking import normalize, query_terms, stem
 
-__all__ = ["best_sentence", "sentences"]
+__all__ = ["best_sentence", "plain", "sentences"]
 
 # A sentence ends at . ! ? before a space and what can begin one, or at a CJK stop.
 _END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[\w])|(?<=[。！？])")
@@ -26,6 +26,9 @@ _STARTS = re.compile(r"^\s*(?:[-*+]\s|\d+[.)]\s|>|\|)")
 _MARKUP = re.compile(r"^\s*(?:[-*+]\s+|\d+[.)]\s+|>\s*)")
 _HEADING = re.compile(r"^\s*#{1,6}\s")
 MIN_CHARS, MAX_CHARS = 12, 400
+# Inline Markdown a quoted sentence shows as its words: a link's text, emphasis's words.
+_LINK = re.compile(r"!?\[([^\]\n]*)\]\([^)\s]*(?:\s+\"[^\"]*\")?\)")
+_STRONG = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
 
 
 def _units(text: str) -> list[str]:
@@ -54,6 +57,12 @@ def sentences(text: str) -> list[str]:
             if len(part) >= MIN_CHARS:
                 out.append(part if len(part) <= MAX_CHARS else part[:MAX_CHARS - 1] + "…")
     return out
+
+
+def plain(sentence: str) -> str:
+    """`sentence` with its inline Markdown links and strong emphasis as plain words, as
+    a quote in Slack shows it ("see [the policy](https://…)" -> "see the policy")."""
+    return _STRONG.sub(r"\2", _LINK.sub(r"\1", sentence))
 
 
 def _stems(text: str) -> set[str]:

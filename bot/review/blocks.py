@@ -6,6 +6,7 @@ from typing import Any
 
 from bot.drafting.split import SECTION_LIMIT, split_text
 from bot.kb.citations import escape_mrkdwn
+from bot.kb.evidence import plain
 from bot.slack import ids
 from bot.texts import T
 
@@ -60,7 +61,7 @@ def evidence_line(n: int, sentence: str, sources: list[dict[str, Any]]) -> str:
     """The sentence of source [n] that best matches the question (`bot.kb.evidence`)."""
     title = next((str(s.get("title") or "") for s in sources if s.get("n") == n), "")
     return T.EVIDENCE.format(n=n, title=escape_mrkdwn(title).replace("*", ""),
-                             sentence=escape_mrkdwn(sentence))
+                             sentence=escape_mrkdwn(plain(sentence)))
 
 
 def under_text(blocks: list[Block]) -> list[Block]:

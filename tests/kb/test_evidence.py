@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.kb.evidence import MAX_CHARS, best_sentence, sentences
+from bot.kb.evidence import MAX_CHARS, best_sentence, plain, sentences
 from bot.review import blocks as B
 
 HANDBOOK = """# Expense policy
@@ -56,3 +56,10 @@ def test_evidence_line_names_the_source_and_cannot_ping_or_link() -> None:
                            [{"n": 2, "title": "*Expenses* <b>"}])
     assert line.startswith(":mag: Best match in [2] Expenses &lt;b&gt;: “Ask ")
     assert "<" not in line and "&amp;" in line
+
+
+def test_evidence_line_shows_a_sentences_markdown_links_and_emphasis_as_words() -> None:
+    line = B.evidence_line(1, "Claim **meals** within [the expense form](https://x.example/f "
+                           "\"Form\") or ![a scan](scan.png), by __Friday__.", [{"n": 1}])
+    assert line.endswith("“Claim meals within the expense form or a scan, by Friday.”")
+    assert plain("2 ** 3 and a*b*c stay as written") == "2 ** 3 and a*b*c stay as written"
