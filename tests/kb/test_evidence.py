@@ -63,3 +63,12 @@ def test_evidence_line_shows_a_sentences_markdown_links_and_emphasis_as_words() 
                            "\"Form\") or ![a scan](scan.png), by __Friday__.", [{"n": 1}])
     assert line.endswith("“Claim meals within the expense form or a scan, by Friday.”")
     assert plain("2 ** 3 and a*b*c stay as written") == "2 ** 3 and a*b*c stay as written"
+
+
+def test_chinese_and_japanese_sentences_match_by_neighbouring_characters() -> None:
+    zh = "出差期间的餐费每天最多报销40欧元。酒店由差旅部门预订。"
+    assert best_sentence("餐费可以报销多少？", [{"n": 1, "text": zh}]) == \
+        (1, "出差期间的餐费每天最多报销40欧元。")
+    ja = "出張中の食事代は一日40ユーロまで精算できます。ホテルは旅行課が予約します。"
+    assert best_sentence("ホテルは誰が予約しますか？", [{"n": 1, "text": ja}]) == \
+        (1, "ホテルは旅行課が予約します。")
