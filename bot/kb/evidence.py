@@ -26,8 +26,6 @@ _STARTS = re.compile(r"^\s*(?:[-*+]\s|\d+[.)]\s|>|\|)")
 _MARKUP = re.compile(r"^\s*(?:[-*+]\s+|\d+[.)]\s+|>\s*)")
 _HEADING = re.compile(r"^\s*#{1,6}\s")
 MIN_CHARS, MAX_CHARS = 12, 400
-# Han, kana: scripts written without spaces between words.
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 # Inline Markdown a quoted sentence shows as its words: a link's text, emphasis's words.
 _LINK = re.compile(r"!?\[([^\]\n]*)\]\([^)\s]*(?:\s+\"[^\"]*\")?\)")
 _STRONG = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
@@ -68,12 +66,9 @@ def plain(sentence: str) -> str:
 
 
 def _stems(text: str) -> set[str]:
-    """The text's content words, split and stemmed as the search splits a question, and
-    each pair of neighbouring characters in Chinese or Japanese, which has no spaces."""
-    words = {stem(t) for t in query_terms(text)}
-    for run in _CJK.findall(text):
-        words.update(run[i:i + 2] for i in range(max(1, len(run) - 1)))
-    return words
+    """The text's content words, split and stemmed as the search splits a question
+    (Chinese and Japanese into pairs of characters)."""
+    return {stem(t) for t in query_terms(text)}
 
 
 def best_sentence(question: str, sources: Sequence[Mapping[str, Any]]

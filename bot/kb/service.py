@@ -22,13 +22,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from bot.kb.chunking import chunk_document
-from bot.kb.embedding import Embedder
+from bot.kb.embedding import Embedder, reads_cjk
 from bot.kb.ranking import (
     RankParams,
     collapse_duplicates,
     diversify,
     fts_query,
     fuse,
+    has_cjk,
+    mostly_cjk,
     near_query,
     query_terms,
     rescore,
@@ -83,6 +85,28 @@ def embed_text(title: str, heading: str, text: str) -> str:
     return "\n".join(part for part in (title, heading, text) if part)
 
 
+# How the keyword index reads text (`ranking.lexical`), kept with the store.
+WORDS = "cjk-pairs"
+
+
+def index_words_again(store: Store) -> int:
+    """A store indexed before Chinese and Japanese were split into pairs of characters
+    has the words of its chunks holding such text indexed again, once; returns how many."""
+    if store.get_meta("words") == WORDS:
+        return 0
+    done, after = 0, 0
+    while rows := store.chunk_texts(after, 1024):
+        after = rows[-1][0]
+        todo = [row for row in rows if any(has_cjk(part) for part in row[1:])]
+        if todo:
+            store.rewrite_words(todo)
+            done += len(todo)
+    store.set_meta("words", WORDS)
+    if done:
+        log.info("kb.words_indexed_again", extra={"chunks": done})
+    return done
+
+
 class KnowledgeBase:
     def __init__(self, store: Store, embedder: Embedder, *,
                  params: RankParams | None = None, owned: Sequence[Any] = ()) -> None:
@@ -125,6 +149,7 @@ class KnowledgeBase:
                 owned.append(own_session)
         store = build_store(settings, url=url)
         await asyncio.to_thread(store.open)
+        await asyncio.to_thread(index_words_again, store)
         if params is None:
             params = _stored_params(await asyncio.to_thread(store.get_meta, PARAMS_KEY))
         kb = cls(store, embedder, params=params, owned=owned)
@@ -297,9 +322,12 @@ class KnowledgeBase:
         # on SQLite's one connection it follows the keyword list (beside it, it only
         # waited for the connection, and p95 rose 6 ms).
         beside = store.parallel_reads
+        # A question mostly in Chinese or Japanese, where the embedder reads English only,
+        # is searched by its words alone, and its relevance judged by them.
+        blind = mostly_cjk(query) and not reads_cjk(self.embedder)
         sides = {
             "dense": self._dense(query, k, filters)
-            if params.dense_weight > 0 and self.vectors_searchable else None,
+            if params.dense_weight > 0 and self.vectors_searchable and not blind else None,
             "near": asyncio.to_thread(store.bm25, pairs, n, filters)
             if pairs and beside else None}
         started = {name: asyncio.ensure_future(side) for name, side in sides.items()
@@ -405,6 +433,8 @@ class KnowledgeBase:
         terms = query_terms(query)
         best = max(term_coverage(terms, f"{row.title} {row.heading} {row.text}")
                    for row in top.values())
+        if mostly_cjk(query):
+            return best >= params.min_cjk_coverage
         if best >= 1.0:
             return True
         return len(terms) >= params.min_terms_partial and best >= params.min_term_coverage

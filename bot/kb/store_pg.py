@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from bot.kb.ranking import BM25_B, BM25_K1, bm25_idf, matching_words, normalize
+from bot.kb.ranking import BM25_B, BM25_K1, bm25_idf, lexical, matching_words
 from bot.kb.store_base import (
     ChunkRow,
     ChunkText,
@@ -360,6 +360,16 @@ class PostgresStore:
                            (int(after), int(limit)))
         return [chunk_text(r) for r in rows]
 
+    def rewrite_words(self, rows: Sequence[ChunkText]) -> None:
+        """Index those chunks' words again, as `lexical` reads them now."""
+        def write(cur: Any) -> None:
+            for rowid, title, heading, text in rows:
+                cur.execute(f"UPDATE kb_chunks SET tsv = {_TSV} WHERE id = %s",
+                            (lexical(title), lexical(heading), lexical(text), rowid))
+
+        self._transaction(write)
+        self._stats_read = -_STATS_TTL
+
     def stored_vectors(self, doc_ids: Sequence[str]) -> dict[tuple[str, str, str], np.ndarray]:
         """As `SqliteStore.stored_vectors`."""
         if not doc_ids:
@@ -464,7 +474,7 @@ class PostgresStore:
                         "start, tsv, embedding, collection, private_channel) VALUES "
                         f"(%s,%s,%s,%s,%s,%s,{_TSV},%s::vector,%s,%s) RETURNING id",
                         (c.chunk_id, doc.doc_id, c.ordinal, c.heading, c.text, c.start,
-                         normalize(doc.title), normalize(c.heading), normalize(c.text),
+                         lexical(doc.title), lexical(c.heading), lexical(c.text),
                          _vec(v), doc.collection, doc.private_channel))
                     rowids.append(int(cur.fetchone()[0]))
                 _insert_tails(cur, [rowids[i] for i in rec.tail_owners], rec.tail_vectors)

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from bot.kb.ranking import normalize
+from bot.kb.ranking import lexical
 from bot.kb.store_base import (
     ChunkRow,
     ChunkText,
@@ -257,6 +257,15 @@ class SqliteStore:
                                     (int(after), int(limit))).fetchall()
         return [chunk_text(r) for r in rows]
 
+    def rewrite_words(self, rows: Sequence[ChunkText]) -> None:
+        """Index those chunks' words again, as `lexical` reads them now."""
+        with self._lock, self._writing():
+            for rowid, title, heading, text in rows:
+                self._db.execute("DELETE FROM chunk_fts WHERE rowid=?", (rowid,))
+                self._db.execute("INSERT INTO chunk_fts (rowid, title, heading, body) "
+                                 "VALUES (?,?,?,?)", (rowid, lexical(title), lexical(heading),
+                                                      lexical(text)))
+
     def stored_vectors(self, doc_ids: Sequence[str]) -> dict[tuple[str, str, str], np.ndarray]:
         """The stored vector of each chunk of those documents, by what it was embedded
         from: (title, heading, text)."""
@@ -381,9 +390,9 @@ class SqliteStore:
             rowid = cur.lastrowid
             rowids.append(rowid)
             self._db.execute("INSERT INTO chunk_fts (rowid, title, heading, body) "
-                             "VALUES (?,?,?,?)", (rowid, normalize(doc.title),
-                                                   normalize(chunk.heading),
-                                                   normalize(chunk.text)))
+                             "VALUES (?,?,?,?)", (rowid, lexical(doc.title),
+                                                   lexical(chunk.heading),
+                                                   lexical(chunk.text)))
             self._db.execute("INSERT INTO chunk_vec (rowid, embedding) VALUES (?, ?)",
                              (rowid, np.asarray(vector, dtype=np.float32).tobytes()))
         self._insert_tails([rowids[i] for i in rec.tail_owners], rec.tail_vectors)

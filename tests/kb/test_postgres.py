@@ -528,3 +528,10 @@ async def test_postgres_embeds_only_the_edited_section_again(
         assert hits[0].heading == "Backups" and "second region" in hits[0].text
     finally:
         await kb.close()
+
+
+async def test_postgres_answers_chinese_and_japanese_questions_by_pairs_of_characters(
+        pg_kb: KnowledgeBase) -> None:
+    from tests.kb.test_cjk import answers_chinese_and_japanese_questions
+
+    await answers_chinese_and_japanese_questions(pg_kb)
