@@ -11,6 +11,7 @@ import pytest
 
 from bot.kb.chunking import chunk_document
 from bot.kb.embedding import LocalEmbedder
+from bot.kb.ingest import ingest_paths
 from bot.kb.ranking import fts_query
 from bot.kb.service import KnowledgeBase
 from bot.kb.store_base import DocRecord, Filters
@@ -535,3 +536,27 @@ async def test_postgres_answers_chinese_and_japanese_questions_by_pairs_of_chara
     from tests.kb.test_cjk import answers_chinese_and_japanese_questions
 
     await answers_chinese_and_japanese_questions(pg_kb)
+
+
+async def test_postgres_store_indexed_before_pairs_of_characters_is_indexed_again_when_opened(
+        pg_url: str, embedder: LocalEmbedder, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.kb import store_pg
+    from bot.kb.ranking import normalize
+    from tests.bench.bench_kb_cjk import DATA
+
+    settings = Settings(tandem_db_url=pg_url, tandem_data_dir=tmp_path)
+    monkeypatch.setattr(store_pg, "lexical", normalize)  # as an earlier version indexed
+    kb = await KnowledgeBase.open(settings, embedder=embedder)
+    await kb.delete(list(await kb.hashes()))
+    await ingest_paths(kb, [DATA / "docs"], show_progress=False)
+    kb.store.delete_metas(["words"])
+    assert await kb.search("新员工第一天几点报到？", k=5) == []
+    await kb.close()
+    monkeypatch.undo()
+    kb = await KnowledgeBase.open(settings, embedder=embedder)
+    try:
+        assert (await kb.search("新员工第一天几点报到？", k=5))[0].title == "入职指南"
+    finally:
+        await kb.delete(list(await kb.hashes()))
+        await kb.close()
