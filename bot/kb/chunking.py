@@ -27,7 +27,8 @@ _HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
 _SETEXT = re.compile(r"(?:\A|(?<=\n\n))([^\s#>|*+\-][^\n]*)\n(=+|-+)[ \t]*$", re.MULTILINE)
 _FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})", re.MULTILINE)
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n+")
-_SENTENCE_END = re.compile(r"(?<=[.!?;:])[\s]+|\n")
+# After . ! ? ; : and a space, a new line, or a Chinese or Japanese stop (no space needed).
+_SENTENCE_END = re.compile(r"(?<=[.!?;:])[\s]+|\n|(?<=[。！？；])\s*")
 
 
 def fenced_spans(text: str) -> list[tuple[int, int]]:

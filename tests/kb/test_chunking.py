@@ -59,3 +59,13 @@ def test_in_spans_sweeps_sorted_positions_against_sorted_spans() -> None:
     assert list(in_spans([0, 2, 4, 5, 7, 8, 9, 12], spans)) == [
         False, True, True, False, False, True, False, False]
     assert list(in_spans([1, 3], [])) == [False, False]
+
+
+def test_a_long_chinese_paragraph_splits_after_its_stops_not_mid_sentence() -> None:
+    sentence = "告警首先发给主值班工程师，十五分钟内没有确认就会升级到副值班工程师。"
+    text = sentence * 30
+    chunks = chunk_document(Document(doc_id="z", title="", url="z", text=text),
+                            max_chars=300, overlap=80)
+    assert len(chunks) > 3
+    assert all(c.text.startswith("告警") and c.text.endswith("。") for c in chunks)
+    assert chunks[1].start < chunks[0].start + len(chunks[0].text)  # overlap
