@@ -12,10 +12,10 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["BM25_B", "BM25_K1", "RankParams", "bm25_idf", "collapse_duplicates", "diversify",
-           "fts_query", "fuse", "has_cjk", "lexical", "matching_words", "mostly_cjk", "near_query",
-           "normalize", "query_terms", "rescore", "split_cjk", "stem", "term_coverage",
-           "window_scores", "word_triples"]
+__all__ = ["BM25_B", "BM25_K1", "STOPWORDS", "RankParams", "bm25_idf", "collapse_duplicates",
+           "diversify", "fts_query", "fuse", "has_cjk", "lexical", "matching_words",
+           "mostly_cjk", "near_query", "normalize", "query_terms", "rescore", "split_cjk",
+           "stem", "term_coverage", "window_scores", "word_triples"]
 
 # Function words carry no topic; dropping them keeps BM25 from rewarding chunks
 # that merely share "what", "the" or "does" with the question.
@@ -30,6 +30,7 @@ while who whom why will with would you your yours yourself yourselves also may m
 use used using get got s t don doesn didn isn aren wasn weren won
 """.split())
 
+STOPWORDS = _STOPWORDS
 _WORD = re.compile(r"[\w][\w\-']*", re.UNICODE)
 
 

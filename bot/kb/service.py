@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from bot.kb.chunking import chunk_document
-from bot.kb.embedding import Embedder, reads_cjk
+from bot.kb.embedding import Embedder, english_only
+from bot.kb.languages import function_words, query_language
 from bot.kb.ranking import (
     RankParams,
     collapse_duplicates,
@@ -30,7 +31,6 @@ from bot.kb.ranking import (
     fts_query,
     fuse,
     has_cjk,
-    mostly_cjk,
     near_query,
     query_terms,
     rescore,
@@ -322,9 +322,11 @@ class KnowledgeBase:
         # on SQLite's one connection it follows the keyword list (beside it, it only
         # waited for the connection, and p95 rose 6 ms).
         beside = store.parallel_reads
-        # A question mostly in Chinese or Japanese, where the embedder reads English only,
-        # is searched by its words alone, and its relevance judged by them.
-        blind = mostly_cjk(query) and not reads_cjk(self.embedder)
+        # A question in another language than the embedder's is judged relevant by its
+        # words (`_relevant`); mostly in Chinese or Japanese, it is searched by them alone.
+        language = query_language(query)
+        foreign = language != "en" and english_only(self.embedder)
+        blind = foreign and language == "cjk"
         sides = {
             "dense": self._dense(query, k, filters)
             if params.dense_weight > 0 and self.vectors_searchable and not blind else None,
@@ -346,7 +348,8 @@ class KnowledgeBase:
                 elif not task.cancelled():
                     # Read: if several sides failed, the lexical error is the one raised.
                     task.exception()
-        return await asyncio.to_thread(self._fuse_sync, query, lexical, near, dense, k, rows)
+        return await asyncio.to_thread(self._fuse_sync, query, lexical, near, dense, k, rows,
+                                       language if foreign else None)
 
     async def _dense(self, query: str, k: int, filters: Filters) -> list[tuple[int, float]]:
         vector = (await self.embedder.embed([query]))[0]
@@ -371,9 +374,9 @@ class KnowledgeBase:
 
     def _fuse_sync(self, query: str, lexical: list[tuple[int, float]],
                    near: list[tuple[int, float]], dense: list[tuple[int, float]], k: int,
-                   read: dict[int, ChunkRow]) -> list[Source]:
+                   read: dict[int, ChunkRow], foreign: str | None = None) -> list[Source]:
         params = self.params
-        if not self._relevant(query, lexical, dense, read):
+        if not self._relevant(query, lexical, dense, read, foreign):
             return []
         fused = fuse([[r for r, _ in lexical], [r for r, _ in near], [r for r, _ in dense]],
                      [params.bm25_weight, params.proximity_weight, params.dense_weight],
@@ -420,20 +423,26 @@ class KnowledgeBase:
         return [lexical[i] for i in order]
 
     def _relevant(self, query: str, lexical: list[tuple[int, float]],
-                  dense: list[tuple[int, float]], read: dict[int, ChunkRow]) -> bool:
+                  dense: list[tuple[int, float]], read: dict[int, ChunkRow],
+                  foreign: str | None = None) -> bool:
+        """Whether anything found is worth answering from. `foreign` names the question's
+        language when the embedder does not read it (`bot.kb.languages`): then its
+        cosines say nothing, and its words, less that language's function words, decide."""
         params = self.params
         if not params.relevance_gate:
             return True
-        cosine = dense[0][1] if dense else None
+        cosine = dense[0][1] if dense and foreign is None else None
         if cosine is not None and cosine >= params.min_cosine:
             return True
         if not lexical or (cosine is not None and cosine < params.lexical_min_cosine):
             return False
         top = self._rows([r for r, _ in lexical[:3]], read)
-        terms = query_terms(query)
+        terms = [t for t in query_terms(query) if t not in function_words(foreign or "en")]
+        if not terms:
+            return False
         best = max(term_coverage(terms, f"{row.title} {row.heading} {row.text}")
                    for row in top.values())
-        if mostly_cjk(query):
+        if foreign == "cjk":
             return best >= params.min_cjk_coverage
         if best >= 1.0:
             return True

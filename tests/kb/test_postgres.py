@@ -533,7 +533,7 @@ async def test_postgres_embeds_only_the_edited_section_again(
 
 async def test_postgres_answers_chinese_and_japanese_questions_by_pairs_of_characters(
         pg_kb: KnowledgeBase) -> None:
-    from tests.kb.test_cjk import answers_chinese_and_japanese_questions
+    from tests.kb.test_languages import answers_chinese_and_japanese_questions
 
     await answers_chinese_and_japanese_questions(pg_kb)
 
@@ -543,13 +543,13 @@ async def test_postgres_store_indexed_before_pairs_of_characters_is_indexed_agai
         monkeypatch: pytest.MonkeyPatch) -> None:
     from bot.kb import store_pg
     from bot.kb.ranking import normalize
-    from tests.bench.bench_kb_cjk import DATA
+    from tests.bench.bench_kb_languages import SETS
 
     settings = Settings(tandem_db_url=pg_url, tandem_data_dir=tmp_path)
     monkeypatch.setattr(store_pg, "lexical", normalize)  # as an earlier version indexed
     kb = await KnowledgeBase.open(settings, embedder=embedder)
     await kb.delete(list(await kb.hashes()))
-    await ingest_paths(kb, [DATA / "docs"], show_progress=False)
+    await ingest_paths(kb, [SETS["cjk"] / "docs"], show_progress=False)
     kb.store.delete_metas(["words"])
     assert await kb.search("新员工第一天几点报到？", k=5) == []
     await kb.close()
