@@ -42,6 +42,25 @@ class T:
     EDITOR_FAILED = "I couldn't open the editor ({error}); click Edit again."
     NO_SOURCES = ("I couldn't find anything about this in the knowledge base, so I won't guess. "
                   "Try rephrasing, or ask the team that owns the topic.")
+    # The same, in the language of a question asked in another (`bot.kb.languages`).
+    NO_SOURCES_IN = {
+        "zh": "我在知识库里没有找到与此相关的内容，所以不做猜测。请换个说法再问，"
+              "或者询问负责这个主题的团队。",
+        "ja": "ナレッジベースにはこれに関する情報が見つからなかったため、推測はしません。"
+              "言い方を変えて質問するか、この分野を担当するチームに聞いてください。",
+        "es": "No encontré nada sobre esto en la base de conocimiento, así que no voy a "
+              "adivinar. Prueba a reformular la pregunta o consulta al equipo responsable "
+              "del tema.",
+        "de": "Dazu habe ich in der Wissensdatenbank nichts gefunden, also rate ich nicht. "
+              "Formuliere die Frage um oder frag das Team, das für das Thema zuständig ist.",
+        "fr": "Je n'ai rien trouvé à ce sujet dans la base de connaissances, donc je ne vais "
+              "pas deviner. Reformulez la question ou demandez à l'équipe responsable du sujet.",
+        "pt": "Não encontrei nada sobre isso na base de conhecimento, então não vou adivinhar. "
+              "Tente reformular a pergunta ou pergunte à equipe responsável pelo assunto.",
+        "it": "Non ho trovato nulla su questo nella knowledge base, quindi non tiro a "
+              "indovinare. Prova a riformulare la domanda o chiedi al team responsabile "
+              "dell'argomento.",
+    }
     FAILED = ":warning: Drafting failed: {what}. Nothing was posted."
     FAILED_RESTART = "Tandem restarted while this draft was being written"
     ONLY_MADE_UP_SOURCES = "the model wrote no answer, only a list of sources of its own"

@@ -26,6 +26,7 @@ from bot.drafting.safety import neutralise, to_mrkdwn
 from bot.drafting.writer import DraftWriter, Surface
 from bot.kb.citations import CUT_LISTING, ListingGuard
 from bot.kb.evidence import best_sentence
+from bot.kb.languages import reply_language
 from bot.llm.errors import LLMError
 from bot.prompts import repeats_example
 from bot.review import blocks as B
@@ -290,7 +291,8 @@ class DraftingService:
             listed = False  # the model went on to list sources of its own
             if stream is None:
                 # Nothing relevant in the knowledge base: say so, invent nothing.
-                text, usage, model = T.NO_SOURCES, {}, NO_SOURCES_MODEL
+                said = T.NO_SOURCES_IN.get(reply_language(request.text), T.NO_SOURCES)
+                text, usage, model = said, {}, NO_SOURCES_MODEL
                 ttft = time.monotonic() - started
                 await writer.append(text)
                 writer.hold_first_append()

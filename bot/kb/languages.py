@@ -14,7 +14,7 @@ import re
 
 from bot.kb.ranking import STOPWORDS, mostly_cjk, normalize
 
-__all__ = ["function_words", "query_language"]
+__all__ = ["function_words", "query_language", "reply_language"]
 
 # The other languages Tandem's teams ask in (German and Spanish in the routing data;
 # French, Portuguese and Italian alike): articles, pronouns, prepositions, question words
@@ -43,6 +43,7 @@ _FUNCTION_WORDS = {
 _FUNCTION_WORDS = {lang: frozenset(w for w in words - STOPWORDS if len(w) > 1)
                    for lang, words in _FUNCTION_WORDS.items()}
 _WORD = re.compile(r"\w+")
+_KANA = re.compile(r"[\u3040-\u30ff]")
 
 
 def query_language(query: str) -> str:
@@ -60,3 +61,12 @@ def query_language(query: str) -> str:
 def function_words(language: str) -> frozenset[str]:
     """The function words of `language` that English's stopwords do not already drop."""
     return _FUNCTION_WORDS.get(language, frozenset())
+
+
+def reply_language(question: str) -> str:
+    """The language to tell the asker something in: `query_language`, with "cjk" told
+    apart as Japanese (any kana) or Chinese."""
+    language = query_language(question)
+    if language == "cjk":
+        return "ja" if _KANA.search(question) else "zh"
+    return language

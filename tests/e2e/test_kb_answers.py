@@ -316,6 +316,22 @@ async def test_question_with_nothing_relevant_says_so_without_the_model(
     assert searches(h, "nothing_relevant") == 1  # a coverage gap, counted for /metrics
 
 
+async def test_questions_in_other_languages_with_nothing_relevant_are_told_so_in_theirs(
+        kb_harness: Harness, fake_llm: FakeLLM) -> None:
+    h = kb_harness
+    slack = h.slack
+    assert slack is not None
+    before = len(fake_llm.requests)
+    for question, said in (("公司的年假有多少天？", "我在知识库里没有找到与此相关的内容"),
+                           ("¿Dónde está el aparcamiento de la oficina?",
+                            "No encontré nada sobre esto en la base de conocimiento")):
+        ts = await slack.post("general", "alice", f"<@U0BOT> {question}")
+        draft = await h.wait_draft("C0GENERAL", ts, timeout=60)
+        assert said in text_of(draft) and "couldn't find" not in text_of(draft)
+    assert [r for r in fake_llm.requests[before:] if r.get("stream")] == []
+    assert searches(h, "nothing_relevant") == 2
+
+
 async def test_a_short_follow_up_in_a_thread_is_searched_with_the_threads_question(
         kb_harness: Harness, fake_llm: FakeLLM) -> None:
     h = kb_harness
