@@ -88,7 +88,11 @@ class LLMClient:
         """`affinity` (the Slack thread) goes out as X-Tandem-Thread, so a router in front
         of several vLLM replicas can keep each thread on one replica's warm prefix cache."""
         body = self._body(messages, model, request_id, params, stop)
-        body.update(stream=True, stream_options={"include_usage": True})
+        # Usage on every chunk (vLLM's continuous_usage_stats), so a stream Tandem
+        # leaves early (an answer cut at a made-up source listing) still knows its
+        # token counts; the last chunk carries the final figures as before.
+        body.update(stream=True, stream_options={"include_usage": True,
+                                                 "continuous_usage_stats": True})
         headers = self._headers(request_id)
         if affinity:
             headers["X-Tandem-Thread"] = affinity

@@ -218,6 +218,9 @@ async def test_an_answer_ends_where_the_model_starts_listing_sources_of_its_own(
     (record,) = drafts(h)
     assert record.text.startswith("Meals: up to 40 euros a day with receipts [1].\n\n*Sources*")
     assert record.usage["cut"] == "made_up_sources"
+    # What the model generated before it was stopped is still counted.
+    assert record.usage["prompt_tokens"] > 0
+    assert 10 < record.usage["completion_tokens"] <= fake_llm.dropped[0]
     assert h.bot.services.metrics.registry.get_sample_value(
         "tandem_drafts_flagged_total", {"job": "question", "flag": "made_up_sources"}) == 1
     # Decided, the draft still says it was cut.

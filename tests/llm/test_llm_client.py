@@ -47,7 +47,8 @@ async def test_stream_chat_yields_deltas_and_usage_when_ok(session, fake) -> Non
     assert stream.ttft is not None and stream.ttft >= 0
     assert fake.requests[0]["request_id"] == "d-1"
     assert fake.headers[0]["X-Request-Id"] == "d-1"
-    assert fake.requests[0]["stream_options"] == {"include_usage": True}
+    assert fake.requests[0]["stream_options"] == {"include_usage": True,
+                                                  "continuous_usage_stats": True}
 
 
 async def test_stream_chat_sends_params_stop_and_adapter_model(session, fake) -> None:

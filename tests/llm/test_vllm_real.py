@@ -49,6 +49,19 @@ async def test_real_model_streams_a_chat_completion(client: LLMClient) -> None:
     assert await client.count_tokens("hello world") >= 2
 
 
+async def test_a_stream_left_early_still_knows_its_token_counts(client: LLMClient) -> None:
+    # Tandem leaves a stream at a made-up source listing; the draft still records usage.
+    seen: list[str] = []
+    async with client.stream_chat(ASK, params={"max_tokens": 200, "min_tokens": 200,
+                                               "ignore_eos": True}) as stream:
+        async for delta in stream:
+            seen.append(delta)
+            if len(seen) == 5:
+                break
+    assert stream.usage["prompt_tokens"] > 10
+    assert 0 < stream.usage["completion_tokens"] < 200
+
+
 async def test_real_model_structured_choice_returns_allowed_label(client: LLMClient) -> None:
     labels = ["document", "question", "support"]
     ask = [{"role": "user", "content": "Classify: 'what is our on-call escalation policy?' "

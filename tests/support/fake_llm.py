@@ -205,6 +205,8 @@ class FakeLLM:
                      "model": model, "choices": choices, **extra}
             await resp.write(f"data: {json.dumps(chunk)}\n\n".encode())
 
+        options = body.get("stream_options") or {}
+        continuous = bool(options.get("include_usage") and options.get("continuous_usage_stats"))
         await send([{"index": 0, "delta": {"role": "assistant", "content": ""}}])
         for i, token in enumerate(tokens):
             await asyncio.sleep(self.first_token_delay if i == 0 else self.token_delay)
@@ -213,15 +215,16 @@ class FakeLLM:
                 request.transport.abort()  # a crash mid-answer: no [DONE], socket gone
                 return resp
             last = i == len(tokens) - 1
+            running = {"usage": self._usage(body, i + 1)} if continuous else {}
             try:
                 await send([{"index": 0, "delta": {"content": token},
-                             "finish_reason": finish if last else None}])
+                             "finish_reason": finish if last else None}], **running)
             except ConnectionError:  # the client stopped reading: vLLM aborts here
                 self.dropped.append(i)
                 return resp
         if not tokens:
             await send([{"index": 0, "delta": {}, "finish_reason": finish}])
-        if (body.get("stream_options") or {}).get("include_usage"):
+        if options.get("include_usage"):
             await send([], usage=self._usage(body, len(tokens)))
         await resp.write(b"data: [DONE]\n\n")
         await resp.write_eof()
