@@ -82,18 +82,28 @@ def cited_sources(answer: str, sources: Sequence[Source]) -> list[Source]:
     return [s for s in sources if s.n in cited] or list(sources)
 
 
+def _by_document(shown: Sequence[Source]) -> list[tuple[str, Source]]:
+    """One entry per page, its numbers together ("1, 3"), in order of first mention:
+    five passages of two pages are two lines, not the same title three times."""
+    groups: dict[tuple[str, str], list[Source]] = {}
+    for source in shown:
+        groups.setdefault((source.url, source.title), []).append(source)
+    return [(", ".join(str(s.n) for s in group), group[0]) for group in groups.values()]
+
+
 def sources_block(shown: Sequence[Source]) -> str:
-    """`*Sources*` then one `[n] <url|title>` line per source (Slack mrkdwn)."""
+    """`*Sources*` then one `[n] <url|title>` line per page (Slack mrkdwn)."""
     if not shown:
         return ""
-    return "\n".join(["*Sources*", *(f"[{s.n}] {_link(s)}" for s in shown)])
+    return "\n".join(["*Sources*", *(f"[{ns}] {_link(s)}" for ns, s in _by_document(shown))])
 
 
 def sources_markdown(shown: Sequence[Source]) -> str:
     """The same block in Markdown, for the end of a streamed message."""
     if not shown:
         return ""
-    return "\n".join(["**Sources**", *(f"[{s.n}] {_markdown_link(s)}" for s in shown)])
+    return "\n".join(["**Sources**",
+                      *(f"[{ns}] {_markdown_link(s)}" for ns, s in _by_document(shown))])
 
 
 def _markdown_link(source: Source) -> str:

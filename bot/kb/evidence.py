@@ -3,9 +3,13 @@
 Pure functions. A draft shows it under the answer ("Best match in [2] …"), so checking
 an answer against its sources takes one look, and an answer the model got wrong can
 be mended from it. The sentence holding the most of the question's words (stemmed),
-each weighted by how few of the sentences hold it, wins; the higher-ranked source wins
-a tie. On 100 COVID-QA test questions (tests/bench/bench_kb_evidence.py) it held the
-annotated answer for 48, where the packaged model's own answer held it for 9.
+each weighted by how few of the sentences hold it, wins. A word of the section's own
+heading counts half for each sentence under it ("Connecting to the VPN" makes its
+sentences about connecting), and a sentence's score is divided by 1 + 0.25 per rank
+its source stands below the first: a lone rare word ("home") in the fourth source no
+longer outweighs the question's subject in the first. On 100 COVID-QA test questions
+(tests/bench/bench_kb_evidence.py) it held the annotated answer for 48, where the
+packaged model's own answer held it for 9.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ _STARTS = re.compile(r"^\s*(?:[-*+]\s|\d+[.)]\s|>|\|)")
 _MARKUP = re.compile(r"^\s*(?:[-*+]\s+|\d+[.)]\s+|>\s*)")
 _HEADING = re.compile(r"^\s*#{1,6}\s")
 MIN_CHARS, MAX_CHARS = 12, 400
+HEADING_SHARE = 0.5  # what a word of the sentence's section heading counts
+RANK_DISCOUNT = 0.25  # score / (1 + this × ranks below the first source)
 # Inline Markdown a quoted sentence shows as its words: a link's text, emphasis's words.
 _LINK = re.compile(r"!?\[([^\]\n]*)\]\([^)\s]*(?:\s+\"[^\"]*\")?\)")
 _STRONG = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
@@ -76,15 +82,25 @@ def best_sentence(question: str, sources: Sequence[Mapping[str, Any]]
     """(source number, sentence) of the sentence in `sources` (as a draft records them:
     "n", "text") that best matches `question`; None when none holds a word of it."""
     wanted = _stems(question)
-    found = [(int(src["n"]), s, _stems(s)) for src in sources
+    found = [(int(src["n"]), s, _stems(s), _stems(_section(src))) for src in sources
              for s in sentences(str(src.get("text") or ""))]
     if not wanted or not found:
         return None
-    holding = {t: sum(t in words for _, _, words in found) for t in wanted}
+    holding = {t: sum(t in words or t in head for _, _, words, head in found) for t in wanted}
     weight = {t: math.log(1 + len(found) / n) for t, n in holding.items() if n}
+    first = min(n for n, *_ in found)
     best, best_score = None, 0.0
-    for n, sentence, words in found:
-        score = sum(w for t, w in weight.items() if t in words)
+    for n, sentence, words, head in found:
+        score = sum(w if t in words else HEADING_SHARE * w
+                    for t, w in weight.items() if t in words or t in head)
+        score /= 1 + RANK_DISCOUNT * (n - first)
         if score > best_score:
             best, best_score = (n, sentence), score
     return best
+
+
+def _section(source: Mapping[str, Any]) -> str:
+    """The last part of a source's heading path ("Title > Section"): the page's title is
+    on every chunk of it, and its words say nothing about one sentence."""
+    heading = str(source.get("heading") or "")
+    return heading.rpartition(" > ")[2] if " > " in heading else ""

@@ -49,7 +49,8 @@ def provenance_line(*, job: str, prompt: str, version: str, model: str, route_re
     if route_reason:
         bits.append(f"routed: {route_reason}")
     if sources:
-        bits.append("sources: " + ", ".join(str(s.get("title", "?")) for s in sources[:5]))
+        titles = dict.fromkeys(str(s.get("title", "?")) for s in sources[:5])  # each once
+        bits.append("sources: " + ", ".join(titles))
     if repeats_example:  # `bot.prompts.repeats_example`
         bits.append(T.REPEATS_EXAMPLE)
     if cut_listing:  # `bot.kb.citations.ListingGuard`

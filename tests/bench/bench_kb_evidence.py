@@ -16,10 +16,13 @@ A text "holds" the answer when it holds at least 60% of the answer's words (lowe
 punctuation and a few stop words dropped). With the model it also reports how many answers
 were cut, how many were left empty, their median length, the tokens the model generated
 (streamed deltas; one token each on vLLM) and the time all answers took, 16 at a time.
-Prints one JSON line.
+Prints one JSON line. With `--docs`, then one per documentation set of `bench_kb_docs.py`
+(Node.js/npm, CMake), which has no annotated answers: of the questions whose top 5 hold a
+relevant page, in how many the shown sentence comes from one (and, for comparison, in
+how many source [1] is one).
 
     PYTHONPATH=. python3 tests/bench/bench_kb_evidence.py [--questions 100] [--with-model
-        [--no-guard]]
+        [--no-guard]] [--docs]
 
 The index is `bench_kb_covid.py`'s (`.data/bench/covid.sqlite`), built here if missing.
 """
@@ -72,8 +75,8 @@ async def cases(kb: KnowledgeBase, n: int) -> list[dict[str, Any]]:
     for r in test[::max(1, len(test) // n)][:n]:
         found = await kb.search(r["query"], k=5)
         out.append({"question": r["query"], "answer": answers[r["query"].strip()],
-                    "sources": [{"n": h.n, "title": h.title, "text": h.text[:1500]}
-                                for h in found]})
+                    "sources": [{"n": h.n, "title": h.title, "text": h.text[:1500],
+                                 "heading": h.heading} for h in found]})
     return out
 
 
@@ -143,6 +146,35 @@ async def run(args: argparse.Namespace) -> None:
                          for name, texts in picks.items()}, **model}))
 
 
+async def docs_sets() -> None:
+    from bot.kb.evaluation import load_queries
+    from tests.bench.bench_kb_docs import QUERIES
+
+    data = ROOT / ".data/bench/docs_eval"
+    for name, queries in QUERIES.items():
+        corpus = data / f"{name}_corpus.jsonl"
+        subprocess.run([sys.executable, str(ROOT / "scripts/docs_eval_set.py"), str(corpus),
+                        name], check=True, capture_output=True)
+        kb, _spans, _rate = await open_index(corpus, data / f"{name}.sqlite", LocalEmbedder(),
+                                             False)
+        answerable = from_relevant = first_relevant = 0
+        try:
+            for q in load_queries(queries):
+                found = await kb.search(q.query, k=5)
+                if not any(h.doc_id in q.relevant for h in found):
+                    continue
+                answerable += 1
+                first_relevant += found[0].doc_id in q.relevant
+                best = best_sentence(q.query, [{"n": h.n, "text": h.text[:1500],
+                                                "heading": h.heading} for h in found])
+                from_relevant += bool(best) and found[best[0] - 1].doc_id in q.relevant
+        finally:
+            await kb.close()
+        print(json.dumps({"set": name, "relevant_page_in_top5": answerable,  # noqa: T201
+                          "evidence_from_relevant_page": from_relevant,
+                          "source_1_relevant": first_relevant}), flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--questions", type=int, default=100)
@@ -150,7 +182,12 @@ def main() -> None:
                         help="also the packaged model's answers (starts the embedded vLLM)")
     parser.add_argument("--no-guard", action="store_true",
                         help="keep all the model writes, made-up source listings included")
-    asyncio.run(run(parser.parse_args()))
+    parser.add_argument("--docs", action="store_true",
+                        help="also the documentation sets: is the sentence from a relevant page")
+    args = parser.parse_args()
+    asyncio.run(run(args))
+    if args.docs:
+        asyncio.run(docs_sets())
 
 
 if __name__ == "__main__":

@@ -121,7 +121,8 @@ async def test_question_is_answered_by_the_real_model_from_the_knowledge_base_wi
         numbers = {int(n) for n in re.findall(r"\[(\d+)\]", answer)}
         assert numbers <= {src["n"] for src in record.sources}, record.text
         shown = [src for src in record.sources if src["n"] in numbers] or record.sources
-        listed = {int(n) for n in re.findall(r"^\[(\d+)\]", block, flags=re.M)}
+        listed = {int(n) for ns in re.findall(r"^\[([\d, ]+)\]", block, flags=re.M)
+                  for n in ns.split(",")}
         assert listed == {src["n"] for src in shown}, record.text
         for src in shown:
             assert src["title"] in block and Path(src["url"]).name in block

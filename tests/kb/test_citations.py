@@ -66,6 +66,22 @@ def test_an_answer_citing_nothing_lists_every_source() -> None:
     assert sources_block([]) == sources_markdown([]) == ""
 
 
+def test_passages_of_one_page_share_its_line_in_the_sources_block() -> None:
+    handbook = [_source(1, "/docs/on-call.md", "On-call handbook"),
+                _source(2, "https://wiki.example/expenses", "Expense policy"),
+                _source(3, "/docs/on-call.md", "On-call handbook"),
+                _source(5, "/docs/on-call.md", "On-call handbook")]
+    shown = cited_sources("No markers at all.", handbook)
+    assert sources_block(shown).splitlines() == [
+        "*Sources*", "[1, 3, 5] On-call handbook `/docs/on-call.md`",
+        "[2] <https://wiki.example/expenses|Expense policy>"]
+    assert sources_markdown(shown).splitlines()[1:] == [
+        "[1, 3, 5] On-call handbook (`/docs/on-call.md`)",
+        "[2] [Expense policy](https://wiki.example/expenses)"]
+    # Still read as citations of each of them (labels, what an approval rests on).
+    assert cited_numbers(sources_block(shown)) == [1, 3, 5, 2]
+
+
 def test_sources_block_escapes_title_markup() -> None:
     shown = [_source(1, "https://x.example", "a <b> | c [d]")]
     assert sources_block(shown).endswith("<https://x.example|a &lt;b&gt; / c [d]>")

@@ -40,6 +40,29 @@ def test_the_sentence_holding_the_questions_rarer_words_is_chosen() -> None:
         2, "Meals while travelling are reimbursed up to 40 euros a day, with receipts.")
 
 
+VPN = """The office VPN uses WireGuard. Download your personal profile from the IT portal
+and import it into the WireGuard app.
+"""
+EQUIPMENT = "Each employee has a home-office budget of 500 euros every two years for a chair."
+
+
+def test_a_lone_rare_word_in_a_lower_source_does_not_outweigh_the_subject_in_the_first() -> None:
+    sources = [{"n": 1, "text": VPN, "heading": "VPN and access > Connecting to the VPN"},
+               {"n": 2, "text": EQUIPMENT, "heading": "Expense policy > Equipment"}]
+    # "home" is in one sentence, "vpn" in one and in its section's heading.
+    assert best_sentence("how do I connect to the VPN from home?", sources) == (
+        1, "The office VPN uses WireGuard.")
+
+
+def test_a_section_heading_speaks_for_the_sentences_under_it() -> None:
+    sources = [{"n": 1, "text": "Run the script before each release.",
+                "heading": "Operations > Changelog"},
+               {"n": 1, "text": "Run the script once a week.",
+                "heading": "Operations > Backups"}]
+    assert best_sentence("how often do I run the backups script?", sources) == (
+        1, "Run the script once a week.")
+
+
 def test_question_words_match_their_inflections() -> None:
     found = best_sentence("when is a train trip booked in second class?",
                           [{"n": 1, "text": HANDBOOK}])

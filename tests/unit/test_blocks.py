@@ -55,3 +55,12 @@ def test_home_view_has_a_knowledge_base_section_only_when_given_one() -> None:
     view = B.home_view(waiting=[], recent=[], rates=[], kb=["*default*: 3 files"])
     assert view["blocks"][-2]["text"]["text"] == "*Knowledge base*"
     assert view["blocks"][-1]["elements"][0]["text"] == "*default*: 3 files"
+
+
+def test_provenance_names_each_source_page_once_in_order() -> None:
+    sources = [{"n": 1, "title": "On-call handbook"}, {"n": 2, "title": "Expense policy"},
+               {"n": 3, "title": "On-call handbook"}]
+    line = B.provenance_line(job="question", prompt="question", version="2", model="m",
+                             route_reason="", sources=sources)
+    assert "sources: On-call handbook, Expense policy" in line
+    assert line.count("On-call handbook") == 1
