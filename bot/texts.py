@@ -13,9 +13,12 @@ class T:
     DRAFT_LABEL = ":memo: *Draft* — not posted yet. Approve, edit, regenerate or reject."
     AUTO_POSTED = (":speech_balloon: *Answer from Tandem* — posted without review; "
                    "tell us if it helped.")
+    NOT_IN_SOURCES = (":warning: *mostly not in its sources*: {unheld} of its {words} words "
+                      "are in none of them ({examples}); check it before approving")
     AUTO_HELD = (":memo: *Draft* — held for review: this channel posts answers without "
-                 "review, but this one repeats the example answer in its prompt. Approve, "
-                 "edit, regenerate or reject it.")
+                 "review, but this one {why}. Approve, edit, regenerate or reject it.")
+    HELD_BECAUSE = {"repeats_example": "repeats the example answer in its prompt",
+                    "not_in_sources": "is mostly not in its sources"}
     EVIDENCE = ":mag: Best match in [{n}] {title}: “{sentence}”"
     LONGER_THAN_SHOWN = "…_(longer than Slack shows; open Edit to see all)_"
     DRAFTING = "_Tandem is drafting…_"

@@ -26,6 +26,7 @@ from bot.drafting.safety import neutralise, to_mrkdwn
 from bot.drafting.writer import DraftWriter, Surface
 from bot.kb.citations import CUT_LISTING, ListingGuard
 from bot.kb.evidence import best_sentence
+from bot.kb.grounding import NOT_IN_SOURCES, grounding
 from bot.kb.languages import reply_language
 from bot.llm.errors import LLMError
 from bot.prompts import repeats_example
@@ -310,10 +311,17 @@ class DraftingService:
             echo = stream is not None and repeats_example(text, messages)
             if echo:
                 s.metrics.flagged.labels(draft.job, "repeats_example").inc()
+            # Words of the answer that its sources, the question and the thread lack.
+            basis = grounding(text, sources, f"{request.text}\n{draft.context_text or ''}") \
+                if stream is not None and sources else None
+            unheld = basis is not None and basis.flagged
+            if unheld:
+                s.metrics.flagged.labels(draft.job, NOT_IN_SOURCES).inc()
             provenance = B.provenance_line(
                 job=draft.job, prompt=prompt.name, version=prompt.version, model=model,
                 route_reason=request.route_reason, sources=sources,
-                draft_version=draft.version, repeats_example=echo, cut_listing=listed)
+                draft_version=draft.version, repeats_example=echo, cut_listing=listed,
+                not_in_sources=basis)
             # Beside the answer, the sentence of its sources that best matches what was
             # searched (a short follow-up, with its thread's question).
             best = best_sentence(search_query(request.text, draft.context_text or ""), sources)
@@ -325,15 +333,18 @@ class DraftingService:
                 text, stream_text = _cite(text, sources)
             writer_ts_before = writer.ts
             final = neutralise(to_mrkdwn(text), allowed)
-            # An answer that copies its prompt's example is most likely not the sources'
-            # answer: where the channel posts without review, it waits for a person instead.
-            held = auto and echo
+            # An answer that copies its prompt's example, or that its sources mostly do
+            # not hold, is most likely not the sources' answer: where the channel posts
+            # without review, it waits for a person instead.
+            held = auto and (echo or unheld)
+            why = T.HELD_BECAUSE["repeats_example" if echo else NOT_IN_SOURCES]
             if auto and not held:
                 full = B.feedback_blocks(draft_id=draft_id, text=final, provenance=provenance,
                                          evidence=evidence)
             else:
                 full = B.draft_blocks(draft_id=draft_id, text=final, provenance=provenance,
-                                      job=draft.job, header=T.AUTO_HELD if held else header,
+                                      job=draft.job,
+                                      header=T.AUTO_HELD.format(why=why) if held else header,
                                       evidence=evidence)
             tail = B.under_text(full)  # evidence, provenance, buttons: under streamed text
             elapsed = (time.monotonic() - started) * 1000

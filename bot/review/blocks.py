@@ -7,6 +7,7 @@ from typing import Any
 from bot.drafting.split import SECTION_LIMIT, split_text
 from bot.kb.citations import escape_mrkdwn
 from bot.kb.evidence import plain
+from bot.kb.grounding import Grounding
 from bot.slack import ids
 from bot.texts import T
 
@@ -42,7 +43,8 @@ def _button(text: str, action_id: str, value: str, style: str | None = None) -> 
 
 def provenance_line(*, job: str, prompt: str, version: str, model: str, route_reason: str,
                     sources: list[dict[str, Any]] | None = None, draft_version: int = 1,
-                    repeats_example: bool = False, cut_listing: bool = False) -> str:
+                    repeats_example: bool = False, cut_listing: bool = False,
+                    not_in_sources: Grounding | None = None) -> str:
     bits = [f"*{T.JOB_NAMES.get(job, job)}*", f"prompt `{prompt}@{version}`", f"model `{model}`"]
     if draft_version > 1:
         bits.append(f"version {draft_version}")
@@ -55,6 +57,10 @@ def provenance_line(*, job: str, prompt: str, version: str, model: str, route_re
         bits.append(T.REPEATS_EXAMPLE)
     if cut_listing:  # `bot.kb.citations.ListingGuard`
         bits.append(T.CUT_LISTING)
+    if not_in_sources is not None and not_in_sources.flagged:  # `bot.kb.grounding`
+        examples = ", ".join(f"“{w}”" for w in not_in_sources.unheld[:3])
+        bits.append(T.NOT_IN_SOURCES.format(unheld=len(not_in_sources.unheld),
+                                            words=not_in_sources.words, examples=examples))
     return " · ".join(bits)
 
 

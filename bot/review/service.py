@@ -17,6 +17,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.drafting.split import MESSAGE_LIMIT, split_text
 from bot.kb.citations import CUT_LISTING, answer_basis
+from bot.kb.grounding import Grounding, answer_part, grounding
 from bot.prompts import repeats_example
 from bot.review import blocks as B
 from bot.review.policy import refusal
@@ -218,7 +219,8 @@ class ReviewService:
                                        sources=draft.sources, draft_version=draft.version,
                                        repeats_example=repeats_example(draft.text,
                                                                        draft.messages),
-                                       cut_listing=(draft.usage or {}).get("cut") == CUT_LISTING)
+                                       cut_listing=(draft.usage or {}).get("cut") == CUT_LISTING,
+                                       not_in_sources=_grounding(draft, request))
         try:
             await self.s.client.chat_update(
                 channel=draft.message_channel_id, ts=draft.message_ts,
@@ -368,6 +370,14 @@ def _set_final(x: Any, decision_id: str, channel: str, ts: str | None) -> None:
         decision.final_channel_id = channel
         decision.final_ts = ts
         x.add(decision)
+
+
+def _grounding(draft: Draft, request: Request | None) -> Grounding | None:
+    """The draft's answer against its sources, as drafting judged it (`bot.kb.grounding`)."""
+    if draft.job != "question" or not draft.sources or not draft.text:
+        return None
+    ask = f"{request.text if request else ''}\n{draft.context_text or ''}"
+    return grounding(answer_part(draft.text), draft.sources, ask)
 
 
 def thread_of(request: Request) -> str | None:

@@ -196,6 +196,36 @@ async def test_an_answer_copying_the_prompts_example_is_flagged_to_the_reviewer(
     assert "repeats the example answer in its prompt" in text_of(decided)
 
 
+STORY = ("Alice has been on her pager since midnight. Her supervisor said he would wait "
+         "until the next day, and his phone number was disconnected.")
+
+
+async def test_an_answer_its_sources_do_not_hold_is_flagged_to_the_reviewer(
+        kb_harness: Harness, fake_llm: FakeLLM) -> None:
+    h = kb_harness
+    slack = h.slack
+    assert slack is not None and h.bot is not None
+    # What the packaged base model wrote for a follow-up in the sandbox: a story.
+    fake_llm.reply = lambda _body: STORY
+    ts = await slack.post("general", "alice", "<@U0BOT> what happens when the primary "
+                          "on-call doesn't acknowledge a page?")
+    draft = await h.wait_draft("C0GENERAL", ts, timeout=60)
+    shown = text_of(draft)
+    assert "*mostly not in its sources*: 11 of its 12 words are in none of them " \
+        "(“alice”, “pager”, “since”)" in shown
+    assert h.bot.services.metrics.registry.get_sample_value(
+        "tandem_drafts_flagged_total", {"job": "question", "flag": "not_in_sources"}) == 1
+    # Decided, the draft keeps the warning beside the verdict.
+    await slack.click("bob", "tandem_approve", channel="C0GENERAL", ts=draft["ts"])
+    decided = await wait_verdict(h, "C0GENERAL", ts, draft["ts"], "Approved by <@U0BOB>")
+    assert "mostly not in its sources" in text_of(decided)
+    # An answer in the handbook's words is not flagged.
+    fake_llm.reply = lambda _body: ("Unacknowledged for 15 minutes, a page escalates to the "
+                                    "secondary on-call engineer [1].")
+    ts = await slack.post("general", "alice", "<@U0BOT> and if nobody acknowledges a page?")
+    assert "not in its sources" not in text_of(await h.wait_draft("C0GENERAL", ts, timeout=60))
+
+
 async def test_an_answer_ends_where_the_model_starts_listing_sources_of_its_own(
         kb_harness: Harness, fake_llm: FakeLLM) -> None:
     h = kb_harness
@@ -271,6 +301,13 @@ async def test_an_answer_copying_the_example_waits_for_review_where_answers_post
         posted = await wait_posted(h, "C0GENERAL", ts)
         assert "40 euros a day" in text_of(posted) and "posted without review" in text_of(posted)
         assert "tandem_approve" not in button_values(posted)
+        # One its sources mostly do not hold waits too, saying why.
+        fake_llm.reply = lambda _body: STORY
+        ts = await slack.post("general", "alice", "<@U0BOT> who gets paged after 30 minutes?")
+        held = await h.wait_draft("C0GENERAL", ts, timeout=60)
+        assert "held for review" in text_of(held)
+        assert "but this one is mostly not in its sources" in text_of(held)
+        assert await finals(h, "C0GENERAL", ts) == []
     finally:
         await h.stop()
 

@@ -1,0 +1,71 @@
+"""How much of an answer its sources hold: the words the model did not take from them.
+
+Pure functions. A small model given five sources often answers from its own imagination
+(a story about a pager, with names and times no page mentions) and cites nothing. Such an
+answer is flagged beside its provenance, before and after the verdict, and where the
+channel posts answers without review it waits for a person instead. An answer's words
+are read as the search reads a question (`query_terms`: stop words left out, stemmed,
+Chinese and Japanese as pairs of characters); a word counts as held when a source's text,
+title or heading, or the question itself, holds it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
+
+from bot.kb.citations import CITATION
+from bot.kb.ranking import query_terms, stem
+
+__all__ = ["MAX_UNHELD", "MIN_WORDS", "NOT_IN_SOURCES", "Grounding", "answer_part", "grounding"]
+
+# The flag's name, in `tandem_drafts_flagged_total{flag=...}`.
+NOT_IN_SOURCES = "not_in_sources"
+
+# Flagged when more than this share of an answer's words is in none of its sources...
+MAX_UNHELD = 0.5
+# ...and it has at least this many words: "I don't know [1]." says nothing either way.
+MIN_WORDS = 8
+_SOURCES_HEADS = ("\n\n*Sources*\n", "\n\n**Sources**\n")
+
+
+class Grounding(NamedTuple):
+    words: int  # distinct content words of the answer
+    unheld: tuple[str, ...]  # those no source (nor the ask) holds, as the answer writes them
+
+    @property
+    def share_unheld(self) -> float:
+        return len(self.unheld) / self.words if self.words else 0.0
+
+    @property
+    def flagged(self) -> bool:
+        return self.words >= MIN_WORDS and self.share_unheld > MAX_UNHELD
+
+
+def _stems(text: str) -> dict[str, str]:
+    """stem -> the word as first written, for each content word of `text`."""
+    out: dict[str, str] = {}
+    for word in query_terms(CITATION.sub(" ", text)):
+        out.setdefault(stem(word), word)
+    return out
+
+
+def answer_part(text: str) -> str:
+    """A draft's text without the Sources block `bot.kb.citations` appends."""
+    for head in _SOURCES_HEADS:
+        if head in text:
+            return text[:text.rindex(head)]
+    return text
+
+
+def grounding(answer: str, sources: Sequence[Mapping[str, Any]], ask: str = ""
+              ) -> Grounding:
+    """`answer`'s distinct content words, and those that neither `sources` (as a draft
+    records them: "text", "title", "heading") nor `ask` (the question and the thread
+    the model was shown) hold."""
+    held = set(_stems(ask))
+    for src in sources:
+        for field in ("text", "title", "heading"):
+            held.update(_stems(str(src.get(field) or "")))
+    words = _stems(answer)
+    return Grounding(len(words), tuple(w for s, w in words.items() if s not in held))
