@@ -23,7 +23,10 @@ __all__ = ["MAX_UNHELD", "MIN_WORDS", "NOT_IN_SOURCES", "Grounding", "answer_par
 NOT_IN_SOURCES = "not_in_sources"
 
 # Flagged when more than this share of an answer's words is in none of its sources...
-MAX_UNHELD = 0.5
+# The packaged 270M base model's answers to 100 COVID-QA questions: median share 0.74;
+# 80 flagged; of the 7 holding the annotated answer, 1 (tests/bench/bench_kb_evidence.py
+# --with-model). At 0.5, 87 and 3. A faithful paraphrase keeps most of its words.
+MAX_UNHELD = 0.6
 # ...and it has at least this many words: "I don't know [1]." says nothing either way.
 MIN_WORDS = 8
 _SOURCES_HEADS = ("\n\n*Sources*\n", "\n\n**Sources**\n")

@@ -14,7 +14,9 @@ shows), and each method picks a text that should hold the annotated answer:
 
 A text "holds" the answer when it holds at least 60% of the answer's words (lower-cased,
 punctuation and a few stop words dropped). With the model it also reports how many answers
-were cut, how many were left empty, their median length, the tokens the model generated
+were cut, how many were left empty, how many `bot.kb.grounding` flags as mostly not in
+their sources (and of those, how many hold the answer), their median length, the tokens the
+model generated
 (streamed deltas; one token each on vLLM) and the time all answers took, 16 at a time.
 Prints one JSON line. With `--docs`, then one per documentation set of `bench_kb_docs.py`
 (Node.js/npm, CMake), which has no annotated answers: of the questions whose top 5 hold a
@@ -44,6 +46,7 @@ import numpy as np
 from bot.kb.citations import ListingGuard
 from bot.kb.embedding import LocalEmbedder
 from bot.kb.evidence import best_sentence, sentences
+from bot.kb.grounding import grounding
 from bot.kb.service import KnowledgeBase
 from bot.prompts import PromptBook
 from tests.bench._common import embedded_llm
@@ -108,10 +111,18 @@ async def model_answers(todo: list[dict[str, Any]], *,
         answers = list(await asyncio.gather(*(one(c) for c in todo)))
         took = time.monotonic() - started
     lengths = sorted(len(a.strip()) for a in answers)
-    return answers, {"answers_with_listing" if not guard else "answers_cut": cut[0],
+    judged = [grounding(a, c["sources"], c["question"]) for a, c in zip(answers, todo,
+                                                                       strict=True)]
+    return answers, {"answers_not_in_sources": sum(g.flagged for g in judged),
+                     "median_share_unheld": sorted(g.share_unheld for g in judged)[
+                         len(judged) // 2] if judged else 0.0,
+                     "not_in_sources_but_holding": sum(
+                         g.flagged and holds(a, c["answer"])
+                         for g, a, c in zip(judged, answers, todo, strict=True)),
+                     **{"answers_with_listing" if not guard else "answers_cut": cut[0],
                      "answers_empty": sum(not a.strip() for a in answers),
                      "median_answer_chars": lengths[len(lengths) // 2] if lengths else 0,
-                     "tokens_generated": tokens[0], "model_seconds": round(took)}
+                     "tokens_generated": tokens[0], "model_seconds": round(took)}}
 
 
 async def run(args: argparse.Namespace) -> None:
