@@ -15,6 +15,8 @@ class T:
                    "tell us if it helped.")
     NOT_IN_SOURCES = (":warning: *mostly not in its sources*: {unheld} of its {words} words "
                       "are in none of them ({examples}); check it before approving")
+    AUTO_WRITING = (":speech_balloon: *Answer from Tandem* — being written; it is checked "
+                    "against its sources before it is shown.")
     AUTO_HELD = (":memo: *Draft* — held for review: this channel posts answers without "
                  "review, but this one {why}. Approve, edit, regenerate or reject it.")
     HELD_BECAUSE = {"repeats_example": "repeats the example answer in its prompt",

@@ -255,7 +255,9 @@ class DraftingService:
         auto = draft.job in policy.auto_post \
             and request.review_channel_id == request.channel_id
         if auto:
-            header = T.AUTO_POSTED
+            # Not streamed: the answer may be held for review, and then no one but a
+            # reviewer may have read it (`feedback_blocks` label it once posted).
+            header = T.AUTO_WRITING
         review_thread = await self._review_thread(request, header)
         allowed = {request.user_id, *request.participants} - {s.bot_user_id}
         surface = Surface(channel=request.review_channel_id or request.channel_id,
@@ -264,7 +266,7 @@ class DraftingService:
                           header=header, assistant_thread=request.channel_kind == "im")
         writer = DraftWriter(s.client, surface, allowed_users=allowed,
                              streaming=s.settings.streaming,
-                             interval=s.settings.stream_update_interval)
+                             interval=s.settings.stream_update_interval, quiet=auto)
         started = time.monotonic()
         ttft: float | None = None
         stream = None
@@ -356,9 +358,8 @@ class DraftingService:
                     draft_ms=elapsed, completed_at=utcnow(),
                     message_channel_id=surface.channel, message_ts=writer.ts)):
                 return  # superseded while the last tokens arrived
-            # Held, the message is rewritten: it began under the "posted without review" header.
             ts = await writer.finish(text=final, blocks=full, stream_blocks=tail,
-                                     stream_text=stream_text, rewrite=held)
+                                     stream_text=stream_text)
             if ts != writer_ts_before:
                 await s.store.core(lambda x: repo.update_draft(
                     x, draft_id=draft_id, message_channel_id=surface.channel, message_ts=ts))

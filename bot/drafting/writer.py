@@ -46,11 +46,14 @@ class Surface:
 
 class DraftWriter:
     def __init__(self, client: LimitedWebClient, surface: Surface, *, allowed_users: set[str],
-                 streaming: bool = True, interval: float = 0.25) -> None:
+                 streaming: bool = True, interval: float = 0.25, quiet: bool = False) -> None:
+        """`quiet`: the text is shown only by `finish` (an answer posted without review is
+        checked first); meanwhile the message shows the header and "drafting"."""
         self.client = client
         self.surface = surface
         self.allowed = allowed_users
-        self.streaming = streaming
+        self.quiet = quiet
+        self.streaming = streaming and not quiet
         self.interval = interval
         self.mode = "once"
         self.ts: str | None = None
@@ -109,7 +112,7 @@ class DraftWriter:
 
     async def append(self, delta: str) -> None:
         self._text += delta
-        if self.mode == "once":
+        if self.mode == "once" or self.quiet:
             return
         if not self._sent:
             # The first text goes out on the loop's next turn, not inline: tokens that
@@ -173,29 +176,29 @@ class DraftWriter:
             self.first_visible_at = time.monotonic()
 
     async def finish(self, *, text: str, blocks: list[dict[str, Any]],
-                     stream_blocks: list[dict[str, Any]], stream_text: str | None = None,
-                     rewrite: bool = False) -> str:
+                     stream_blocks: list[dict[str, Any]], stream_text: str | None = None
+                     ) -> str:
         """Show the final draft; `stream_blocks` go under streamed text, `blocks` elsewhere.
 
         `stream_text` is what the streamed message must finally say (default: what
-        the model wrote); if what was streamed is not its prefix, or `rewrite` says so
-        (its header changed), the message is rewritten with `blocks`.
+        the model wrote); if what was streamed is not its prefix, the message is
+        rewritten with `blocks`.
         """
         await self._settle()
         ts = await self._finish(text=text, blocks=blocks, stream_blocks=stream_blocks,
-                                stream_text=stream_text, rewrite=rewrite)
+                                stream_text=stream_text)
         if self.first_visible_at is None:
             self.first_visible_at = time.monotonic()  # the final call showed the first text
         return ts
 
     async def _finish(self, *, text: str, blocks: list[dict[str, Any]],
-                      stream_blocks: list[dict[str, Any]], stream_text: str | None,
-                      rewrite: bool) -> str:
+                      stream_blocks: list[dict[str, Any]], stream_text: str | None
+                      ) -> str:
         s = self.surface
         fallback = text[:MESSAGE_LIMIT] or " "
         if self.mode == "stream" and self.ts:
             whole = neutralise(self._text if stream_text is None else stream_text, self.allowed)
-            if not rewrite and whole.startswith(self._sent) and len(whole) <= 11000:
+            if whole.startswith(self._sent) and len(whole) <= 11000:
                 # The unsent tail rides on stopStream: no extra call, no rewrite.
                 tail = whole[len(self._sent):]
                 args: dict[str, Any] = {"channel": s.channel, "ts": self.ts,
@@ -220,7 +223,7 @@ class DraftWriter:
         limiter = self.client.limiter
         with limiter.queued_post(team=s.team_id, channel=s.channel):
             while not self.limiter_ok("chat.postMessage", team=s.team_id, channel=s.channel):
-                if not rewrite and limiter.longest_post_queue(team=s.team_id, channel=s.channel) \
+                if limiter.longest_post_queue(team=s.team_id, channel=s.channel) \
                         and await self._stream_whole(whole, stream_blocks):
                     assert self.ts is not None
                     return self.ts

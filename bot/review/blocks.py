@@ -122,7 +122,9 @@ def failed_blocks(*, draft_id: str, what: str, header: str | None = None) -> lis
 
 def feedback_blocks(*, draft_id: str, text: str, provenance: str,
                     evidence: str | None = None) -> list[Block]:
-    blocks = _sections(text)
+    """An answer posted without review: labelled so, with its feedback buttons."""
+    blocks: list[Block] = [{"type": "context", "elements": [_mrkdwn(T.AUTO_POSTED)]}]
+    blocks += _sections(text)
     blocks += _under_text(provenance, evidence)
     blocks.append({"type": "actions", "block_id": "feedback", "elements": [
         _button(":+1: Helpful", ids.FEEDBACK_UP, draft_id),

@@ -287,7 +287,12 @@ async def test_an_answer_copying_the_example_waits_for_review_where_answers_post
         draft = await h.wait_draft("C0GENERAL", ts, timeout=60)
         shown = text_of(draft)
         assert "held for review" in shown and "repeats the example answer" in shown
-        assert "posted without review" not in shown  # the streamed header was replaced
+        assert "posted without review" not in shown
+        # Not streamed: no one read it as it was written, under a "posted" label.
+        assert await slack.calls("chat.startStream") == []
+        shown_while_writing = [c for c in await slack.calls("chat.postMessage")
+                               if "being written" in str(c)]
+        assert shown_while_writing and "secondary" not in str(shown_while_writing)
         assert "tandem_feedback_up" not in button_values(draft)
         (record,) = drafts(h)
         assert record.status == DraftStatus.pending_review
@@ -308,6 +313,23 @@ async def test_an_answer_copying_the_example_waits_for_review_where_answers_post
         assert "held for review" in text_of(held)
         assert "but this one is mostly not in its sources" in text_of(held)
         assert await finals(h, "C0GENERAL", ts) == []
+    finally:
+        await h.stop()
+
+
+async def test_an_answer_posted_without_review_says_so_where_slack_cannot_stream(
+        tmp_path: Path, fake_llm: FakeLLM) -> None:
+    h = await _with_handbook(tmp_path, fake_llm, settings_overrides={"streaming": False},
+                             channels={"general": ChannelPolicy(auto_post=["question"])})
+    try:
+        slack = h.slack
+        assert slack is not None
+        fake_llm.reply = lambda _body: "Meals: 40 euros a day with receipts [1]."
+        ts = await slack.post("general", "alice", "<@U0BOT> are travel meals paid back?")
+        posted = await wait_posted(h, "C0GENERAL", ts)
+        # Posted, then rewritten in place with the answer: the label must survive that.
+        assert "posted without review" in text_of(posted)
+        assert await slack.calls("chat.startStream") == []
     finally:
         await h.stop()
 
