@@ -329,7 +329,8 @@ class HttpEmbedder:
     refuses a text longer than the model's context (all-MiniLM-L6-v2: 256 tokens, less
     than a long chunk) with a 400, which failed the ingest. With 128, vLLM's vectors of
     MiniLM match the local model's to a cosine of 0.99999. A server that does not know
-    the parameter (OpenAI's own rejects it by name) is asked again without it, once.
+    the parameter (OpenAI's own rejects it by name) is asked again without it, once, and
+    the name drops the cap; `settle` asks before a store's vectors are compared with it.
     """
 
     def __init__(self, session: aiohttp.ClientSession, base_url: str, model: str, *,
@@ -351,6 +352,11 @@ class HttpEmbedder:
             self._dim = int((await self.embed(["dimension probe"])).shape[1])
         return self._dim
 
+    async def settle(self) -> None:
+        """Ask the server once, so `name` says whether it caps texts before a store's
+        vectors are compared with it (`KnowledgeBase.open`)."""
+        await self.dimension()
+
     async def _post(self, batch: list[str]) -> list[list[float]]:
         payload: dict[str, Any] = {"model": self._model, "input": batch}
         if self._truncate:
@@ -361,6 +367,9 @@ class HttpEmbedder:
                 if resp.status == 400 and self._truncate and "truncate_prompt_tokens" in text:
                     log.warning("kb.embed_no_truncation", extra={"url": self._url})
                     self._truncate = None  # this server embeds texts whole, or refuses
+                    # Its vectors are of whole texts: named so, a server that caps them
+                    # (and makes other vectors) under the same model name re-embeds.
+                    self.name = f"http:{self._model}"
                     return await self._post(batch)
                 raise EmbeddingError(f"{self._url} answered {resp.status}: {text[:200]}")
             body = await resp.json()

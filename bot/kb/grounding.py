@@ -6,7 +6,7 @@ answer is flagged beside its provenance, before and after the verdict, and where
 channel posts answers without review it waits for a person instead. An answer's words
 are read as the search reads a question (`query_terms`: stop words left out, stemmed,
 Chinese and Japanese as pairs of characters); a word counts as held when a source's text,
-title or heading, or the question itself, holds it.
+title or heading, the question or its thread holds it.
 """
 
 from __future__ import annotations

@@ -152,6 +152,12 @@ class KnowledgeBase:
         await asyncio.to_thread(index_words_again, store)
         if params is None:
             params = _stored_params(await asyncio.to_thread(store.get_meta, PARAMS_KEY))
+        settle = getattr(embedder, "settle", None)
+        if settle is not None:
+            try:  # an HTTP embedder learns whether its server caps texts
+                await asyncio.wait_for(settle(), timeout=30)
+            except Exception as exc:  # opening does not wait for a server that is down
+                log.warning("kb.embedder_unreachable", extra={"error": repr(exc)[:200]})
         kb = cls(store, embedder, params=params, owned=owned)
         kb.reembedding = await asyncio.to_thread(needs_reembed, store, embedder.name)
         kb.vectors_mid_pass = kb.reembedding and await asyncio.to_thread(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import aiohttp
 import numpy as np
@@ -10,6 +11,9 @@ import pytest
 from aiohttp import web
 
 from bot.kb.embedding import EmbeddingError, HttpEmbedder
+from bot.kb.ingest import ingest_paths
+from bot.kb.service import KnowledgeBase
+from bot.settings import Settings
 
 
 @pytest.fixture
@@ -77,3 +81,30 @@ async def test_http_embedder_asks_for_its_token_cap_and_drops_it_where_refused(
         await openai_like.embed(["c"])
     # Refused once, then asked without it, and not offered again.
     assert [("truncate_prompt_tokens" in b) for b in seen[1:]] == [True, False, False]
+
+
+async def test_a_store_embedded_by_a_server_that_refuses_the_cap_is_named_for_whole_texts(
+        server: tuple[str, list[dict[str, object]]], tmp_path: Path) -> None:
+
+    url, seen = server
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.md").write_text("# A\n\nSome text about deploys.\n")
+    settings = Settings(tandem_data_dir=tmp_path / "data")
+    async with aiohttp.ClientSession() as session:
+        kb = await KnowledgeBase.open(settings, embedder=HttpEmbedder(session, url, "strict"))
+        # Settled when the store opened, before its vectors were compared with it.
+        assert kb.embedder.name == "http:strict"
+        await ingest_paths(kb, [docs], show_progress=False)
+        assert kb.store.get_meta("embedder") == "http:strict"
+        await kb.close()
+        # Opened again with the same configuration: nothing to re-embed.
+        again = await KnowledgeBase.open(settings, embedder=HttpEmbedder(session, url, "strict"))
+        assert not again.reembedding
+        await again.close()
+        # A server that caps texts makes other vectors: the store is embedded again.
+        asked = len(seen)
+        capped = await KnowledgeBase.open(settings, embedder=HttpEmbedder(session, url, "bge"))
+        assert capped.store.get_meta("embedder") == "http:bge:128"
+        assert any("deploys" in str(b["input"]) for b in seen[asked:])
+        await capped.close()
