@@ -375,7 +375,8 @@ class DraftingService:
                 else "Slack refused the draft message"
             log.warning("draft %s failed: %s", draft_id, exc)
             s.metrics.drafts.labels(draft.job, "failed").inc()
-            await self._fail(draft_id, writer, what, header)
+            # (An auto_post answer's "being written" header would no longer be true.)
+            await self._fail(draft_id, writer, what, None if auto else header)
         finally:
             if stream is not None:  # e.g. Slack refused the message before it was read
                 await stream.aclose()

@@ -330,6 +330,12 @@ async def test_an_answer_posted_without_review_says_so_where_slack_cannot_stream
         # Posted, then rewritten in place with the answer: the label must survive that.
         assert "posted without review" in text_of(posted)
         assert await slack.calls("chat.startStream") == []
+        # A failure there says so, not that the answer is still being written.
+        fake_llm.mode = "error500"
+        ts = await slack.post("general", "alice", ASK_MEALS)
+        failed = await wait_text(h, "C0GENERAL", ts, "Drafting failed", timeout=20)
+        assert "tandem_retry" in button_values(failed)
+        assert "being written" not in text_of(failed)
     finally:
         await h.stop()
 
