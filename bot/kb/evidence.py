@@ -6,7 +6,7 @@ be mended from it. The sentence holding the most of the question's words (stemme
 each weighted by how few of the sentences hold it, wins. A word of the section's own
 heading counts half for each sentence under it ("Connecting to the VPN" makes its
 sentences about connecting), and a sentence's score is divided by 1 + 0.25 per rank
-its source stands below the first: a lone rare word ("home") in the fourth source no
+its source stands below the first: a lone rare word ("home") in a lower source no
 longer outweighs the question's subject in the first. On 100 COVID-QA test questions
 (tests/bench/bench_kb_evidence.py) it held the annotated answer for 46 (48 without those
 two rules), where the packaged model's own answer held it for 9; on the documentation
