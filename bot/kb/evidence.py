@@ -21,7 +21,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bot.kb.ranking import normalize, query_terms, stem
+from bot.kb.ranking import normalize, stemmed_terms
 
 __all__ = ["best_sentence", "plain", "sentences"]
 
@@ -76,7 +76,7 @@ def plain(sentence: str) -> str:
 def _stems(text: str) -> set[str]:
     """The text's content words, split and stemmed as the search splits a question
     (Chinese and Japanese into pairs of characters)."""
-    return {stem(t) for t in query_terms(text)}
+    return set(stemmed_terms(text))
 
 
 def best_sentence(question: str, sources: Sequence[Mapping[str, Any]]

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 from bot.kb.citations import CITATION
-from bot.kb.ranking import query_terms, stem
+from bot.kb.ranking import stemmed_terms
 
 __all__ = ["MAX_UNHELD", "MIN_WORDS", "NOT_IN_SOURCES", "Grounding", "answer_part", "grounding"]
 
@@ -46,11 +46,8 @@ class Grounding(NamedTuple):
 
 
 def _stems(text: str) -> dict[str, str]:
-    """stem -> the word as first written, for each content word of `text`."""
-    out: dict[str, str] = {}
-    for word in query_terms(CITATION.sub(" ", text)):
-        out.setdefault(stem(word), word)
-    return out
+    """stem -> the word as first written, for each content word of `text` ("[1]" is none)."""
+    return stemmed_terms(CITATION.sub(" ", text))
 
 
 def answer_part(text: str) -> str:

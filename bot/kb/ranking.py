@@ -15,11 +15,11 @@ from dataclasses import dataclass
 __all__ = ["BM25_B", "BM25_K1", "STOPWORDS", "RankParams", "bm25_idf", "collapse_duplicates",
            "diversify", "fts_query", "fuse", "has_cjk", "lexical", "matching_words",
            "mostly_cjk", "near_query", "normalize", "query_terms", "rescore", "split_cjk",
-           "stem", "term_coverage", "window_scores", "word_triples"]
+           "stem", "stemmed_terms", "term_coverage", "window_scores", "word_triples"]
 
 # Function words carry no topic; dropping them keeps BM25 from rewarding chunks
 # that merely share "what", "the" or "does" with the question.
-_STOPWORDS = frozenset("""
+STOPWORDS = frozenset("""
 a about above after again against all am an and any are as at be because been before being
 below between both but by can could did do does doing down during each few for from further
 had has have having he her here hers herself him himself his how i if in into is it its itself
@@ -30,7 +30,6 @@ while who whom why will with would you your yours yourself yourselves also may m
 use used using get got s t don doesn didn isn aren wasn weren won
 """.split())
 
-STOPWORDS = _STOPWORDS
 _WORD = re.compile(r"[\w][\w\-']*", re.UNICODE)
 
 
@@ -135,9 +134,17 @@ def query_terms(query: str) -> list[str]:
     seen: dict[str, None] = {}
     for raw in _WORD.findall(lexical(query).lower()):
         for word in raw.replace("'", " ").split("-") if "-" in raw else [raw.replace("'", "")]:
-            if word and word not in _STOPWORDS and (len(word) > 1 or word.isdigit()):
+            if word and word not in STOPWORDS and (len(word) > 1 or word.isdigit()):
                 seen.setdefault(word, None)
     return list(seen)
+
+
+def stemmed_terms(text: str) -> dict[str, str]:
+    """`query_terms` stemmed: stem -> the word as first written, in order."""
+    out: dict[str, str] = {}
+    for word in query_terms(text):
+        out.setdefault(stem(word), word)
+    return out
 
 
 def fts_query(query: str) -> str:
