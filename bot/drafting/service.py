@@ -314,7 +314,7 @@ class DraftingService:
             if echo:
                 s.metrics.flagged.labels(draft.job, "repeats_example").inc()
             # Words of the answer that its sources, the question and the thread lack.
-            basis = grounding(text, sources, f"{request.text}\n{draft.context_text or ''}") \
+            basis = grounding(text, sources, request.text, draft.context_text or "") \
                 if stream is not None and sources else None
             unheld = basis is not None and basis.flagged
             if unheld:

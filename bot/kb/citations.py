@@ -16,8 +16,8 @@ from typing import Any
 
 from bot.kb.types import Source
 
-__all__ = ["CITATION", "CUT_LISTING", "ListingGuard", "answer_basis", "check_citations",
-           "cited_numbers", "cited_sources", "escape_mrkdwn", "sources_block",
+__all__ = ["CITATION", "CUT_LISTING", "ListingGuard", "answer_basis", "answer_part",
+           "check_citations", "cited_numbers", "cited_sources", "escape_mrkdwn", "sources_block",
            "sources_markdown", "starts_listing"]
 
 # A citation marker: "[2]", "[1, 3]" (the numbers in group 1).
@@ -91,19 +91,31 @@ def _by_document(shown: Sequence[Source]) -> list[tuple[str, Source]]:
     return [(", ".join(str(s.n) for s in group), group[0]) for group in groups.values()]
 
 
+# The Sources block's first line, in Slack mrkdwn and in Markdown.
+_HEAD, _HEAD_MARKDOWN = "*Sources*", "**Sources**"
+
+
 def sources_block(shown: Sequence[Source]) -> str:
     """`*Sources*` then one `[n] <url|title>` line per page (Slack mrkdwn)."""
     if not shown:
         return ""
-    return "\n".join(["*Sources*", *(f"[{ns}] {_link(s)}" for ns, s in _by_document(shown))])
+    return "\n".join([_HEAD, *(f"[{ns}] {_link(s)}" for ns, s in _by_document(shown))])
 
 
 def sources_markdown(shown: Sequence[Source]) -> str:
     """The same block in Markdown, for the end of a streamed message."""
     if not shown:
         return ""
-    return "\n".join(["**Sources**",
+    return "\n".join([_HEAD_MARKDOWN,
                       *(f"[{ns}] {_markdown_link(s)}" for ns, s in _by_document(shown))])
+
+
+def answer_part(text: str) -> str:
+    """A draft's text without the Sources block appended to it (either rendering)."""
+    for head in (f"\n\n{_HEAD}\n", f"\n\n{_HEAD_MARKDOWN}\n"):
+        if head in text:
+            return text[:text.rindex(head)]
+    return text
 
 
 def _markdown_link(source: Source) -> str:

@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 from bot.kb.citations import CITATION
 from bot.kb.ranking import stemmed_terms
 
-__all__ = ["MAX_UNHELD", "MIN_WORDS", "NOT_IN_SOURCES", "Grounding", "answer_part", "grounding"]
+__all__ = ["MAX_UNHELD", "MIN_WORDS", "NOT_IN_SOURCES", "Grounding", "grounding"]
 
 # The flag's name, in `tandem_drafts_flagged_total{flag=...}`.
 NOT_IN_SOURCES = "not_in_sources"
@@ -29,7 +29,6 @@ NOT_IN_SOURCES = "not_in_sources"
 MAX_UNHELD = 0.6
 # ...and it has at least this many words: "I don't know [1]." says nothing either way.
 MIN_WORDS = 8
-_SOURCES_HEADS = ("\n\n*Sources*\n", "\n\n**Sources**\n")
 
 
 class Grounding(NamedTuple):
@@ -50,20 +49,12 @@ def _stems(text: str) -> dict[str, str]:
     return stemmed_terms(CITATION.sub(" ", text))
 
 
-def answer_part(text: str) -> str:
-    """A draft's text without the Sources block `bot.kb.citations` appends."""
-    for head in _SOURCES_HEADS:
-        if head in text:
-            return text[:text.rindex(head)]
-    return text
-
-
-def grounding(answer: str, sources: Sequence[Mapping[str, Any]], ask: str = ""
-              ) -> Grounding:
+def grounding(answer: str, sources: Sequence[Mapping[str, Any]], question: str = "",
+              thread: str = "") -> Grounding:
     """`answer`'s distinct content words, and those that neither `sources` (as a draft
-    records them: "text", "title", "heading") nor `ask` (the question and the thread
-    the model was shown) hold."""
-    held = set(_stems(ask))
+    records them: "text", "title", "heading") nor the `question` and `thread` the model
+    was shown hold."""
+    held = set(_stems(question)) | set(_stems(thread))
     for src in sources:
         for field in ("text", "title", "heading"):
             held.update(_stems(str(src.get(field) or "")))

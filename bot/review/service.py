@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 from slack_sdk.errors import SlackApiError
 
 from bot.drafting.split import MESSAGE_LIMIT, split_text
-from bot.kb.citations import CUT_LISTING, answer_basis
-from bot.kb.grounding import Grounding, answer_part, grounding
+from bot.kb.citations import CUT_LISTING, answer_basis, answer_part
+from bot.kb.grounding import Grounding, grounding
 from bot.prompts import repeats_example
 from bot.review import blocks as B
 from bot.review.policy import refusal
@@ -376,8 +376,8 @@ def _grounding(draft: Draft, request: Request | None) -> Grounding | None:
     """The draft's answer against its sources, as drafting judged it (`bot.kb.grounding`)."""
     if draft.job != "question" or not draft.sources or not draft.text:
         return None
-    ask = f"{request.text if request else ''}\n{draft.context_text or ''}"
-    return grounding(answer_part(draft.text), draft.sources, ask)
+    return grounding(answer_part(draft.text), draft.sources,
+                     request.text if request else "", draft.context_text or "")
 
 
 def thread_of(request: Request) -> str | None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from bot.kb.grounding import MIN_WORDS, answer_part, grounding
+from bot.kb.citations import answer_part
+from bot.kb.grounding import MIN_WORDS, grounding
 
 SOURCES = [
     {"n": 1, "title": "On-call handbook", "heading": "On-call handbook > Escalation",
