@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 
 from bot.kb.types import Chunk, Document
 
-__all__ = ["chunk_document", "DEFAULT_MAX_CHARS", "DEFAULT_OVERLAP", "fenced_spans",
+__all__ = ["chunk_document", "DEFAULT_MAX_CHARS", "HEADING_SEP", "DEFAULT_OVERLAP", "fenced_spans",
            "in_spans"]
 
 DEFAULT_MAX_CHARS = 1200
@@ -26,6 +26,8 @@ _HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
 # or - (level 2). List items, quotes and tables are not titles.
 _SETEXT = re.compile(r"(?:\A|(?<=\n\n))([^\s#>|*+\-][^\n]*)\n(=+|-+)[ \t]*$", re.MULTILINE)
 _FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})", re.MULTILINE)
+# Between the headings of a chunk's heading path: "Title > Section > Subsection".
+HEADING_SEP = " > "
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n+")
 # After . ! ? ; : and a space, a new line, or a Chinese or Japanese stop (no space needed).
 _SENTENCE_END = re.compile(r"(?<=[.!?;:])[\s]+|\n|(?<=[。！？；])\s*")
@@ -80,7 +82,7 @@ def _sections(text: str, markdown: bool) -> Iterator[tuple[str, int, int, int]]:
         if h_start > start:
             yield heading, start, h_start, head_end
         path = [(lvl, t) for lvl, t in path if lvl < level] + [(level, title)]
-        heading = " > ".join(t for _, t in path)
+        heading = HEADING_SEP.join(t for _, t in path)
         start, head_end = h_start, h_end
     yield heading, start, len(text), head_end
 

@@ -212,10 +212,12 @@ async def _search(args: argparse.Namespace) -> int:
 def _below_title(title: str, heading: str) -> str:
     """` > Setup > Linux` for a heading path, less a first heading that repeats the title
     (a page's `# Title` is both): not `Deploy > Deploy > Rollback`."""
-    parts = heading.split(" > ") if heading else []
+    from bot.kb.chunking import HEADING_SEP
+
+    parts = heading.split(HEADING_SEP) if heading else []
     if parts and parts[0] == title:
         parts = parts[1:]
-    return "".join(f" > {p}" for p in parts)
+    return "".join(f"{HEADING_SEP}{p}" for p in parts)
 
 
 def _tuned(params: Any) -> dict[str, float]:

@@ -21,6 +21,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from bot.kb.chunking import HEADING_SEP
 from bot.kb.ranking import normalize, stemmed_terms
 
 __all__ = ["best_sentence", "plain", "sentences"]
@@ -105,4 +106,4 @@ def _section(source: Mapping[str, Any]) -> str:
     """The last part of a source's heading path ("Title > Section"): the page's title is
     on every chunk of it, and its words say nothing about one sentence."""
     heading = str(source.get("heading") or "")
-    return heading.rpartition(" > ")[2] if " > " in heading else ""
+    return heading.rpartition(HEADING_SEP)[2] if HEADING_SEP in heading else ""
