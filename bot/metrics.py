@@ -32,7 +32,8 @@ class BotMetrics:
                              registry=self.registry, buckets=_FAST)
         self.first_visible = Histogram(
             "tandem_first_visible_seconds",
-            "From the model's first token to the first draft text shown in Slack",
+            "From the model's first token to the first draft text shown in Slack "
+            "(streamed drafts; auto_post answers show only whole)",
             registry=self.registry, buckets=_FAST)
         self.drafts = Counter("tandem_drafts", "Drafts by job and outcome",
                               ["job", "outcome"], registry=self.registry)

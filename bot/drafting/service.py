@@ -365,7 +365,8 @@ class DraftingService:
                     x, draft_id=draft_id, message_channel_id=surface.channel, message_ts=ts))
             await writer.clear_status()
             s.metrics.drafts.labels(draft.job, "ready").inc()
-            if ttft is not None and writer.first_visible_at is not None:
+            # How soon streamed text shows; a quiet (auto_post) answer shows only whole.
+            if ttft is not None and writer.first_visible_at is not None and not auto:
                 s.metrics.first_visible.observe(max(0.0, writer.first_visible_at - started - ttft))
         except asyncio.CancelledError:
             await self._cancelled(writer)

@@ -44,6 +44,13 @@ def searches(h: Harness, outcome: str) -> float | None:
         "tandem_kb_searches_total", {"outcome": outcome})
 
 
+def streams_timed(h: Harness) -> float:
+    """How many drafts `tandem_first_visible_seconds` has timed."""
+    assert h.bot is not None
+    return h.bot.services.metrics.registry.get_sample_value(
+        "tandem_first_visible_seconds_count") or 0
+
+
 async def _with_handbook(tmp_path: Path, fake_llm: FakeLLM, **options: Any) -> Harness:
     docs = tmp_path / "docs"
     docs.mkdir()
@@ -86,6 +93,11 @@ async def test_an_answer_posted_without_review_becomes_knowledge_on_a_thumbs_up_
 
         await slack.wait_for(learned, timeout=20)
         assert await learned() == ["when does an unacknowledged page escalate?"]
+        # Shown only whole, they are not timed as streams; a reviewed draft still is.
+        assert streams_timed(h) == 0
+        ts = await slack.post("reviews", "alice", ASK_MEALS)
+        await h.wait_draft("C0REVIEWS", ts, timeout=60)
+        assert streams_timed(h) == 1
     finally:
         await h.stop()
 
