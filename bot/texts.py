@@ -8,8 +8,11 @@ __all__ = ["T"]
 class T:
     REPEATS_EXAMPLE = (":warning: *repeats the example answer in its prompt*, not the "
                        "sources or the request: check it before approving")
-    CUT_LISTING = (":scissors: cut where the model began listing sources of its own "
-                   "(not the ones it was given)")
+    # Why a draft's end was cut (`bot.kb.citations.ListingGuard`, `bot.drafting.loops`),
+    # by the name its usage records.
+    CUTS = {"made_up_sources": ":scissors: cut where the model began listing sources of "
+                               "its own (not the ones it was given)",
+            "repetition": ":scissors: cut where the model began repeating itself"}
     DRAFT_LABEL = ":memo: *Draft* — not posted yet. Approve, edit, regenerate or reject."
     AUTO_POSTED = (":speech_balloon: *Answer from Tandem* — posted without review; "
                    "tell us if it helped.")

@@ -22,6 +22,7 @@ from bot.drafting.context import (
     search_query,
 )
 from bot.drafting.intake import Ask, channel_kind, check_text, placement
+from bot.drafting.loops import CUT_REPETITION, LoopGuard
 from bot.drafting.safety import neutralise, to_mrkdwn
 from bot.drafting.writer import DraftWriter, Surface
 from bot.kb.citations import CUT_LISTING, ListingGuard
@@ -291,7 +292,7 @@ class DraftingService:
                     message_ts=writer.ts))
             if failure is not None:
                 raise failure
-            listed = False  # the model went on to list sources of its own
+            cut = None  # why the model's text was cut short, if it was
             if stream is None:
                 # Nothing relevant in the knowledge base: say so, invent nothing.
                 said = T.NO_SOURCES_IN.get(reply_language(request.text), T.NO_SOURCES)
@@ -300,15 +301,18 @@ class DraftingService:
                 await writer.append(text)
                 writer.hold_first_append()
             else:
-                # An answer ends where the model starts listing sources of its own.
-                guard = ListingGuard({x["n"] for x in sources}) if sources else None
-                ttft = await _stream_into(writer, stream, guard, started)
-                text, usage = (guard.text if guard else stream.text).strip(), stream.usage or {}
-                listed = guard is not None and guard.cut
-                if listed:  # recorded: the model wrote more than the draft keeps
-                    usage = {**usage, "cut": CUT_LISTING}
-                    s.metrics.flagged.labels(draft.job, CUT_LISTING).inc()
-            stream_text = None
+                # An answer ends where the model starts listing sources of its own, and
+                # any draft where it starts repeating itself.
+                listing = ListingGuard({x["n"] for x in sources}) if sources else None
+                loop = LoopGuard()
+                ttft = await _stream_into(writer, stream, listing, loop, started)
+                text, usage = loop.text.strip(), stream.usage or {}
+                cut = CUT_LISTING if listing and listing.cut \
+                    else CUT_REPETITION if loop.cut else None
+                if cut:  # recorded: the model wrote more than the draft keeps
+                    usage = {**usage, "cut": cut}
+                    s.metrics.flagged.labels(draft.job, cut).inc()
+            stream_text = text if cut else None  # what was shown beyond it goes
             # Said where the reviewer (or, posted without review, the reader) looks.
             echo = stream is not None and repeats_example(text, messages)
             if echo:
@@ -322,14 +326,14 @@ class DraftingService:
             provenance = B.provenance_line(
                 job=draft.job, prompt=prompt.name, version=prompt.version, model=model,
                 route_reason=request.route_reason, sources=sources,
-                draft_version=draft.version, repeats_example=echo, cut_listing=listed,
+                draft_version=draft.version, repeats_example=echo, cut=cut,
                 not_in_sources=basis)
             # Beside the answer, the sentence of its sources that best matches what was
             # searched (a short follow-up, with its thread's question).
             best = best_sentence(search_query(request.text, draft.context_text or ""), sources)
             evidence = neutralise(B.evidence_line(*best, sources), allowed) if best else None
             if not text:  # checked before the Sources block is added to it
-                raise LLMError("empty answer", what=T.ONLY_MADE_UP_SOURCES if listed
+                raise LLMError("empty answer", what=T.ONLY_MADE_UP_SOURCES if cut == CUT_LISTING
                                else "the model returned an empty answer")
             if sources:
                 text, stream_text = _cite(text, sources)
@@ -464,21 +468,21 @@ def _set_review_thread(x: Any, request_id: str, ts: str) -> None:
         x.add(request)
 
 
-async def _stream_into(writer: DraftWriter, stream: ChatStream, guard: ListingGuard | None,
-                       started: float) -> float | None:
-    """Show the model's text as it comes, up to where `guard` cuts it; returns the
-    seconds from `started` to its first token."""
+async def _stream_into(writer: DraftWriter, stream: ChatStream, listing: ListingGuard | None,
+                       loop: LoopGuard, started: float) -> float | None:
+    """Show the model's text as it comes, up to where `listing` or `loop` cuts it (the
+    text kept is `loop.text`); returns the seconds from `started` to its first token."""
     ttft = None
     async with stream:
         async for delta in stream:
             if ttft is None:
                 ttft = time.monotonic() - started
-            shown = guard.feed(delta) if guard else delta
+            shown = loop.feed(listing.feed(delta) if listing else delta)
             if shown:
                 await writer.append(shown)
-            if guard and guard.cut:
+            if loop.cut or (listing and listing.cut):
                 break  # leaving the stream drops the connection: vLLM stops generating
-        last = guard.finish() if guard else ""
+        last = loop.feed(listing.finish()) if listing else ""
         if last:
             await writer.append(last)
         writer.hold_first_append()

@@ -43,7 +43,7 @@ def _button(text: str, action_id: str, value: str, style: str | None = None) -> 
 
 def provenance_line(*, job: str, prompt: str, version: str, model: str, route_reason: str,
                     sources: list[dict[str, Any]] | None = None, draft_version: int = 1,
-                    repeats_example: bool = False, cut_listing: bool = False,
+                    repeats_example: bool = False, cut: str | None = None,
                     not_in_sources: Grounding | None = None) -> str:
     bits = [f"*{T.JOB_NAMES.get(job, job)}*", f"prompt `{prompt}@{version}`", f"model `{model}`"]
     if draft_version > 1:
@@ -55,8 +55,8 @@ def provenance_line(*, job: str, prompt: str, version: str, model: str, route_re
         bits.append("sources: " + ", ".join(titles))
     if repeats_example:  # `bot.prompts.repeats_example`
         bits.append(T.REPEATS_EXAMPLE)
-    if cut_listing:  # `bot.kb.citations.ListingGuard`
-        bits.append(T.CUT_LISTING)
+    if cut in T.CUTS:  # what the draft's end was cut for, as its usage records
+        bits.append(T.CUTS[cut])
     if not_in_sources is not None and not_in_sources.flagged:  # `bot.kb.grounding`
         examples = ", ".join(f"“{w}”" for w in not_in_sources.unheld[:3])
         bits.append(T.NOT_IN_SOURCES.format(unheld=len(not_in_sources.unheld),

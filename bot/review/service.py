@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from slack_sdk.errors import SlackApiError
 
 from bot.drafting.split import MESSAGE_LIMIT, split_text
-from bot.kb.citations import CUT_LISTING, answer_basis, answer_part
+from bot.kb.citations import answer_basis, answer_part
 from bot.kb.grounding import Grounding, grounding
 from bot.prompts import repeats_example
 from bot.review import blocks as B
@@ -219,7 +219,7 @@ class ReviewService:
                                        sources=draft.sources, draft_version=draft.version,
                                        repeats_example=repeats_example(draft.text,
                                                                        draft.messages),
-                                       cut_listing=(draft.usage or {}).get("cut") == CUT_LISTING,
+                                       cut=(draft.usage or {}).get("cut"),
                                        not_in_sources=_grounding(draft, request))
         try:
             await self.s.client.chat_update(

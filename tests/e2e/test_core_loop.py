@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from tests.e2e.helpers import decisions
+from tests.e2e.helpers import decisions, drafts, wait_verdict
+from tests.support.fake_llm import FakeLLM
 from tests.support.harness import Harness, button_values, text_of
 
 
@@ -38,3 +39,28 @@ async def test_mention_streams_draft_and_approve_posts_final(tandem: Harness) ->
     assert decision.job == "document" and decision.model == "fake-model"
     assert decision.final_text and decision.final_ts == finals[0]["ts"]
 
+
+
+async def test_a_draft_that_loops_is_cut_after_its_first_copy_and_says_so(
+        tandem: Harness, fake_llm: FakeLLM) -> None:
+    slack = tandem.slack
+    assert slack is not None and tandem.bot is not None
+    # What the packaged model wrote, asked about deploys: one line to its token limit.
+    opening = "Deploys on Fridays need an exception:\n#deploys\n"
+    fake_llm.reply = lambda _body: opening + "#security\n" * 200
+    fake_llm.token_delay = 0.01
+    ts = await slack.post("general", "alice", "<@U0BOT> write a note on Friday deploys")
+    draft = await tandem.wait_draft("C0GENERAL", ts, timeout=60)
+    assert str(draft["blocks"]).count("#security") == 1
+    assert "cut where the model began repeating itself" in text_of(draft)
+    # The generation was stopped soon after the loop was plain, not at its token limit.
+    assert fake_llm.dropped and fake_llm.dropped[0] < 60
+    (record,) = drafts(tandem)
+    assert record.text == opening + "#security"
+    assert record.usage["cut"] == "repetition"
+    assert tandem.bot.services.metrics.registry.get_sample_value(
+        "tandem_drafts_flagged_total", {"job": "document", "flag": "repetition"}) == 1
+    # Decided, the draft still says it was cut.
+    await slack.click("bob", "tandem_approve", channel="C0GENERAL", ts=draft["ts"])
+    decided = await wait_verdict(tandem, "C0GENERAL", ts, draft["ts"], "Approved by <@U0BOB>")
+    assert "cut where the model began repeating itself" in text_of(decided)

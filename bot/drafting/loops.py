@@ -1,0 +1,68 @@
+"""Where a draft starts repeating itself.
+
+A small base model that has lost its way often loops: the same line or sentence again
+and again until its token limit. Asked "can I deploy on a Friday?" about the sandbox's
+handbook, the packaged model wrote "#security" on 290 lines. `LoopGuard` watches the
+streamed text, and where its end has become one stretch repeated (`loop_start`), it keeps
+the first copy and drops the rest, so the stream can stop and the reviewer gets the draft
+without the loop, and sooner.
+
+A repeat counts only when it is plainly a loop, not a document's own structure: at least
+`MIN_COPIES` copies in a row, covering `MIN_SPAN` characters, of a stretch holding a letter
+or digit (a table's "|---|---|" rule or a checklist's empty boxes repeat by design).
+"""
+
+from __future__ import annotations
+
+__all__ = ["CUT_REPETITION", "LoopGuard", "loop_start"]
+
+CUT_REPETITION = "repetition"  # recorded in a draft's usage as what its end was cut for
+MIN_COPIES = 3
+MIN_SPAN = 80  # characters that the copies cover together
+MAX_UNIT = 400  # the longest stretch looked for, in characters
+_ENDS = ".!?\n"
+
+
+def loop_start(text: str) -> int | None:
+    """Where the second copy of a loop at the end of `text` begins (the text to keep ends
+    there), or None if the end of `text` is no loop."""
+    n = len(text)
+    for unit in range(1, min(MAX_UNIT, n // MIN_COPIES) + 1):
+        if text[n - 1] != text[n - 1 - unit] or text[n - 2 * unit:n - unit] != text[n - unit:]:
+            continue
+        # The periodic stretch ends at n; walk back to where it begins.
+        start = n - 2 * unit
+        while start > 0 and text[start - 1] == text[start - 1 + unit]:
+            start -= 1
+        span = n - start
+        if span >= max(MIN_SPAN, MIN_COPIES * unit) \
+                and any(c.isalnum() for c in text[n - unit:]):
+            # One copy kept, to where a sentence or line of it ends.
+            keep = start + unit
+            return next((p for p in range(keep, start + 2 * unit) if text[p - 1] in _ENDS),
+                        keep)
+    return None
+
+
+class LoopGuard:
+    """A streamed draft, up to where it starts repeating itself.
+
+    `feed` returns what can be shown of each piece (all of it, until a loop is found);
+    once one is, `cut` is set and `text` is the draft kept: everything before the loop and
+    its first copy. Text already shown beyond that is for the caller to replace.
+    """
+
+    def __init__(self) -> None:
+        self.text = ""
+        self.cut = False
+
+    def feed(self, delta: str) -> str:
+        if self.cut or not delta:
+            return ""
+        before = len(self.text)
+        self.text += delta
+        at = loop_start(self.text)
+        if at is None:
+            return delta
+        self.cut, self.text = True, self.text[:at]
+        return self.text[before:]

@@ -1,0 +1,56 @@
+"""A draft that starts repeating itself is cut after the first copy."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.drafting.loops import LoopGuard, loop_start
+
+HANDBOOK_LOOP = ("The following will be available on the main server:\n#production\n"
+                 "#deployment\n" + "#security\n" * 40)
+
+
+def _streamed(text: str, step: int) -> tuple[str, LoopGuard]:
+    guard, shown = LoopGuard(), ""
+    for i in range(0, len(text), step):
+        shown += guard.feed(text[i:i + step])
+    return shown, guard
+
+
+@pytest.mark.parametrize("step", [1, 3, 7, 50])
+def test_a_line_repeated_to_the_token_limit_keeps_one_copy_however_it_streams(
+        step: int) -> None:
+    shown, guard = _streamed(HANDBOOK_LOOP, step)
+    assert guard.cut
+    assert guard.text == ("The following will be available on the main server:\n"
+                          "#production\n#deployment\n#security\n")
+    # It stopped soon after the loop was plain: the rest was never shown.
+    assert len(shown) < len(guard.text) + 100
+
+
+def test_a_repeated_sentence_is_kept_once_to_its_full_stop() -> None:
+    text = ("Pages escalate after 15 minutes. "
+            + "The secondary on-call engineer is paged next. " * 5)
+    at = loop_start(text)
+    assert at is not None
+    assert text[:at] == ("Pages escalate after 15 minutes. "
+                         "The secondary on-call engineer is paged next.")
+
+
+def test_structure_that_repeats_by_design_is_not_a_loop() -> None:
+    table = "| Step | Owner |\n|---|---|\n" + "| | |\n" * 12
+    checklist = "Before you deploy:\n" + "- [ ] \n" * 15
+    rule = "Results\n" + "=" * 120
+    short = "Ha ha ha."  # three copies, but too short to be a runaway model
+    for text in (table, checklist, rule, short):
+        shown, guard = _streamed(text, 2)
+        assert not guard.cut and guard.text == shown == text, text
+
+
+def test_a_draft_with_no_loop_is_passed_through_whole() -> None:
+    text = ("Deploys run Monday to Thursday. Production is frozen on Fridays; an exception "
+            "needs the engineering manager's approval in #deploys.\n\n"
+            "1. Merge to main.\n2. Wait for CI.\n3. Run deploy-prod.\n") * 2
+    shown, guard = _streamed(text, 4)
+    # The whole paragraph twice is two copies: not yet a loop.
+    assert not guard.cut and shown == guard.text == text
