@@ -24,14 +24,18 @@ _FUNCTION_WORDS = {
     "es": frozenset("""el la los las lo del al un una unos unas y o que de en por para con sin
         se es son está están hay cómo como qué cuál cuáles cuándo dónde quién quiénes cuánto
         cuánta cuántos cuántas por qué porque mi mis tu tus su sus yo nosotros tengo tiene
-        puedo puede debo debe hacer hace cuando donde muy más también""".split()),
+        puedo puede debo debe hacer hace cuando donde muy más también desde hasta entre
+        sobre este esta estos estas ese esa pero todo todos nos les""".split()),
     "de": frozenset("""der die das den dem des ein eine einen einem einer und oder ist sind
         wie wer wann wo warum welche welcher welches wieviel viele viel ich wir sie es habe
         hat haben mit für auf im zu zum zur nicht kann können muss müssen wird werden gibt
-        mein meine unser unsere bei von vom nach über auch noch""".split()),
+        mein meine unser unsere bei von vom nach über auch noch mich mir dich dir uns
+        euch ihm ihr darf dürfen soll sollen will man bis aus durch ohne um wenn dass aber
+        nur sehr kein keine""".split()),
     "fr": frozenset("""le la les des du un une et ou est sont comment quand où qui quel quelle
         quels quelles pourquoi combien je nous vous il elle avec pour dans sur pas ce cette
-        ces mon ma mes notre nos votre vos peut peux dois doit faut faire""".split()),
+        ces mon ma mes notre nos votre vos peut peux dois doit faut faire en de au aux
+        se sa son ses leur leurs quoi qu par sans depuis chez""".split()),
     "pt": frozenset("""o os as um uma uns umas e ou que de do da dos das em no na nos nas por
         para com sem se é são está estão há como qual quais quando onde quem quanto quantos
         quantas porque meu minha meus minhas tenho tem posso pode devo deve fazer""".split()),

@@ -248,7 +248,9 @@ def term_coverage(terms: Sequence[str], text: str) -> float:
     """Share of query terms found (by prefix, a crude stemmer) among the text's words."""
     if not terms:
         return 0.0
-    words = set(_WORD.findall(lexical(text).lower()))
+    # Split at hyphens and apostrophes as `query_terms` splits the question ("post-mortem").
+    words = {part for word in _WORD.findall(lexical(text).lower())
+             for part in (word, *re.split(r"['-]", word)) if part}
     hits = sum(1 for t in terms if any(w.startswith(t[:max(4, len(t) - 2)]) for w in words))
     return hits / len(terms)
 

@@ -452,4 +452,7 @@ class KnowledgeBase:
             return best >= params.min_cjk_coverage
         if best >= 1.0:
             return True
-        return len(terms) >= params.min_terms_partial and best >= params.min_term_coverage
+        # A question in another language than the pages shares few words with them, and
+        # those it shares are names (VPN, WireGuard, SEV1, rollback): half of them will do.
+        return (foreign is not None or len(terms) >= params.min_terms_partial) \
+            and best >= params.min_term_coverage

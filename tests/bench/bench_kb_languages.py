@@ -29,7 +29,7 @@ from bot.kb.service import KnowledgeBase
 from bot.kb.store_sqlite import SqliteStore
 
 DATA = Path(__file__).resolve().parents[1] / "data"
-SETS = {"cjk": DATA / "kb_cjk", "es_de": DATA / "kb_es_de"}
+SETS = {"cjk": DATA / "kb_cjk", "es_de": DATA / "kb_es_de", "cross": DATA / "kb_cross"}
 
 
 async def scores(kb: KnowledgeBase, folder: Path) -> dict[str, int]:

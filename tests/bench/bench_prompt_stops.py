@@ -4,7 +4,8 @@ Starts the embedded vLLM and drafts, through the shipped prompts, 8 document and
 asks of the routing dev set and the first N questions about the Node.js/npm docs with the
 sources the knowledge base finds (the store `bench_kb_docs.py` builds). Prints one JSON
 line per run and job: drafts, those that wrote the template's next turn, tokens generated,
-drafts that ran to max_tokens, and drafts `repeats_example` flags.
+drafts that ran to max_tokens, drafts `repeats_example` flags, and drafts that loop (a
+stretch repeated to the end, which drafting cuts: `bot.drafting.loops`).
 
     PYTHONPATH=. python3 tests/bench/bench_prompt_stops.py [--questions 24]
 """
@@ -17,6 +18,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from bot.drafting.loops import LoopGuard
 from bot.kb.embedding import LocalEmbedder
 from bot.kb.evaluation import load_queries
 from bot.kb.service import KnowledgeBase
@@ -27,6 +29,15 @@ from tests.bench._common import embedded_llm
 ROOT = Path(__file__).resolve().parents[2]
 # Where a turn of the prompts' own templates begins.
 TURNS = ("Conversation so far", "Question:", "Sources:", "Request:", "Customer message:")
+
+
+def loops(text: str) -> bool:
+    """Whether drafting would cut `text` where it starts repeating itself, streamed in
+    pieces of a few characters as the model's tokens come."""
+    guard = LoopGuard()
+    for i in range(0, len(text), 4):
+        guard.feed(text[i:i + 4])
+    return guard.cut
 
 
 async def asks(book: PromptBook, store: Path, questions: int
@@ -68,12 +79,13 @@ async def main(args: argparse.Namespace) -> None:
                 row = by_job.setdefault(job, {"run": run, "job": job, "drafts": 0,
                                               "template_turns": 0, "tokens": 0,
                                               "ran_to_max_tokens": 0,
-                                              "repeats_example": 0})
+                                              "repeats_example": 0, "loops": 0})
                 row["drafts"] += 1
                 row["template_turns"] += any(t in stream.text for t in TURNS)
                 row["tokens"] += tokens
                 row["ran_to_max_tokens"] += tokens >= book.get(job).params["max_tokens"]
                 row["repeats_example"] += repeats_example(stream.text, messages)
+                row["loops"] += loops(stream.text)
             for row in by_job.values():
                 print(json.dumps(row), flush=True)  # noqa: T201
 
