@@ -23,7 +23,7 @@ import yaml
 from bot.errors import ConfigError
 from bot.kb.citations import CITATION
 
-__all__ = ["Prompt", "PromptBook", "default_prompt_dir", "repeats_example"]
+__all__ = ["REPEATS_EXAMPLE", "Prompt", "PromptBook", "default_prompt_dir", "repeats_example"]
 
 
 def default_prompt_dir() -> Path:
@@ -90,6 +90,9 @@ ECHO_WORDS = 5  # a run of this many words, in order
 def _runs(text: str, n: int = ECHO_WORDS) -> set[tuple[str, ...]]:
     words = _WORDS.findall(CITATION.sub(" ", text).lower())  # "[1]" is no word
     return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)}
+
+
+REPEATS_EXAMPLE = "repeats_example"  # the flag a draft that does is counted and held under
 
 
 def repeats_example(text: str, messages: list[dict[str, str]]) -> bool:

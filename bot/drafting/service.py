@@ -30,7 +30,7 @@ from bot.kb.evidence import best_sentence
 from bot.kb.grounding import NOT_IN_SOURCES, grounding
 from bot.kb.languages import reply_language
 from bot.llm.errors import LLMError
-from bot.prompts import repeats_example
+from bot.prompts import REPEATS_EXAMPLE, repeats_example
 from bot.review import blocks as B
 from bot.routing.router import RouteInput
 from bot.settings import ChannelPolicy
@@ -316,7 +316,7 @@ class DraftingService:
             # Said where the reviewer (or, posted without review, the reader) looks.
             echo = stream is not None and repeats_example(text, messages)
             if echo:
-                s.metrics.flagged.labels(draft.job, "repeats_example").inc()
+                s.metrics.flagged.labels(draft.job, REPEATS_EXAMPLE).inc()
             # Words of the answer that its sources, the question and the thread lack.
             basis = grounding(text, sources, request.text, draft.context_text or "") \
                 if stream is not None and sources else None
@@ -343,7 +343,7 @@ class DraftingService:
             # not hold, is most likely not the sources' answer: where the channel posts
             # without review, it waits for a person instead.
             held = auto and (echo or unheld)
-            why = T.HELD_BECAUSE["repeats_example" if echo else NOT_IN_SOURCES]
+            why = T.HELD_BECAUSE[REPEATS_EXAMPLE if echo else NOT_IN_SOURCES]
             if auto and not held:
                 full = B.feedback_blocks(draft_id=draft_id, text=final, provenance=provenance,
                                          evidence=evidence)
