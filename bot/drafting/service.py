@@ -330,13 +330,14 @@ class DraftingService:
                 not_in_sources=basis)
             # Beside the answer, the sentence of its sources that best matches what was
             # searched (a short follow-up, with its thread's question).
-            best = best_sentence(search_query(request.text, draft.context_text or ""), sources)
+            searched = search_query(request.text, draft.context_text or "")
+            best = best_sentence(searched, sources)
             evidence = neutralise(B.evidence_line(*best, sources), allowed) if best else None
             if not text:  # checked before the Sources block is added to it
                 raise LLMError("empty answer", what=T.ONLY_MADE_UP_SOURCES if cut == CUT_LISTING
                                else "the model returned an empty answer")
             if sources:
-                text, stream_text = _cite(text, sources)
+                text, stream_text = _cite(text, sources, searched)
             writer_ts_before = writer.ts
             final = neutralise(to_mrkdwn(text), allowed)
             # An answer that copies its prompt's example, or that its sources mostly do
@@ -489,8 +490,9 @@ async def _stream_into(writer: DraftWriter, stream: ChatStream, listing: Listing
     return ttft
 
 
-def _cite(text: str, sources: list[dict[str, Any]]) -> tuple[str, str]:
-    """Strip citations of sources that were not retrieved; append the Sources block.
+def _cite(text: str, sources: list[dict[str, Any]], query: str) -> tuple[str, str]:
+    """Strip citations of sources that were not retrieved; append the Sources block (of
+    the sources cited, or, citing none, of those holding a word of `query`).
 
     Returns the mrkdwn draft and the Markdown the streamed message should end with.
     """
@@ -502,6 +504,6 @@ def _cite(text: str, sources: list[dict[str, Any]]) -> tuple[str, str]:
                     score=float(x.get("score", 0.0)), doc_id=x.get("doc_id", ""),
                     chunk_id=x.get("chunk_id", "")) for x in sources]
     checked = check_citations(text, found)
-    shown = cited_sources(checked, found)
+    shown = cited_sources(checked, found, query)
     block, markdown = sources_block(shown), sources_markdown(shown)
     return checked.rstrip() + "\n\n" + block, checked.rstrip() + "\n\n" + markdown

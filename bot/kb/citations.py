@@ -14,6 +14,7 @@ import re
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
+from bot.kb.ranking import query_terms, term_coverage
 from bot.kb.types import Source
 
 __all__ = ["CITATION", "CUT_LISTING", "ListingGuard", "answer_basis", "answer_part",
@@ -75,11 +76,17 @@ def _link(source: Source) -> str:
     return f"{title} `{source.url}`" if source.title else f"`{source.url}`"
 
 
-def cited_sources(answer: str, sources: Sequence[Source]) -> list[Source]:
-    """The sources `answer` cites ("[2]", "[1, 3]"), in their order; all of them when it
-    cites none, so an answer whose model left out the markers still shows its sources."""
+def cited_sources(answer: str, sources: Sequence[Source], question: str = "") -> list[Source]:
+    """The sources `answer` cites ("[2]", "[1, 3]"), in their order. When it cites none
+    (a small model often leaves the markers out), those that hold a word of `question`,
+    so a hotel question does not list the VPN page it was also given; all of them if none
+    does (a match by meaning alone)."""
     cited = set(cited_numbers(answer))
-    return [s for s in sources if s.n in cited] or list(sources)
+    if cited:
+        return [s for s in sources if s.n in cited] or list(sources)
+    terms = query_terms(question)
+    return [s for s in sources if term_coverage(terms, f"{s.title} {s.heading} {s.text}") > 0] \
+        or list(sources)
 
 
 def _by_document(shown: Sequence[Source]) -> list[tuple[str, Source]]:

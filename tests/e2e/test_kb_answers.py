@@ -227,6 +227,11 @@ async def test_an_answer_its_sources_do_not_hold_is_flagged_to_the_reviewer(
         "(“alice”, “pager”, “since”)" in shown
     assert h.bot.services.metrics.registry.get_sample_value(
         "tandem_drafts_flagged_total", {"job": "question", "flag": "not_in_sources"}) == 1
+    # Citing nothing, it lists the sources that hold the question's words, not all given.
+    (record,) = drafts(h)
+    assert [s["title"] for s in record.sources][-1] == "Expense policy"
+    assert record.text.endswith("*Sources*\n[1, 2] On-call handbook `"
+                                + record.sources[0]["url"] + "`")
     # Decided, the draft keeps the warning beside the verdict.
     await slack.click("bob", "tandem_approve", channel="C0GENERAL", ts=draft["ts"])
     decided = await wait_verdict(h, "C0GENERAL", ts, draft["ts"], "Approved by <@U0BOB>")

@@ -61,7 +61,17 @@ def test_an_answer_citing_several_in_one_bracket_lists_each_in_both_blocks() -> 
     assert sources_block(shown).count("\n") == sources_markdown(shown).count("\n") == 2
 
 
-def test_an_answer_citing_nothing_lists_every_source() -> None:
+def test_an_answer_citing_nothing_lists_the_sources_holding_a_word_of_the_question() -> None:
+    handbook = [Source(n=1, title="Expense policy", url="/docs/expenses.md", heading="Travel",
+                       text="Hotels up to 150 euros a night are approved automatically.",
+                       collection="default", score=1.0, doc_id="e", chunk_id="e1"),
+                Source(n=2, title="VPN and access", url="/docs/vpn.md", heading="On Linux",
+                       text="Install wireguard-tools and run wg-quick up office.",
+                       collection="default", score=0.5, doc_id="v", chunk_id="v1")]
+    answer = "Check the cost of hotels before you travel."
+    assert cited_sources(answer, handbook, "how much can I spend on a hotel?") == handbook[:1]
+    # None holds one (found by meaning alone): all of them, as the model was given them.
+    assert cited_sources(answer, handbook, "what may a room cost?") == handbook
     assert cited_sources("I could not find this.", SOURCES) == SOURCES
     assert sources_block([]) == sources_markdown([]) == ""
 
