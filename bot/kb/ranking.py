@@ -198,17 +198,21 @@ def diversify(ranked: Sequence[tuple[int, float]], doc_of: dict[int, str], decay
               ) -> list[tuple[int, float]]:
     """Greedy re-ranking: a chunk's score is multiplied by `decay` for each chunk of
     its document already placed, so a second-best document's best chunk can pass a
-    long document's third-best. decay=1 keeps the order."""
+    long document's third-best. decay=1 keeps the order. Each chunk keeps the score it
+    was placed by, so the scores shown go down with the rank."""
     left = list(ranked)
     placed: dict[str, int] = {}
     out: list[tuple[int, float]] = []
+
+    def decayed(item: tuple[int, float]) -> float:
+        return item[1] * decay ** placed.get(doc_of.get(item[0], ""), 0)
+
     while left:
-        best = max(range(len(left)), key=lambda i: (
-            left[i][1] * decay ** placed.get(doc_of.get(left[i][0], ""), 0), -i))
+        best = max(range(len(left)), key=lambda i: (decayed(left[i]), -i))
         item = left.pop(best)
+        out.append((item[0], decayed(item)))
         doc = doc_of.get(item[0], "")
         placed[doc] = placed.get(doc, 0) + 1
-        out.append(item)
     return out
 
 

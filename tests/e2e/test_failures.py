@@ -105,7 +105,9 @@ async def test_a_long_final_post_cut_short_by_a_stop_is_completed_not_repeated(
         tandem: Harness, fake_llm: FakeLLM) -> None:
     slack = tandem.slack
     assert slack is not None and tandem.bot is not None and tandem.sandbox is not None
-    fake_llm.reply = lambda _body: "Section one. " + "steady progress " * 250
+    # Long, and no loop (`bot.drafting.loops` would cut one).
+    long_draft = "Section one. " + " ".join(f"milestone{i:03d}-reached" for i in range(250))
+    fake_llm.reply = lambda _body: long_draft
     ts = await slack.post("general", "alice", "<@U0BOT> write the weekly update")
     draft = await tandem.wait_draft("C0GENERAL", ts)
     # The reviewer's edit makes the final text longer than one Slack message.

@@ -80,6 +80,8 @@ def test_diversify_lets_a_second_document_pass_a_long_documents_third_chunk() ->
     doc_of = {1: "long", 2: "long", 3: "long", 4: "other"}
     # "long"'s second chunk counts 0.95 * 0.9 = 0.855 > 0.85, its third 0.9 * 0.81 < 0.85.
     assert [r for r, _ in diversify(ranked, doc_of, 0.9)] == [1, 2, 4, 3]
+    # Each keeps the score it was placed by: what `tandem kb search` shows goes down.
+    assert [round(s, 4) for _, s in diversify(ranked, doc_of, 0.9)] == [1.0, 0.855, 0.85, 0.729]
 
 
 def test_diversify_with_decay_one_keeps_the_fused_order() -> None:
@@ -88,11 +90,12 @@ def test_diversify_with_decay_one_keeps_the_fused_order() -> None:
     assert diversify(ranked, doc_of, 1.0) == ranked
 
 
-def test_diversify_keeps_every_chunk_and_the_scores_unchanged() -> None:
+def test_diversify_keeps_every_chunk_with_scores_going_down_the_ranks() -> None:
     ranked = [(i, 1.0 - i / 10) for i in range(8)]
     doc_of = {i: "ab"[i % 2] for i in range(8)}
     out = diversify(ranked, doc_of, 0.5)
-    assert sorted(out) == sorted(ranked)
+    assert sorted(r for r, _ in out) == list(range(8))
+    assert [s for _, s in out] == sorted((s for _, s in out), reverse=True)
 
 
 PASSAGE = ("Use fs.watch to be told when a file or directory changes; the listener gets the "
