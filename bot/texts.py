@@ -25,6 +25,7 @@ class T:
     HELD_BECAUSE = {"repeats_example": "repeats the example answer in its prompt",
                     "not_in_sources": "is mostly not in its sources"}
     EVIDENCE = ":mag: Best match in [{n}] {title}: “{sentence}”"
+    USE_QUOTE = "Answer with the best match"
     LONGER_THAN_SHOWN = "…_(longer than Slack shows; open Edit to see all)_"
     DRAFTING = "_Tandem is drafting…_"
     STATUS = "is drafting…"

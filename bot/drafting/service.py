@@ -25,7 +25,7 @@ from bot.drafting.intake import Ask, channel_kind, check_text, placement
 from bot.drafting.loops import CUT_REPETITION, LoopGuard
 from bot.drafting.safety import neutralise, to_mrkdwn
 from bot.drafting.writer import DraftWriter, Surface
-from bot.kb.citations import CUT_LISTING, ListingGuard
+from bot.kb.citations import CUT_LISTING, ListingGuard, cite
 from bot.kb.evidence import best_sentence
 from bot.kb.grounding import NOT_IN_SOURCES, grounding
 from bot.kb.languages import reply_language
@@ -337,7 +337,7 @@ class DraftingService:
                 raise LLMError("empty answer", what=T.ONLY_MADE_UP_SOURCES if cut == CUT_LISTING
                                else "the model returned an empty answer")
             if sources:
-                text, stream_text = _cite(text, sources, searched)
+                text, stream_text = cite(text, sources, searched)
             writer_ts_before = writer.ts
             final = neutralise(to_mrkdwn(text), allowed)
             # An answer that copies its prompt's example, or that its sources mostly do
@@ -488,22 +488,3 @@ async def _stream_into(writer: DraftWriter, stream: ChatStream, listing: Listing
             await writer.append(last)
         writer.hold_first_append()
     return ttft
-
-
-def _cite(text: str, sources: list[dict[str, Any]], query: str) -> tuple[str, str]:
-    """Strip citations of sources that were not retrieved; append the Sources block (of
-    the sources cited, or, citing none, of those holding a word of `query`).
-
-    Returns the mrkdwn draft and the Markdown the streamed message should end with.
-    """
-    from bot.kb.citations import check_citations, cited_sources, sources_block, sources_markdown
-    from bot.kb.types import Source
-
-    found = [Source(n=x["n"], title=x["title"], url=x["url"], text=x["text"],
-                    heading=x.get("heading", ""), collection=x.get("collection", ""),
-                    score=float(x.get("score", 0.0)), doc_id=x.get("doc_id", ""),
-                    chunk_id=x.get("chunk_id", "")) for x in sources]
-    checked = check_citations(text, found)
-    shown = cited_sources(checked, found, query)
-    block, markdown = sources_block(shown), sources_markdown(shown)
-    return checked.rstrip() + "\n\n" + block, checked.rstrip() + "\n\n" + markdown

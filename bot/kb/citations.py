@@ -18,8 +18,8 @@ from bot.kb.ranking import query_terms, term_coverage
 from bot.kb.types import Source
 
 __all__ = ["CITATION", "CUT_LISTING", "ListingGuard", "answer_basis", "answer_part",
-           "check_citations", "cited_numbers", "cited_sources", "escape_mrkdwn", "sources_block",
-           "sources_markdown", "starts_listing"]
+           "check_citations", "cite", "cited_numbers", "cited_sources", "escape_mrkdwn",
+           "sources_block", "sources_markdown", "starts_listing"]
 
 # A citation marker: "[2]", "[1, 3]" (the numbers in group 1).
 CITATION = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
@@ -87,6 +87,19 @@ def cited_sources(answer: str, sources: Sequence[Source], question: str = "") ->
     terms = query_terms(question)
     return [s for s in sources if term_coverage(terms, f"{s.title} {s.heading} {s.text}") > 0] \
         or list(sources)
+
+
+def cite(text: str, sources: Sequence[Mapping[str, Any]], question: str) -> tuple[str, str]:
+    """`text` without citations of sources that were not retrieved, then the Sources block
+    (`cited_sources`), from sources as a draft records them. Returns it in Slack mrkdwn and
+    in Markdown (what a streamed message ends with)."""
+    found = [Source(n=x["n"], title=x["title"], url=x["url"], text=x["text"],
+                    heading=x.get("heading", ""), collection=x.get("collection", ""),
+                    score=float(x.get("score", 0.0)), doc_id=x.get("doc_id", ""),
+                    chunk_id=x.get("chunk_id", "")) for x in sources]
+    checked = check_citations(text, found).rstrip()
+    shown = cited_sources(checked, found, question)
+    return checked + "\n\n" + sources_block(shown), checked + "\n\n" + sources_markdown(shown)
 
 
 def _by_document(shown: Sequence[Source]) -> list[tuple[str, Source]]:

@@ -22,9 +22,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot.kb.chunking import HEADING_SEP
+from bot.kb.citations import cite, escape_mrkdwn
 from bot.kb.ranking import normalize, stemmed_terms
 
-__all__ = ["best_sentence", "plain", "sentences"]
+__all__ = ["best_sentence", "plain", "quoted_answer", "sentences"]
 
 # A sentence ends at . ! ? before a space and what can begin one, or at a CJK stop.
 _END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[\w])|(?<=[。！？])")
@@ -107,3 +108,14 @@ def _section(source: Mapping[str, Any]) -> str:
     on every chunk of it, and its words say nothing about one sentence."""
     heading = str(source.get("heading") or "")
     return heading.rpartition(HEADING_SEP)[2] if HEADING_SEP in heading else ""
+
+
+def quoted_answer(question: str, sources: Sequence[Mapping[str, Any]]) -> str | None:
+    """The best sentence as an answer a reviewer can post instead of the model's, in
+    Slack mrkdwn: “the sentence” [n], then the Sources block naming its page; None when
+    no sentence holds a word of `question`."""
+    best = best_sentence(question, sources)
+    if best is None:
+        return None
+    n, sentence = best
+    return cite(f"“{escape_mrkdwn(plain(sentence))}” [{n}]", sources, question)[0]

@@ -87,12 +87,13 @@ def draft_blocks(*, draft_id: str, text: str, provenance: str, job: str,
     blocks: list[Block] = [{"type": "context", "elements": [_mrkdwn(header or T.DRAFT_LABEL)]}]
     blocks += _sections(text)
     blocks += _under_text(provenance, evidence)
-    blocks.append({"type": "actions", "block_id": "review", "elements": [
-        _button("Approve", ids.APPROVE, draft_id, "primary"),
-        _button("Edit", ids.EDIT, draft_id),
-        _button("Regenerate", ids.REGENERATE, draft_id),
-        _button("Reject", ids.REJECT, draft_id, "danger"),
-    ]})
+    buttons = [_button("Approve", ids.APPROVE, draft_id, "primary"),
+               _button("Edit", ids.EDIT, draft_id)]
+    if evidence:  # an answer with a best-matching sentence may be answered with it
+        buttons.append(_button(T.USE_QUOTE, ids.QUOTE, draft_id))
+    buttons += [_button("Regenerate", ids.REGENERATE, draft_id),
+                _button("Reject", ids.REJECT, draft_id, "danger")]
+    blocks.append({"type": "actions", "block_id": "review", "elements": buttons})
     others = [j for j in JOBS if j != job]
     blocks.append({"type": "actions", "block_id": "reroute", "elements": [
         _button(T.REROUTE.format(job=T.JOB_ARTICLES[j]), f"{ids.REROUTE}_{j}",

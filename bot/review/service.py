@@ -15,8 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 from slack_sdk.errors import SlackApiError
 
+from bot.drafting.context import search_query
 from bot.drafting.split import MESSAGE_LIMIT, split_text
 from bot.kb.citations import answer_basis, answer_part
+from bot.kb.evidence import quoted_answer
 from bot.kb.grounding import Grounding, grounding
 from bot.prompts import repeats_example
 from bot.review import blocks as B
@@ -233,7 +235,10 @@ class ReviewService:
 
     # ---- modals -------------------------------------------------------------
     async def open_edit(self, draft_id: str, *, user_id: str, user_team_id: str | None,
-                        trigger_id: str, channel: str | None = None) -> None:
+                        trigger_id: str, channel: str | None = None, quote: bool = False
+                        ) -> None:
+        """The edit modal, holding the draft, or with `quote` the sentence of its sources
+        that best matches the question, as an answer citing it (`quoted_answer`)."""
         gated = await self.gate(draft_id, user_id, user_team_id, channel=channel)
         if gated is None:
             return
@@ -241,9 +246,13 @@ class ReviewService:
         if draft.status != DraftStatus.pending_review:
             await self._already(draft, user_id, request)
             return
+        text = draft.text
+        if quote and request is not None:
+            asked = search_query(request.text, draft.context_text or "")
+            text = quoted_answer(asked, draft.sources or []) or text
         try:
             await self.s.client.views_open(trigger_id=trigger_id,
-                                           view=B.edit_modal(draft_id=draft_id, text=draft.text))
+                                           view=B.edit_modal(draft_id=draft_id, text=text))
         except SlackApiError as exc:
             await self.notify(draft.message_channel_id, user_id,
                               T.EDITOR_FAILED.format(error=exc.response.get("error")),

@@ -1,4 +1,5 @@
-"""Buttons: Approve, Edit, Regenerate, Reject, Retry, re-route and feedback."""
+"""Buttons: Approve, Edit (or answer with the best match), Regenerate, Reject, Retry,
+re-route and feedback."""
 
 from __future__ import annotations
 
@@ -33,10 +34,11 @@ async def on_action(ack: Callable[..., Awaitable[None]], body: dict[str, Any],
             await services.review.notify(channel, user, T.BAD_ACTION)
         return
     # Modals need the trigger_id within 3 s: open them before anything slow.
-    if info.action_id in (ids.EDIT, ids.EDIT_FROM_REACTION):
+    if info.action_id in (ids.EDIT, ids.EDIT_FROM_REACTION, ids.QUOTE):
         await services.review.open_edit(info.value, user_id=info.user_id,
                                         user_team_id=info.user_team_id,
-                                        trigger_id=info.trigger_id, channel=info.channel_id)
+                                        trigger_id=info.trigger_id, channel=info.channel_id,
+                                        quote=info.action_id == ids.QUOTE)
         return
     if info.action_id == ids.REJECT:
         await services.review.open_reject(info.value, user_id=info.user_id,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 __all__ = [
-    "APPROVE", "EDIT", "REGENERATE", "REJECT", "RETRY", "REROUTE", "EDIT_FROM_REACTION",
+    "APPROVE", "EDIT", "QUOTE", "REGENERATE", "REJECT", "RETRY", "REROUTE", "EDIT_FROM_REACTION",
     "FEEDBACK_UP", "FEEDBACK_DOWN", "EDIT_VIEW", "REJECT_VIEW", "DRAFT_SHORTCUT",
     "EDIT_BLOCK_PREFIX", "EDIT_ACTION", "REASON_BLOCK", "REASON_ACTION", "SLASH_COMMAND",
     "REVIEW_ACTIONS",
@@ -11,6 +11,7 @@ __all__ = [
 
 APPROVE = "tandem_approve"
 EDIT = "tandem_edit"
+QUOTE = "tandem_quote"  # the edit modal, holding the best-matching sentence as the answer
 REGENERATE = "tandem_regenerate"
 REJECT = "tandem_reject"
 RETRY = "tandem_retry"

@@ -13,7 +13,7 @@ from bot.kb.ingest import ingest_paths
 from bot.kb.slack_source import ingest_channel
 from bot.settings import ChannelPolicy
 from bot.store.models import DraftStatus
-from tests.e2e.helpers import drafts, finals, wait_posted, wait_text, wait_verdict
+from tests.e2e.helpers import decisions, drafts, finals, wait_posted, wait_text, wait_verdict
 from tests.support.fake_llm import FakeLLM
 from tests.support.harness import Harness, button_values, text_of
 
@@ -243,6 +243,33 @@ async def test_an_answer_its_sources_do_not_hold_is_flagged_to_the_reviewer(
     assert "not in its sources" not in text_of(await h.wait_draft("C0GENERAL", ts, timeout=60))
 
 
+async def test_a_reviewer_can_answer_with_the_best_matching_sentence_instead_of_the_models(
+        kb_harness: Harness, fake_llm: FakeLLM) -> None:
+    h = kb_harness
+    slack = h.slack
+    assert slack is not None
+    fake_llm.reply = lambda _body: STORY
+    ts = await slack.post("general", "alice", "<@U0BOT> when does a page escalate to the "
+                          "secondary engineer?")
+    draft = await h.wait_draft("C0GENERAL", ts, timeout=60)
+    await slack.click("bob", "tandem_quote", channel="C0GENERAL", ts=draft["ts"])
+    modal = (await slack.wait_for(lambda: slack.views("bob")))[-1]
+    initial = modal["blocks"][0]["element"]["initial_value"]
+    (record,) = drafts(h)
+    sentence = ("“After 15 minutes without an acknowledgement the page escalates to the "
+                "secondary on-call engineer.” [1]")
+    assert initial == (sentence + "\n\n*Sources*\n[1] On-call handbook `"
+                       + record.sources[0]["url"] + "`")
+    # The reviewer posts it as it is: an edit of the model's draft, recorded as one.
+    await slack.submit(modal["id"], "bob", {"edit_part_0": {"text": {
+        "type": "plain_text_input", "value": initial}}})
+    await wait_verdict(h, "C0GENERAL", ts, draft["ts"], "Edited and posted by <@U0BOB>")
+    (final,) = await slack.wait_for(lambda: finals(h, "C0GENERAL", ts), timeout=20)
+    assert sentence in text_of(final) and "Alice" not in text_of(final)
+    (decision,) = decisions(h)
+    assert decision.verdict == "edited" and decision.final_text == initial
+
+
 async def test_an_answer_ends_where_the_model_starts_listing_sources_of_its_own(
         kb_harness: Harness, fake_llm: FakeLLM) -> None:
     h = kb_harness
@@ -399,6 +426,7 @@ async def test_question_with_nothing_relevant_says_so_without_the_model(
     chats = [r for r in fake_llm.requests[before:] if r.get("stream")]
     assert chats == []  # nothing to ground an answer in: the model is not asked
     assert searches(h, "nothing_relevant") == 1  # a coverage gap, counted for /metrics
+    assert "tandem_quote" not in button_values(draft)  # no sentence to answer with
 
 
 async def test_questions_in_other_languages_with_nothing_relevant_are_told_so_in_theirs(
