@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.kb.evidence import MAX_CHARS, best_sentence, plain, sentences
+from bot.kb.evidence import MAX_CHARS, best_sentence, plain, quoted_answer, sentences
 from bot.review import blocks as B
 
 HANDBOOK = """# Expense policy
@@ -95,3 +95,15 @@ def test_chinese_and_japanese_sentences_match_by_neighbouring_characters() -> No
     ja = "出張中の食事代は一日40ユーロまで精算できます。ホテルは旅行課が予約します。"
     assert best_sentence("ホテルは誰が予約しますか？", [{"n": 1, "text": ja}]) == \
         (1, "ホテルは旅行課が予約します。")
+
+
+def test_the_quoted_answer_cites_its_page_and_cannot_ping_or_link() -> None:
+    sources = [{"n": 1, "title": "On-call handbook", "url": "/docs/on-call.md",
+                "text": "Pages escalate after 15 minutes. Tell <!channel> & **ping** "
+                        "[the lead](https://x.example) when a page escalates."},
+               {"n": 2, "title": "Expense policy", "url": "/docs/expenses.md",
+                "text": "Meals are reimbursed up to 40 euros a day."}]
+    quote = quoted_answer("who do I tell when a page escalates?", sources)
+    assert quote == ("“Tell &lt;!channel&gt; &amp; ping the lead when a page escalates.” [1]"
+                     "\n\n*Sources*\n[1] On-call handbook `/docs/on-call.md`")
+    assert quoted_answer("who won the football world cup?", sources) is None
