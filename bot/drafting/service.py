@@ -192,8 +192,9 @@ class DraftingService:
         if task and not task.done():
             task.cancel()
 
-    async def _messages(self, request: Request, draft: Draft) -> tuple[list[dict[str, Any]],
-                                                                      list[dict[str, Any]]]:
+    async def _messages(self, request: Request, draft: Draft, query: str
+                        ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The prompt's messages and, for a question, the sources found for `query`."""
         s = self.s
         prompt = s.prompts.get(draft.job)
         sources: list[dict[str, Any]] = []
@@ -204,7 +205,6 @@ class DraftingService:
             policy = await self._policy(request.channel_id)
             started = time.monotonic()
             try:
-                query = search_query(request.text, draft.context_text or "")
                 found = await s.kb.search(query, k=5, collections=policy.collections,
                                           channel_id=request.channel_id)
                 # Each page's hash as the draft read it: an answer approved from it goes
@@ -238,8 +238,11 @@ class DraftingService:
         prompt = s.prompts.get(draft.job)
         model = choose_model(draft.job, s.settings.traffic, s.llm.model, request.id)
         failure: SearchFailed | None = None
+        # What a question is searched with (a short follow-up, with its thread's
+        # question); the evidence line and the Sources block read it again.
+        searched = search_query(request.text, draft.context_text or "")
         try:
-            messages, sources = await self._messages(request, draft)
+            messages, sources = await self._messages(request, draft, searched)
         except SearchFailed as exc:
             messages, sources, failure = [], [], exc
         source_status = draft.status
@@ -329,8 +332,7 @@ class DraftingService:
                 draft_version=draft.version, repeats_example=echo, cut=cut,
                 not_in_sources=basis)
             # Beside the answer, the sentence of its sources that best matches what was
-            # searched (a short follow-up, with its thread's question).
-            searched = search_query(request.text, draft.context_text or "")
+            # searched.
             best = best_sentence(searched, sources)
             evidence = neutralise(B.evidence_line(*best, sources), allowed) if best else None
             if not text:  # checked before the Sources block is added to it
