@@ -20,7 +20,7 @@ CUT_REPETITION = "repetition"  # recorded in a draft's usage as what its end was
 MIN_COPIES = 3
 MIN_SPAN = 80  # characters that the copies cover together
 MAX_UNIT = 400  # the longest stretch looked for, in characters
-_ENDS = ".!?\n"
+_ENDS = ".!?\n。！？"  # where a sentence or line ends, Chinese and Japanese stops too
 
 
 def loop_start(text: str) -> int | None:

@@ -37,6 +37,14 @@ def test_a_repeated_sentence_is_kept_once_to_its_full_stop() -> None:
                          "The secondary on-call engineer is paged next.")
 
 
+def test_a_repeated_japanese_sentence_is_kept_once_to_its_full_stop() -> None:
+    text = ("当番は15分後にエスカレーションします。"
+            + "当番の次に副当番のエンジニアが呼び出されます。" * 6)
+    at = loop_start(text)
+    assert at is not None
+    assert text[:at] == "当番は15分後にエスカレーションします。当番の次に副当番のエンジニアが呼び出されます。"
+
+
 def test_structure_that_repeats_by_design_is_not_a_loop() -> None:
     table = "| Step | Owner |\n|---|---|\n" + "| | |\n" * 12
     checklist = "Before you deploy:\n" + "- [ ] \n" * 15
