@@ -138,7 +138,8 @@ class DraftingService:
             return
         if not await s.directory.is_external(ask.user_id, ask.user_team_id):
             return
-        await self.handle_ask(replace(ask, explicit=ask.explicit or "support"))
+        # Routing sends an external author's message to support, and says so.
+        await self.handle_ask(ask)
 
     async def handle_command(self, ask: Ask) -> None:
         """`/tandem [doc|ask|reply] text`: an anchor message gives the draft its thread."""

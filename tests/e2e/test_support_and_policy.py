@@ -23,6 +23,9 @@ async def test_customer_message_in_shared_channel_drafts_in_review_channel_only(
     assert [m for m in shared if m.get("bot_id")] == []
     (request,) = requests(tandem)
     assert request.job == "support" and request.author == "external"
+    # The reason shown to reviewers is where it came from, not a request carol never made.
+    assert request.route_reason == "external customer in a support channel"
+    assert "external customer in a support channel" in text_of(draft)
     assert request.review_channel_id == "C0REVIEWS"
     await slack.click("bob", "tandem_approve", channel="C0REVIEWS", ts=draft["ts"])
     posted = await slack.wait_for(lambda: finals(tandem, "C0ACME", ts))
