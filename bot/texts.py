@@ -12,7 +12,9 @@ class T:
     # by the name its usage records.
     CUTS = {"made_up_sources": ":scissors: cut where the model began listing sources of "
                                "its own (not the ones it was given)",
-            "repetition": ":scissors: cut where the model began repeating itself"}
+            "repetition": ":scissors: cut where the model began repeating itself",
+            "length": ":scissors: stopped at the model's length limit, so it may be "
+                      "unfinished (a sentence cut off midway is left out)"}
     DRAFT_LABEL = ":memo: *Draft* — not posted yet. Approve, edit, regenerate or reject."
     AUTO_POSTED = (":speech_balloon: *Answer from Tandem* — posted without review; "
                    "tell us if it helped.")

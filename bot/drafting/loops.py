@@ -14,9 +14,11 @@ or digit (a table's "|---|---|" rule or a checklist's empty boxes repeat by desi
 
 from __future__ import annotations
 
-__all__ = ["CUT_REPETITION", "LoopGuard", "loop_start"]
+__all__ = ["CUT_LENGTH", "CUT_REPETITION", "LoopGuard", "finished_part", "loop_start"]
 
-CUT_REPETITION = "repetition"  # recorded in a draft's usage as what its end was cut for
+# Recorded in a draft's usage as what its end was cut for.
+CUT_REPETITION = "repetition"
+CUT_LENGTH = "length"  # the model stopped at `max_tokens`, mid-sentence as often as not
 MIN_COPIES = 3
 MIN_SPAN = 80  # characters that the copies cover together
 MAX_UNIT = 400  # the longest stretch looked for, in characters
@@ -42,6 +44,30 @@ def loop_start(text: str) -> int | None:
             return next((p for p in range(keep, start + 2 * unit) if text[p - 1] in _ENDS),
                         keep)
     return None
+
+
+def finished_part(text: str) -> str:
+    """`text` without the unfinished sentence it ends in: up to the last sentence or line
+    end in its second half, or all of it when there is none there (one long sentence)."""
+    text = text.rstrip()
+    for p in range(len(text) - 1, len(text) // 2, -1):
+        if text[p] in _ENDS and _ends_sentence(text, p):
+            return text[:p + 1].rstrip()
+    return text
+
+
+def _ends_sentence(text: str, p: int) -> bool:
+    """Whether the stop at `p` ends a sentence: not "e.g.", "i.e.", a list's "3." or the
+    point of "3.5"."""
+    if text[p] not in ".!?":
+        return True
+    if p + 1 < len(text) and not text[p + 1].isspace():
+        return False
+    start = max(text.rfind(" ", 0, p), text.rfind("\n", 0, p)) + 1
+    word = text[start:p]
+    if "." in word or (len(word) == 1 and word.isalpha()):
+        return False
+    return not (word.isdigit() and (start == 0 or text[start - 1] == "\n"))
 
 
 class LoopGuard:

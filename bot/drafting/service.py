@@ -22,7 +22,7 @@ from bot.drafting.context import (
     search_query,
 )
 from bot.drafting.intake import Ask, channel_kind, check_text, placement
-from bot.drafting.loops import CUT_REPETITION, LoopGuard
+from bot.drafting.loops import CUT_LENGTH, CUT_REPETITION, LoopGuard, finished_part
 from bot.drafting.safety import neutralise, to_mrkdwn
 from bot.drafting.writer import DraftWriter, Surface
 from bot.kb.citations import CUT_LISTING, ListingGuard, cite
@@ -313,6 +313,9 @@ class DraftingService:
                 text, usage = loop.text.strip(), stream.usage or {}
                 cut = CUT_LISTING if listing and listing.cut \
                     else CUT_REPETITION if loop.cut else None
+                if cut is None and stream.finish_reason == "length":
+                    # Stopped at max_tokens: the unfinished sentence goes, and it says so.
+                    text, cut = finished_part(text), CUT_LENGTH
                 if cut:  # recorded: the model wrote more than the draft keeps
                     usage = {**usage, "cut": cut}
                     s.metrics.flagged.labels(draft.job, cut).inc()

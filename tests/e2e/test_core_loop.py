@@ -64,3 +64,21 @@ async def test_a_draft_that_loops_is_cut_after_its_first_copy_and_says_so(
     await slack.click("bob", "tandem_approve", channel="C0GENERAL", ts=draft["ts"])
     decided = await wait_verdict(tandem, "C0GENERAL", ts, draft["ts"], "Approved by <@U0BOB>")
     assert "cut where the model began repeating itself" in text_of(decided)
+
+
+async def test_a_draft_stopped_at_the_length_limit_drops_its_unfinished_sentence_and_says_so(
+        tandem: Harness, fake_llm: FakeLLM) -> None:
+    slack = tandem.slack
+    assert slack is not None and tandem.bot is not None
+    # More words than the document prompt's max_tokens: the fake stops there, "length".
+    fake_llm.reply = lambda _body: " ".join(
+        f"Milestone {i} ships on day {i} of the quarter, e.g. after review." for i in range(400))
+    ts = await slack.post("general", "alice", "<@U0BOT> write the quarter's milestone plan")
+    draft = await tandem.wait_draft("C0GENERAL", ts, timeout=60)
+    assert "stopped at the model's length limit" in text_of(draft)
+    (record,) = drafts(tandem)
+    assert record.usage["cut"] == "length"
+    # It ends on a whole sentence, where the model had written a part of one more.
+    assert record.text.startswith("Milestone 0 ships") and record.text.endswith("after review.")
+    assert tandem.bot.services.metrics.registry.get_sample_value(
+        "tandem_drafts_flagged_total", {"job": "document", "flag": "length"}) == 1

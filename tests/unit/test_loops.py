@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.drafting.loops import LoopGuard, loop_start
+from bot.drafting.loops import LoopGuard, finished_part, loop_start
 
 HANDBOOK_LOOP = ("The following will be available on the main server:\n#production\n"
                  "#deployment\n" + "#security\n" * 40)
@@ -62,3 +62,23 @@ def test_a_draft_with_no_loop_is_passed_through_whole() -> None:
     shown, guard = _streamed(text, 4)
     # The whole paragraph twice is two copies: not yet a loop.
     assert not guard.cut and shown == guard.text == text
+
+
+def test_a_draft_stopped_mid_sentence_keeps_its_last_whole_sentence() -> None:
+    assert finished_part("Deploys run Monday to Thursday. Production is frozen on Fri") \
+        == "Deploys run Monday to Thursday."
+    assert finished_part("1. Merge to main.\n2. Wait for CI.\n3. Run deploy-pr") \
+        == "1. Merge to main.\n2. Wait for CI."
+    assert finished_part("当番は15分後にエスカレーションします。次に副当番のエンジ") \
+        == "当番は15分後にエスカレーションします。"
+
+
+def test_abbreviations_and_decimals_end_no_sentence() -> None:
+    assert finished_part("Use a stable release, e.g. 3.5 or later, and then e.g. mor") \
+        == "Use a stable release, e.g. 3.5 or later, and then e.g. mor"
+
+
+def test_a_draft_with_no_sentence_end_late_enough_is_kept_whole() -> None:
+    # Cutting back to the first line would drop most of it: the reviewer gets it all.
+    text = "Intro.\n" + "a long list item without any end " * 10
+    assert finished_part(text) == text.rstrip()
