@@ -25,7 +25,7 @@ from bot.kb.chunking import HEADING_SEP
 from bot.kb.citations import cite, escape_mrkdwn
 from bot.kb.ranking import normalize, stemmed_terms
 
-__all__ = ["best_sentence", "plain", "quoted_answer", "sentences"]
+__all__ = ["best_passage", "best_sentence", "plain", "quoted_answer", "sentences"]
 
 # A sentence ends at . ! ? before a space and what can begin one, or at a CJK stop.
 _END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[\w])|(?<=[。！？])")
@@ -36,6 +36,7 @@ _HEADING = re.compile(r"^\s*#{1,6}\s")
 MIN_CHARS, MAX_CHARS = 12, 400
 HEADING_SHARE = 0.5  # what a word of the sentence's section heading counts
 RANK_DISCOUNT = 0.25  # score / (1 + this × ranks below the first source)
+PASSAGE_CHARS = 400  # what a quoted answer holds at most, beyond a long first sentence
 # Inline Markdown a quoted sentence shows as its words: a link's text, emphasis's words.
 _LINK = re.compile(r"!?\[([^\]\n]*)\]\([^)\s]*(?:\s+\"[^\"]*\")?\)")
 _STRONG = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
@@ -57,16 +58,24 @@ def _units(text: str) -> list[str]:
     return units
 
 
-def sentences(text: str) -> list[str]:
-    """The text's sentences, without heading or list markup; those shorter than
-    MIN_CHARS are left out, those longer than MAX_CHARS cut with "…"."""
+def _paragraph_sentences(text: str) -> list[list[str]]:
+    """The text's sentences, paragraph by paragraph (see `sentences`)."""
     out = []
     for unit in _units(text):
+        kept = []
         for part in _END.split(unit):
             part = part.strip()
             if len(part) >= MIN_CHARS:
-                out.append(part if len(part) <= MAX_CHARS else part[:MAX_CHARS - 1] + "…")
+                kept.append(part if len(part) <= MAX_CHARS else part[:MAX_CHARS - 1] + "…")
+        if kept:
+            out.append(kept)
     return out
+
+
+def sentences(text: str) -> list[str]:
+    """The text's sentences, without heading or list markup; those shorter than
+    MIN_CHARS are left out, those longer than MAX_CHARS cut with "…"."""
+    return [s for paragraph in _paragraph_sentences(text) for s in paragraph]
 
 
 def plain(sentence: str) -> str:
@@ -85,21 +94,48 @@ def best_sentence(question: str, sources: Sequence[Mapping[str, Any]]
                   ) -> tuple[int, str] | None:
     """(source number, sentence) of the sentence in `sources` (as a draft records them:
     "n", "text") that best matches `question`; None when none holds a word of it."""
+    best = _best(question, sources)
+    return (best[0], best[1][best[2]]) if best else None
+
+
+def best_passage(question: str, sources: Sequence[Mapping[str, Any]],
+                 budget: int = PASSAGE_CHARS) -> tuple[int, str] | None:
+    """(source number, passage): the best sentence and those after it in its paragraph,
+    as many as fit in `budget` characters. A paragraph keeps to one point, and the
+    sentence naming the question's words often only opens it ("The office VPN uses
+    WireGuard."), the next ones saying what to do."""
+    best = _best(question, sources)
+    if best is None:
+        return None
+    n, paragraph, i = best
+    passage = paragraph[i]
+    for more in paragraph[i + 1:]:
+        if passage.endswith("…") or len(passage) + 1 + len(more) > budget:
+            break
+        passage += " " + more
+    return n, passage
+
+
+def _best(question: str, sources: Sequence[Mapping[str, Any]]
+          ) -> tuple[int, list[str], int] | None:
+    """(source number, paragraph, index of the sentence in it) of the best sentence."""
     wanted = _stems(question)
-    found = [(int(src["n"]), s, _stems(s), _stems(_section(src))) for src in sources
-             for s in sentences(str(src.get("text") or ""))]
+    found = [(int(src["n"]), paragraph, i, _stems(s), _stems(_section(src)))
+             for src in sources
+             for paragraph in _paragraph_sentences(str(src.get("text") or ""))
+             for i, s in enumerate(paragraph)]
     if not wanted or not found:
         return None
-    holding = {t: sum(t in words or t in head for _, _, words, head in found) for t in wanted}
+    holding = {t: sum(t in words or t in head for *_, words, head in found) for t in wanted}
     weight = {t: math.log(1 + len(found) / n) for t, n in holding.items() if n}
     first = min(n for n, *_ in found)
     best, best_score = None, 0.0
-    for n, sentence, words, head in found:
+    for n, paragraph, i, words, head in found:
         score = sum(w if t in words else HEADING_SHARE * w
                     for t, w in weight.items() if t in words or t in head)
         score /= 1 + RANK_DISCOUNT * (n - first)
         if score > best_score:
-            best, best_score = (n, sentence), score
+            best, best_score = (n, paragraph, i), score
     return best
 
 
@@ -111,10 +147,10 @@ def _section(source: Mapping[str, Any]) -> str:
 
 
 def quoted_answer(question: str, sources: Sequence[Mapping[str, Any]]) -> str | None:
-    """The best sentence as an answer a reviewer can post instead of the model's, in
-    Slack mrkdwn: “the sentence” [n], then the Sources block naming its page; None when
+    """The best passage as an answer a reviewer can post instead of the model's, in
+    Slack mrkdwn: “the passage” [n], then the Sources block naming its page; None when
     no sentence holds a word of `question`."""
-    best = best_sentence(question, sources)
+    best = best_passage(question, sources)
     if best is None:
         return None
     n, sentence = best

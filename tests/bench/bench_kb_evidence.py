@@ -5,6 +5,8 @@ five sources as the question route does (each cut to the 1,500 characters the pr
 shows), and each method picks a text that should hold the annotated answer:
 
 - `evidence`: `bot.kb.evidence.best_sentence`, the line a draft shows its reviewer;
+- `quoted_passage`: `bot.kb.evidence.best_passage`, what "Answer with the best match"
+  puts in the edit modal: that sentence and the rest of its paragraph, to 400 characters;
 - `first_sentence`: the first sentence of source [1];
 - `minilm_nearest`: the sentence closest to the question by the local MiniLM;
 - `model_answer` (with --with-model): the packaged model's answer through the shipped
@@ -45,7 +47,7 @@ import numpy as np
 
 from bot.kb.citations import ListingGuard
 from bot.kb.embedding import LocalEmbedder
-from bot.kb.evidence import best_sentence, sentences
+from bot.kb.evidence import best_passage, best_sentence, sentences
 from bot.kb.grounding import grounding
 from bot.kb.service import KnowledgeBase
 from bot.prompts import PromptBook
@@ -135,11 +137,14 @@ async def run(args: argparse.Namespace) -> None:
         todo = await cases(kb, args.questions)
     finally:
         await kb.close()
-    picks: dict[str, list[str]] = {"evidence": [], "first_sentence": [], "minilm_nearest": []}
+    picks: dict[str, list[str]] = {"evidence": [], "quoted_passage": [], "first_sentence": [],
+                                   "minilm_nearest": []}
     for c in todo:
         found = [s for src in c["sources"] for s in sentences(src["text"])]
         best = best_sentence(c["question"], c["sources"])
         picks["evidence"].append(best[1] if best else "")
+        passage = best_passage(c["question"], c["sources"])
+        picks["quoted_passage"].append(passage[1] if passage else "")
         picks["first_sentence"].append(found[0] if found else "")
         if found:
             vectors = await embedder.embed([c["question"], *found])
@@ -154,7 +159,9 @@ async def run(args: argparse.Namespace) -> None:
     print(json.dumps({"questions": len(todo), "answer_in_sources": shown,  # noqa: T201
                       **{f"{name}_holds_answer": sum(holds(t, c["answer"])
                                                      for t, c in zip(texts, todo, strict=True))
-                         for name, texts in picks.items()}, **model}))
+                         for name, texts in picks.items()},
+                      **{f"{name}_median_chars": sorted(map(len, picks[name]))[len(todo) // 2]
+                         for name in ("evidence", "quoted_passage") if todo}, **model}))
 
 
 async def docs_sets() -> None:

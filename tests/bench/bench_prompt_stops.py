@@ -4,8 +4,9 @@ Starts the embedded vLLM and drafts, through the shipped prompts, 8 document and
 asks of the routing dev set and the first N questions about the Node.js/npm docs with the
 sources the knowledge base finds (the store `bench_kb_docs.py` builds). Prints one JSON
 line per run and job: drafts, those that wrote the template's next turn, tokens generated,
-drafts that ran to max_tokens, drafts `repeats_example` flags, and drafts that loop (a
-stretch repeated to the end, which drafting cuts: `bot.drafting.loops`).
+drafts that ran to max_tokens, drafts `repeats_example` flags, drafts that loop (a
+stretch repeated to the end, which drafting cuts: `bot.drafting.loops`), and the characters
+of unfinished last sentences that drafting leaves out of the others that ran to max_tokens.
 
     PYTHONPATH=. python3 tests/bench/bench_prompt_stops.py [--questions 24]
 """
@@ -18,7 +19,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bot.drafting.loops import LoopGuard
+from bot.drafting.loops import LoopGuard, finished_part
 from bot.kb.embedding import LocalEmbedder
 from bot.kb.evaluation import load_queries
 from bot.kb.service import KnowledgeBase
@@ -79,13 +80,19 @@ async def main(args: argparse.Namespace) -> None:
                 row = by_job.setdefault(job, {"run": run, "job": job, "drafts": 0,
                                               "template_turns": 0, "tokens": 0,
                                               "ran_to_max_tokens": 0,
-                                              "repeats_example": 0, "loops": 0})
+                                              "repeats_example": 0, "loops": 0,
+                                              "length_cut_chars": 0})
                 row["drafts"] += 1
                 row["template_turns"] += any(t in stream.text for t in TURNS)
                 row["tokens"] += tokens
                 row["ran_to_max_tokens"] += tokens >= book.get(job).params["max_tokens"]
                 row["repeats_example"] += repeats_example(stream.text, messages)
-                row["loops"] += loops(stream.text)
+                looped = loops(stream.text)
+                row["loops"] += looped
+                if stream.finish_reason == "length" and not looped:
+                    # What drafting leaves out of a draft stopped mid-sentence.
+                    row["length_cut_chars"] += len(stream.text.rstrip()) \
+                        - len(finished_part(stream.text))
             for row in by_job.values():
                 print(json.dumps(row), flush=True)  # noqa: T201
 

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from bot.kb.evidence import MAX_CHARS, best_sentence, plain, quoted_answer, sentences
+from bot.kb.evidence import (
+    MAX_CHARS,
+    best_passage,
+    best_sentence,
+    plain,
+    quoted_answer,
+    sentences,
+)
 from bot.review import blocks as B
 
 HANDBOOK = """# Expense policy
@@ -107,3 +114,23 @@ def test_the_quoted_answer_cites_its_page_and_cannot_ping_or_link() -> None:
     assert quote == ("“Tell &lt;!channel&gt; &amp; ping the lead when a page escalates.” [1]"
                      "\n\n*Sources*\n[1] On-call handbook `/docs/on-call.md`")
     assert quoted_answer("who won the football world cup?", sources) is None
+
+
+def test_the_quoted_passage_goes_on_to_the_end_of_its_paragraph_within_its_budget() -> None:
+    page = ("The office VPN uses WireGuard. Download your personal profile from the IT "
+            "portal and import it into the WireGuard app. Profiles expire after 90 days.\n\n"
+            "Production databases are reachable only through the bastion host.")
+    sources = [{"n": 1, "text": page, "title": "VPN and access", "url": "/docs/vpn.md",
+                "heading": "VPN and access > Connecting to the VPN"}]
+    question = "how do I connect to the VPN from home?"
+    # The evidence line shows the one sentence; the answer a reviewer posts says what to do.
+    assert best_sentence(question, sources) == (1, "The office VPN uses WireGuard.")
+    assert best_passage(question, sources) == (1, (
+        "The office VPN uses WireGuard. Download your personal profile from the IT portal "
+        "and import it into the WireGuard app. Profiles expire after 90 days."))
+    assert best_passage(question, sources, budget=120) == (1, (
+        "The office VPN uses WireGuard. Download your personal profile from the IT portal "
+        "and import it into the WireGuard app."))
+    quote = quoted_answer(question, sources)
+    assert quote is not None and "import it into the WireGuard app" in quote
+    assert "bastion" not in quote
