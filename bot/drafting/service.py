@@ -337,7 +337,7 @@ class DraftingService:
                 not_in_sources=basis)
             # Beside the answer, the sentence of its sources that best matches what was
             # searched.
-            best = best_sentence(searched, sources)
+            best = best_sentence(searched, sources, request.text)
             evidence = neutralise(B.evidence_line(*best, sources), allowed) if best else None
             if not text:  # checked before the Sources block is added to it
                 raise LLMError("empty answer", what=T.ONLY_MADE_UP_SOURCES if cut == CUT_LISTING

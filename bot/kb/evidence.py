@@ -33,6 +33,9 @@ _END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[\w])|(?<=[。！？])")
 _STARTS = re.compile(r"^\s*(?:[-*+]\s|\d+[.)]\s|>|\|)")
 _MARKUP = re.compile(r"^\s*(?:[-*+]\s+|\d+[.)]\s+|>\s*)")
 _HEADING = re.compile(r"^\s*#{1,6}\s")
+# An FAQ's labels, as approved answers are stored too: "Q: …?" then "A: …".
+_QUESTION_LABEL = re.compile(r"Q:\s")
+_ANSWER_LABEL = re.compile(r"^A:\s+")
 MIN_CHARS, MAX_CHARS = 12, 400
 HEADING_SHARE = 0.5  # what a word of the sentence's section heading counts
 RANK_DISCOUNT = 0.25  # score / (1 + this × ranks below the first source)
@@ -63,18 +66,25 @@ def _paragraph_sentences(text: str) -> list[list[str]]:
     out = []
     for unit in _units(text):
         kept = []
-        for part in _END.split(unit):
+        for part in _END.split(_ANSWER_LABEL.sub("", unit)):
             part = part.strip()
-            if len(part) >= MIN_CHARS:
+            if len(part) >= MIN_CHARS and not _asks(part):
                 kept.append(part if len(part) <= MAX_CHARS else part[:MAX_CHARS - 1] + "…")
         if kept:
             out.append(kept)
     return out
 
 
+def _asks(sentence: str) -> bool:
+    """A question, or an FAQ's (or an approved answer entry's) "Q:" line: it holds the
+    question's words best and answers nothing."""
+    return sentence.endswith(("?", "？")) or bool(_QUESTION_LABEL.match(sentence))
+
+
 def sentences(text: str) -> list[str]:
-    """The text's sentences, without heading or list markup; those shorter than
-    MIN_CHARS are left out, those longer than MAX_CHARS cut with "…"."""
+    """The text's sentences, without heading or list markup or "A:" labels; questions
+    (`_asks`) and those shorter than MIN_CHARS are left out, those longer than MAX_CHARS
+    cut with "…"."""
     return [s for paragraph in _paragraph_sentences(text) for s in paragraph]
 
 
@@ -90,21 +100,26 @@ def _stems(text: str) -> set[str]:
     return set(stemmed_terms(text))
 
 
-def best_sentence(question: str, sources: Sequence[Mapping[str, Any]]
+def best_sentence(question: str, sources: Sequence[Mapping[str, Any]], asked: str = ""
                   ) -> tuple[int, str] | None:
     """(source number, sentence) of the sentence in `sources` (as a draft records them:
-    "n", "text") that best matches `question`; None when none holds a word of it."""
-    best = _best(question, sources)
+    "n", "text") that best matches `question`; None when none holds a word of it.
+
+    `asked` is the ask itself when `question` adds the thread's question to a short
+    follow-up (`bot.drafting.context.search_query`): then, if any sentence (or its
+    section's heading) holds a word of the follow-up, only those compete. "and on
+    Linux?" wants the "On Linux" section, which the thread's question words miss."""
+    best = _best(question, sources, asked)
     return (best[0], best[1][best[2]]) if best else None
 
 
-def best_passage(question: str, sources: Sequence[Mapping[str, Any]],
+def best_passage(question: str, sources: Sequence[Mapping[str, Any]], asked: str = "",
                  budget: int = PASSAGE_CHARS) -> tuple[int, str] | None:
     """(source number, passage): the best sentence and those after it in its paragraph,
     as many as fit in `budget` characters. A paragraph keeps to one point, and the
     sentence naming the question's words often only opens it ("The office VPN uses
     WireGuard."), the next ones saying what to do."""
-    best = _best(question, sources)
+    best = _best(question, sources, asked)
     if best is None:
         return None
     n, paragraph, i = best
@@ -116,7 +131,7 @@ def best_passage(question: str, sources: Sequence[Mapping[str, Any]],
     return n, passage
 
 
-def _best(question: str, sources: Sequence[Mapping[str, Any]]
+def _best(question: str, sources: Sequence[Mapping[str, Any]], asked: str
           ) -> tuple[int, list[str], int] | None:
     """(source number, paragraph, index of the sentence in it) of the best sentence."""
     wanted = _stems(question)
@@ -129,8 +144,10 @@ def _best(question: str, sources: Sequence[Mapping[str, Any]]
     holding = {t: sum(t in words or t in head for *_, words, head in found) for t in wanted}
     weight = {t: math.log(1 + len(found) / n) for t, n in holding.items() if n}
     first = min(n for n, *_ in found)
+    focus = _stems(asked) & set(weight)
+    competing = [f for f in found if focus & (f[3] | f[4])] if focus else found
     best, best_score = None, 0.0
-    for n, paragraph, i, words, head in found:
+    for n, paragraph, i, words, head in competing:
         score = sum(w if t in words else HEADING_SHARE * w
                     for t, w in weight.items() if t in words or t in head)
         score /= 1 + RANK_DISCOUNT * (n - first)
@@ -146,11 +163,12 @@ def _section(source: Mapping[str, Any]) -> str:
     return heading.rpartition(HEADING_SEP)[2] if HEADING_SEP in heading else ""
 
 
-def quoted_answer(question: str, sources: Sequence[Mapping[str, Any]]) -> str | None:
+def quoted_answer(question: str, sources: Sequence[Mapping[str, Any]], asked: str = ""
+                  ) -> str | None:
     """The best passage as an answer a reviewer can post instead of the model's, in
     Slack mrkdwn: “the passage” [n], then the Sources block naming its page; None when
     no sentence holds a word of `question`."""
-    best = best_passage(question, sources)
+    best = best_passage(question, sources, asked)
     if best is None:
         return None
     n, sentence = best

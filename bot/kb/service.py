@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from bot.kb.chunking import chunk_document
+from bot.kb.citations import answer_part, check_citations
 from bot.kb.embedding import Embedder, english_only
 from bot.kb.languages import function_words, query_language
 from bot.kb.ranking import (
@@ -284,8 +285,11 @@ class KnowledgeBase:
         them changes or is removed, the entry is stale and search leaves it out
         (`stale_answers`).
         """
+        # Without its Sources block and citation markers: those name the sources of the
+        # draft it answered, not of a later one that cites the entry.
+        said = check_citations(answer_part(answer), []).strip()
         doc = Document(doc_id=f"{ANSWER_PREFIX}{permalink}", title=question.strip()[:200],
-                       url=permalink, text=f"Q: {question.strip()}\n\nA: {answer.strip()}",
+                       url=permalink, text=f"Q: {question.strip()}\n\nA: {said}",
                        collection=collection, private_channel=channel_id if private else None,
                        updated_at=time.time())
         drafted = dict(basis) if isinstance(basis, Mapping) else dict.fromkeys(basis)

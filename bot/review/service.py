@@ -249,7 +249,7 @@ class ReviewService:
         text = draft.text
         if quote and request is not None:
             asked = search_query(request.text, draft.context_text or "")
-            text = quoted_answer(asked, draft.sources or []) or text
+            text = quoted_answer(asked, draft.sources or [], request.text) or text
         try:
             await self.s.client.views_open(trigger_id=trigger_id,
                                            view=B.edit_modal(draft_id=draft_id, text=text))

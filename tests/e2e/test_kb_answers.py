@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,17 @@ The on-call rotation hands over every Monday at 10:00.
 EXPENSES = """# Expense policy
 
 Meals while travelling are reimbursed up to 40 euros a day with receipts.
+"""
+
+VPN = """# VPN and access
+
+## Connecting to the VPN
+The office VPN uses WireGuard. Download your personal profile from the IT portal and
+import it into the WireGuard app.
+
+## On Linux
+Install `wireguard-tools`, save the profile as `/etc/wireguard/office.conf` and run
+`sudo wg-quick up office`.
 """
 
 ASK_MEALS = "<@U0BOT> how much are meals reimbursed when travelling?"
@@ -458,6 +470,26 @@ async def test_a_short_follow_up_in_a_thread_is_searched_with_the_threads_questi
     assert "After 15 minutes" in text_of(draft) and "On-call handbook" in text_of(draft)
     (record,) = drafts(h)
     assert record.sources[0]["title"].startswith("On-call handbook") and ts
+
+
+async def test_a_follow_up_shows_and_quotes_the_passage_about_what_it_adds(
+        kb_harness: Harness, fake_llm: FakeLLM, tmp_path: Path) -> None:
+    h = kb_harness
+    slack = h.slack
+    assert slack is not None and h.bot is not None and h.bot.services.kb is not None
+    vpn = tmp_path / "more"
+    vpn.mkdir()
+    (vpn / "vpn.md").write_text(VPN)
+    await ingest_paths(h.bot.services.kb, [vpn], show_progress=False)
+    fake_llm.reply = lambda _body: "Use the app [1]."
+    root = await slack.post("general", "alice", "How do I connect to the VPN from home?")
+    await slack.post("general", "bob", "<@U0BOT> and on Linux?", thread_ts=root)
+    draft = await h.wait_draft("C0GENERAL", root, timeout=60)
+    # The thread's question alone would pick "The office VPN uses WireGuard."
+    assert "VPN and access: “Install `wireguard-tools`" in text_of(draft)
+    await slack.click("alice", "tandem_quote", channel="C0GENERAL", ts=draft["ts"])
+    (modal,) = await slack.wait_for(lambda: slack.views("alice"))
+    assert "sudo wg-quick up office" in json.dumps(modal)
 
 
 async def _question_fails_without_the_model(h: Harness, fake_llm: FakeLLM

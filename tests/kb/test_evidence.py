@@ -134,3 +134,33 @@ def test_the_quoted_passage_goes_on_to_the_end_of_its_paragraph_within_its_budge
     quote = quoted_answer(question, sources)
     assert quote is not None and "import it into the WireGuard app" in quote
     assert "bastion" not in quote
+
+
+def test_a_question_in_the_sources_is_never_the_evidence_its_answer_is() -> None:
+    # An approved answer, as the knowledge base stores it, ranks first for a follow-up.
+    entry = ("Q: how do I connect to the VPN from home?\n\n"
+             "A: Import your WireGuard profile and switch the VPN on.")
+    faq = "Can I connect to the VPN from a hotel? Yes, the VPN works from any network."
+    assert best_sentence("how do I connect to the VPN from home?", [{"n": 1, "text": entry}]) \
+        == (1, "Import your WireGuard profile and switch the VPN on.")
+    assert best_sentence("can I connect to the VPN from a hotel?", [{"n": 1, "text": faq}]) \
+        == (1, "Yes, the VPN works from any network.")
+    assert sentences(entry + "\n\n" + faq) == [
+        "Import your WireGuard profile and switch the VPN on.",
+        "Yes, the VPN works from any network."]
+
+
+def test_a_follow_up_gets_evidence_holding_its_own_words() -> None:
+    sources = [{"n": 1, "text": "The office VPN uses WireGuard. Download your profile from "
+                                "the IT portal.",
+                "heading": "VPN and access > Connecting to the VPN"},
+               {"n": 1, "text": "Install wireguard-tools and run sudo wg-quick up office.",
+                "heading": "VPN and access > On Linux"}]
+    searched = "and on Linux?\nhow do I connect to the VPN from home?"
+    # The thread's question alone picks its own sentence; the follow-up wants Linux.
+    assert best_sentence(searched, sources) == (1, "The office VPN uses WireGuard.")
+    assert best_sentence(searched, sources, asked="and on Linux?") == (
+        1, "Install wireguard-tools and run sudo wg-quick up office.")
+    # Asked on its own, the ask is the question: the same sentence as without it.
+    question = "how do I connect to the VPN from home?"
+    assert best_sentence(question, sources, asked=question) == best_sentence(question, sources)

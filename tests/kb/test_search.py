@@ -119,6 +119,19 @@ async def test_approved_answer_becomes_searchable_in_its_channel(kb: KnowledgeBa
     assert len(hits) == 1 and "7000" in hits[0].text
 
 
+async def test_an_approved_answer_is_stored_without_its_sources_block_and_markers(
+        kb: KnowledgeBase) -> None:
+    link = "https://team.slack.com/archives/C1/p1700000000000200"
+    await kb.add_answer(question="How do I connect to the VPN?",
+                        answer="Import your profile into the WireGuard app [1].\n\n*Sources*\n"
+                               "[1] VPN and access `/docs/vpn-and-access.md`",
+                        permalink=link, channel_id="C1")
+    (hit,) = await kb.search("connect to the VPN", k=3, channel_id="C1")
+    # A later draft citing the entry would otherwise show the old draft's numbering.
+    assert hit.text == "Q: How do I connect to the VPN?\n\nA: Import your profile into " \
+        "the WireGuard app."
+
+
 async def test_an_answer_whose_sources_changed_or_went_is_left_out_of_search(
         kb: KnowledgeBase) -> None:
     await kb.upsert(_docs())

@@ -42,7 +42,8 @@ def test_a_repeated_japanese_sentence_is_kept_once_to_its_full_stop() -> None:
             + "当番の次に副当番のエンジニアが呼び出されます。" * 6)
     at = loop_start(text)
     assert at is not None
-    assert text[:at] == "当番は15分後にエスカレーションします。当番の次に副当番のエンジニアが呼び出されます。"
+    assert text[:at] == ("当番は15分後にエスカレーションします。"
+                         "当番の次に副当番のエンジニアが呼び出されます。")
 
 
 def test_structure_that_repeats_by_design_is_not_a_loop() -> None:
