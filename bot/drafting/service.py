@@ -46,8 +46,8 @@ if TYPE_CHECKING:
 __all__ = ["DraftingService"]
 
 log = logging.getLogger(__name__)
-EXPLICIT = {"doc": "document", "document": "document", "ask": "question",
-            "question": "question", "reply": "support", "support": "support"}
+# `/tandem <word> …`: the words that name a job (`bot.routing.rules` maps them).
+EXPLICIT = frozenset({"doc", "document", "ask", "question", "reply", "support"})
 
 
 class SearchFailed(Exception):
@@ -85,7 +85,9 @@ class DraftingService:
                                    bot_user_id=s.bot_user_id)
         parent_external = bool(conv.parent_user and conv.parent_user != ask.user_id
                                and await s.directory.is_external(conv.parent_user))
-        explicit = EXPLICIT.get((ask.explicit or "").lower()) if ask.explicit else None
+        # The word as given ("ask"): routing maps it to its job and names it in the reason.
+        word = (ask.explicit or "").lower()
+        explicit = word if word in EXPLICIT else None
         decision = await s.router.decide(RouteInput(
             text=text, channel_kind=kind, author="external" if external else "member",
             thread_parent=conv.parent_text, explicit=explicit,

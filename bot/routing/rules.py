@@ -98,7 +98,7 @@ def context_rule(
     """A decision that context alone makes certain, or None."""
     job = explicit_job(explicit)
     if job:
-        return RuleHit(job, f"asked explicitly for {job} ({explicit!r})", "explicit", 1.0)
+        return RuleHit(job, f"asked for by name (“{explicit}”)", "explicit", 1.0)
     if shortcut:
         return RuleHit("support", "the “Draft a reply with Tandem” shortcut", "context", 1.0)
     if author == "external":

@@ -30,5 +30,4 @@ async def on_shortcut(ack: Callable[..., Awaitable[None]], body: dict[str, Any],
         event_key=f"shortcut:{body.get('trigger_id') or message['ts'] + user['id']}",
         team_id=(body.get("team") or {}).get("id", ""), channel_id=channel,
         user_id=user["id"], user_team_id=user.get("team_id"), text=message.get("text") or "",
-        trigger="shortcut", message_ts=message["ts"], thread_ts=message.get("thread_ts"),
-        explicit="support")))
+        trigger="shortcut", message_ts=message["ts"], thread_ts=message.get("thread_ts"))))

@@ -46,6 +46,7 @@ async def test_message_shortcut_drafts_support_reply_for_that_message(tandem: Ha
     assert "customer reply" in text_of(draft)
     shortcut_request = [r for r in requests(tandem) if r.trigger == "shortcut"][0]
     assert shortcut_request.job == "support" and shortcut_request.user_id == "U0ALICE"
+    assert shortcut_request.route_reason == "the “Draft a reply with Tandem” shortcut"
     assert ts
 
 
@@ -59,9 +60,11 @@ async def test_slash_command_with_subcommand_forces_the_job(tandem: Harness) -> 
     await slack.command("general", "alice", "/tandem", "ask write me a poem about Mondays")
     await slack.wait_for(lambda: _n_requests(tandem, 1))
     (request,) = requests(tandem)
-    assert request.job == "question" and request.route_source in ("explicit", "context")
+    assert request.job == "question" and request.route_source == "explicit"
     anchor = await wait_text(tandem, "C0GENERAL", None, "asked Tandem")
-    await tandem.wait_draft("C0GENERAL", anchor["ts"])
+    draft = await tandem.wait_draft("C0GENERAL", anchor["ts"])
+    # The reason names the word the person typed, not the job it maps to.
+    assert "routed: asked for by name (“ask”)" in text_of(draft)
 
 
 async def test_empty_slash_command_answers_with_help(tandem: Harness) -> None:
