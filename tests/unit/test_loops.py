@@ -28,22 +28,18 @@ def test_a_line_repeated_to_the_token_limit_keeps_one_copy_however_it_streams(
     assert len(shown) < len(guard.text) + 100
 
 
-def test_a_repeated_sentence_is_kept_once_to_its_full_stop() -> None:
-    text = ("Pages escalate after 15 minutes. "
-            + "The secondary on-call engineer is paged next. " * 5)
+@pytest.mark.parametrize(("opening", "sentence", "copies"), [
+    ("Pages escalate after 15 minutes. ", "The secondary on-call engineer is paged next.", 5),
+    # Japanese: no space after the stop, and the loop must not be cut mid-word.
+    ("当番は15分後にエスカレーションします。", "当番の次に副当番のエンジニアが呼び出されます。", 6),
+])
+def test_a_repeated_sentence_is_kept_once_to_its_full_stop(
+        opening: str, sentence: str, copies: int) -> None:
+    gap = " " if sentence.endswith(".") else ""
+    text = opening + (sentence + gap) * copies
     at = loop_start(text)
     assert at is not None
-    assert text[:at] == ("Pages escalate after 15 minutes. "
-                         "The secondary on-call engineer is paged next.")
-
-
-def test_a_repeated_japanese_sentence_is_kept_once_to_its_full_stop() -> None:
-    text = ("当番は15分後にエスカレーションします。"
-            + "当番の次に副当番のエンジニアが呼び出されます。" * 6)
-    at = loop_start(text)
-    assert at is not None
-    assert text[:at] == ("当番は15分後にエスカレーションします。"
-                         "当番の次に副当番のエンジニアが呼び出されます。")
+    assert text[:at] == opening + sentence
 
 
 def test_structure_that_repeats_by_design_is_not_a_loop() -> None:
