@@ -28,6 +28,7 @@ class T:
                     "not_in_sources": "is mostly not in its sources"}
     EVIDENCE = ":mag: Best match in [{n}] {title}: “{sentence}”"
     USE_QUOTE = "Answer with the best match"
+    EARLIER_ANSWER = "Earlier answer in Slack: “{question}”"  # an approved answer as a source
     LONGER_THAN_SHOWN = "…_(longer than Slack shows; open Edit to see all)_"
     DRAFTING = "_Tandem is drafting…_"
     STATUS = "is drafting…"

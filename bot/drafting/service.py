@@ -29,6 +29,7 @@ from bot.kb.citations import CUT_LISTING, ListingGuard, cite
 from bot.kb.evidence import best_sentence
 from bot.kb.grounding import NOT_IN_SOURCES, grounding
 from bot.kb.languages import reply_language
+from bot.kb.service import is_answer_entry
 from bot.llm.errors import LLMError
 from bot.prompts import REPEATS_EXAMPLE, repeats_example
 from bot.review import blocks as B
@@ -221,7 +222,11 @@ class DraftingService:
                 raise SearchFailed(type(exc).__name__) from exc
             s.metrics.kb_search.observe(time.monotonic() - started)
             s.metrics.kb_searches.labels("sources" if found else "nothing_relevant").inc()
-            sources = [{"n": h.n, "title": h.title, "url": h.url, "text": h.text[:1500],
+            # An approved answer's title is its question: said as what it is, in the
+            # prompt, the Sources block and the evidence line alike.
+            sources = [{"n": h.n, "title": T.EARLIER_ANSWER.format(question=h.title)
+                        if is_answer_entry(h.doc_id) else h.title,
+                        "url": h.url, "text": h.text[:1500],
                         "heading": h.heading, "collection": h.collection,
                         "doc_id": h.doc_id, "doc_hash": hashes.get(h.doc_id),
                         "chunk_id": h.chunk_id, "score": h.score}

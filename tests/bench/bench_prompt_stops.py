@@ -8,7 +8,7 @@ drafts that ran to max_tokens, drafts `repeats_example` flags, drafts that loop 
 stretch repeated to the end, which drafting cuts: `bot.drafting.loops`), and the characters
 of unfinished last sentences that drafting leaves out of the others that ran to max_tokens.
 
-    PYTHONPATH=. python3 tests/bench/bench_prompt_stops.py [--questions 24]
+    PYTHONPATH=. python3 tests/bench/bench_prompt_stops.py [--questions 24] [--save F.jsonl]
 """
 
 from __future__ import annotations
@@ -63,6 +63,8 @@ async def asks(book: PromptBook, store: Path, questions: int
 
 async def main(args: argparse.Namespace) -> None:
     book = PromptBook()
+    if args.save:
+        Path(args.save).unlink(missing_ok=True)
     cases = await asks(book, Path(args.store), args.questions)
     async with embedded_llm() as client:
         for run in ("without_stops", "with_stops"):
@@ -95,11 +97,18 @@ async def main(args: argparse.Namespace) -> None:
                         - len(finished_part(stream.text))
             for row in by_job.values():
                 print(json.dumps(row), flush=True)  # noqa: T201
+            if args.save:
+                with Path(args.save).open("a") as out:
+                    for (job, messages), stream in zip(cases, streams, strict=True):
+                        out.write(json.dumps({
+                            "run": run, "job": job, "ask": messages[-1]["content"],
+                            "text": stream.text, "finish_reason": stream.finish_reason}) + "\n")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--questions", type=int, default=24)
+    parser.add_argument("--save", help="also append every draft to this JSONL file")
     parser.add_argument("--store", default=str(ROOT / ".data/bench/docs_eval/node_npm.sqlite"),
                         help="a knowledge base holding the Node.js/npm docs")
     asyncio.run(main(parser.parse_args()))

@@ -145,6 +145,14 @@ async def test_question_gets_cited_answer_with_sources_and_bad_citations_removed
         return bool(hits)
 
     await slack.wait_for(learned, timeout=20)
+    # Asked again, the approved answer is a source, and says what it is.
+    again = await slack.post("general", "bob", "<@U0BOT> when does an unacknowledged "
+                             "page escalate?")
+    second = await h.wait_draft("C0GENERAL", again, timeout=60)
+    label = ("Earlier answer in Slack: “what happens if the primary on-call doesn't "
+             "acknowledge a page?”")
+    assert label in text_of(second)
+    assert label in "\n".join(str(m["content"]) for m in fake_llm.requests[-1]["messages"])
     # The answer rests on the handbook page it cited: when the page changes, the
     # entry is left out of search, and the page answers instead.
     docs = h.tmp / "docs"
