@@ -48,12 +48,14 @@ def loop_start(text: str) -> int | None:
 
 def finished_part(text: str) -> str:
     """`text` without the unfinished sentence it ends in: up to the last sentence or line
-    end in its second half, or all of it when there is none there (one long sentence)."""
+    end in its second half, or all of it when there is none there (one long sentence).
+    A code block left open is closed."""
     text = text.rstrip()
     for p in range(len(text) - 1, len(text) // 2, -1):
         if text[p] in _ENDS and _ends_sentence(text, p):
-            return text[:p + 1].rstrip()
-    return text
+            text = text[:p + 1].rstrip()
+            break
+    return text + "\n```" if text.count("```") % 2 else text
 
 
 def _ends_sentence(text: str, p: int) -> bool:

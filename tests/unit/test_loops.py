@@ -79,3 +79,8 @@ def test_a_draft_with_no_sentence_end_late_enough_is_kept_whole() -> None:
     # Cutting back to the first line would drop most of it: the reviewer gets it all.
     text = "Intro.\n" + "a long list item without any end " * 10
     assert finished_part(text) == text.rstrip()
+
+
+def test_a_draft_stopped_inside_a_code_block_gets_it_closed() -> None:
+    text = "Run these:\n```\nmake build\nmake test\nmake depl"
+    assert finished_part(text) == "Run these:\n```\nmake build\nmake test\n```"
