@@ -48,6 +48,10 @@ class T:
     WHY_SELF = "in this channel someone other than the requester has to approve it."
     ALREADY_DECIDED = "This draft was already {verdict} by {who}; nothing changed."
     SUPERSEDED = "This draft was replaced by a newer version; nothing changed."
+    EDITED_TOO_LATE = ("I saw your edit, but the draft for this message was already "
+                       "{verdict}, so I left it as it is. Mention me again for a new one.")
+    DECIDED_AS = {"approved": "approved and posted", "edited": "edited and posted",
+                  "rejected": "rejected", "expired": "left to expire", "posted": "posted"}
     NOT_READY = "This draft is still being written; try again when it is finished."
     UNKNOWN_DRAFT = "I can't find that draft any more; nothing changed."
     BAD_ACTION = "That action didn't carry what I need; nothing changed."

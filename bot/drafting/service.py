@@ -47,6 +47,11 @@ if TYPE_CHECKING:
 __all__ = ["DraftingService"]
 
 log = logging.getLogger(__name__)
+# How long an edit waits for the ask of the message it edits to be taken.
+EDIT_WAIT_TRIES, EDIT_WAIT_STEP = 40, 0.25
+# A draft's states before anyone decided it: an edit of its ask drafts it again.
+OPEN = (DraftStatus.requested, DraftStatus.generating, DraftStatus.pending_review,
+        DraftStatus.failed)
 # `/tandem <word> …`: the words that name a job (`bot.routing.rules` maps them).
 EXPLICIT = frozenset({"doc", "document", "ask", "question", "reply", "support"})
 
@@ -144,6 +149,40 @@ class DraftingService:
         # Routing sends an external author's message to support, and says so.
         await self.handle_ask(ask)
 
+    async def handle_edit(self, ask: Ask, before: str) -> None:
+        """The asker edited the message that asked (`before` was its text). A draft not
+        yet decided is drafted again from the new text, the old one superseded; a decided
+        one stays, and the asker is told. An edit that adds a mention to a message that
+        asked nothing is an ask (Slack sends no `app_mention` for edits)."""
+        s = self.s
+        mention = f"<@{s.bot_user_id}"
+        # Edited at once, the message may be ahead of its own ask (the app_mention of
+        # the first text): give that a moment to open its request.
+        asked = mention in before or ask.channel_id.startswith("D")
+        for _ in range(EDIT_WAIT_TRIES if asked else 1):
+            request = await s.store.run(lambda x: repo.request_by_message(
+                x, channel=ask.channel_id, ts=ask.message_ts or ""))
+            if request is not None or not asked:
+                break
+            await asyncio.sleep(EDIT_WAIT_STEP)
+        if request is None:
+            if mention in ask.text and not asked:
+                await self.handle_ask(replace(ask, trigger="mention"))
+            return
+        cleaned, _ = await clean_request(s.directory, ask.text, bot_user_id=s.bot_user_id)
+        text, problem = check_text(cleaned, MAX_REQUEST_CHARS)
+        if request.user_id != ask.user_id or problem == "empty" or text == request.text:
+            return  # a link unfurled, or only the mention is left: nothing to redraft
+        latest = await s.store.run(lambda x: repo.latest_draft(x, request_id=request.id))
+        if latest is None:
+            return
+        if latest.status not in OPEN:
+            if request.author == "member":  # a customer never hears of drafts
+                await self._say(replace(ask, trigger="edit"), T.EDITED_TOO_LATE.format(
+                    verdict=T.DECIDED_AS.get(latest.status.value, latest.status.value)))
+            return
+        await self.new_version(latest.id, text=text)
+
     async def handle_command(self, ask: Ask) -> None:
         """`/tandem [doc|ask|reply] text`: an anchor message gives the draft its thread."""
         s = self.s
@@ -167,11 +206,16 @@ class DraftingService:
                                       event_key=ask.event_key + ":ask"))
 
     async def _say(self, ask: Ask, text: str) -> None:
-        """A short visible note: ephemeral for commands, in-thread otherwise."""
+        """A short visible note: ephemeral for commands, shortcuts and edits, in-thread
+        otherwise."""
         try:
             if ask.trigger in ("command", "shortcut"):
                 await self.s.client.chat_postEphemeral(channel=ask.channel_id, user=ask.user_id,
                                                        text=text)
+            elif ask.trigger == "edit":  # for the one who edited, under their message
+                await self.s.client.chat_postEphemeral(
+                    channel=ask.channel_id, user=ask.user_id, text=text,
+                    thread_ts=ask.thread_ts or ask.message_ts)
             else:
                 await self.s.client.chat_postMessage(
                     channel=ask.channel_id, thread_ts=ask.thread_ts or ask.message_ts, text=text)
@@ -441,18 +485,24 @@ class DraftingService:
 
     # ---- new versions -------------------------------------------------------
     async def new_version(self, draft_id: str, *, job: str | None = None,
-                          reason: str | None = None) -> Draft | None:
-        """Regenerate, Retry or re-route: a new version; the old one is superseded."""
+                          reason: str | None = None, text: str | None = None) -> Draft | None:
+        """Regenerate, Retry or re-route: a new version; the old one is superseded. With
+        `text` (the ask was edited) the request reads that now, and a draft still being
+        written is stopped and superseded too."""
         s = self.s
+        allowed = OPEN if text is not None else (DraftStatus.pending_review, DraftStatus.failed)
 
         def work(x: Any) -> tuple[Draft, list[Draft]] | None:
             old = repo.get_draft(x, draft_id=draft_id)
-            if old is None or old.status not in (DraftStatus.pending_review, DraftStatus.failed):
+            if old is None or old.status not in allowed:
                 return None
             latest = repo.latest_draft(x, request_id=old.request_id)
             if latest is None or latest.id != old.id:
                 return None
             request = x.get(Request, old.request_id)
+            if text is not None and request is not None:
+                request.text = text
+                x.add(request)
             if job and request is not None:
                 request.job = job
                 request.route_reason = reason or "re-routed by a person"

@@ -15,7 +15,7 @@ from bot.sandbox import payloads
 from bot.sandbox.api_read import apply_reaction
 from bot.sandbox.api_views import close_stack, open_modals
 from bot.sandbox.apierror import ApiError
-from bot.sandbox.blocks import mentioned_users
+from bot.sandbox.blocks import mentioned_users, rich_text_from
 from bot.sandbox.messages import user_message
 from bot.sandbox.responses import respond
 from bot.sandbox.views import build_view, submitted_state, validate_view
@@ -24,7 +24,7 @@ from bot.sandbox.workspace import BOT_USER_ID, Channel, User
 if TYPE_CHECKING:
     from bot.sandbox.server import Sandbox
 
-__all__ = ["post", "react", "click", "shortcut", "command", "submit", "close", "home",
+__all__ = ["post", "edit", "react", "click", "shortcut", "command", "submit", "close", "home",
            "resolve_user", "resolve_channel", "find_message"]
 
 
@@ -66,6 +66,22 @@ def post(sb: Sandbox, *, channel: Any, user: Any, text: str, thread_ts: Any = No
         events.append(payloads.app_mention_event(msg))
     sb.spawn(sb.deliver_events([payloads.event_callback(e, ws=sb.ws) for e in events]))
     return str(msg["ts"])
+
+
+def edit(sb: Sandbox, *, channel: Any, ts: Any, user: Any, text: str) -> None:
+    """A person edits their own message: Slack sends `message_changed` (no new
+    `app_mention`, even when the edit adds one)."""
+    u = resolve_user(sb, user)
+    ch = resolve_channel(sb, channel, u)
+    old = find_message(sb, ch, ts)
+    if old.get("user") != u.id or old.get("bot_id"):
+        raise ApiError("cant_update_message")
+    new = {**old, "text": text, "blocks": rich_text_from(text),
+           "edited": {"user": u.id, "ts": f"{time.time():.6f}"}}
+    sb.store.put_message(new)
+    sb.notify(channel=ch.id)
+    event = payloads.message_changed_event(new, old, ws=sb.ws, ts=sb.store.next_ts())
+    sb.spawn(sb.deliver_events([payloads.event_callback(event, ws=sb.ws)]))
 
 
 def react(sb: Sandbox, *, channel: Any, ts: Any, user: Any, name: str, remove: bool) -> None:

@@ -56,6 +56,11 @@ async def _post(sb: Sandbox, a: dict[str, Any]) -> dict[str, Any]:
                                thread_ts=a.get("thread_ts"))}
 
 
+async def _edit(sb: Sandbox, a: dict[str, Any]) -> dict[str, Any]:
+    actions.edit(sb, channel=a["channel"], ts=a["ts"], user=a["user"], text=str(a["text"]))
+    return {}
+
+
 async def _react(sb: Sandbox, a: dict[str, Any]) -> dict[str, Any]:
     actions.react(sb, channel=a["channel"], ts=a["ts"], user=a["user"], name=str(a["name"]),
                   remove=bool(a.get("remove")))
@@ -151,7 +156,7 @@ async def _reset(sb: Sandbox, _a: dict[str, Any]) -> dict[str, Any]:
 
 
 def add_routes(sb: Sandbox, app: web.Application) -> None:
-    posts = {"post": _post, "react": _react, "click": _click, "shortcut": _shortcut,
+    posts = {"post": _post, "edit": _edit, "react": _react, "click": _click, "shortcut": _shortcut,
              "command": _command, "submit": _submit, "close": _close, "home": _home,
              "reset": _reset}
     gets = {"messages": _messages, "views": _views, "calls": _calls, "workspace": _workspace,

@@ -9,7 +9,7 @@ from slack_bolt.async_app import AsyncApp
 from bot.container import Services
 from bot.drafting.intake import Ask
 
-__all__ = ["is_inert_callback", "is_inert_message", "register"]
+__all__ = ["is_inert_callback", "is_inert_message", "is_person_edit", "register"]
 
 
 def register(app: AsyncApp) -> None:
@@ -43,10 +43,13 @@ def _is_dm(event: dict[str, Any]) -> bool:
 
 
 def is_inert_message(event: dict[str, Any], bot_user_id: str | None = None) -> bool:
-    """A `message` event that can never start a draft: edits, joins and bot posts (ours
-    included: every draft we stream comes back as one post and one edit), our own
-    messages, and a channel message that mentions us (its `app_mention` carries it)."""
+    """A `message` event that can never start a draft: joins, bot posts and their edits
+    (ours included: every draft we stream comes back as one post and one edit), our own
+    messages, and a channel message that mentions us (its `app_mention` carries it). A
+    person's edit of their text is not: it may change what they asked."""
     if event.get("type") != "message":
+        return False
+    if is_person_edit(event, bot_user_id):
         return False
     if event.get("subtype") or event.get("bot_id") or not event.get("user"):
         return True
@@ -54,6 +57,17 @@ def is_inert_message(event: dict[str, Any], bot_user_id: str | None = None) -> b
         return False
     return event["user"] == bot_user_id or (
         not _is_dm(event) and f"<@{bot_user_id}>" in (event.get("text") or ""))
+
+
+def is_person_edit(event: dict[str, Any], bot_user_id: str | None = None) -> bool:
+    """A `message_changed` event of a person's message whose text changed (not a link
+    unfurling under it, not a bot's update)."""
+    if event.get("subtype") != "message_changed":
+        return False
+    new, old = event.get("message"), event.get("previous_message")
+    return (isinstance(new, dict) and isinstance(old, dict) and "text" in old
+            and bool(new.get("user")) and not new.get("bot_id")
+            and new.get("user") != bot_user_id and new.get("text") != old["text"])
 
 
 def is_inert_callback(payload: Any, bot_user_id: str | None = None) -> bool:
@@ -67,6 +81,11 @@ def is_inert_callback(payload: Any, bot_user_id: str | None = None) -> bool:
 
 async def on_message(body: dict[str, Any], event: dict[str, Any], services: Services) -> None:
     if is_inert_message(event, services.bot_user_id):
+        return
+    if is_person_edit(event, services.bot_user_id):
+        edited = {**event["message"], "channel": event["channel"]}
+        before = str(event["previous_message"].get("text") or "")
+        services.spawn(services.drafting.handle_edit(_ask(body, edited, "edit"), before))
         return
     if _is_dm(event):
         services.spawn(services.drafting.handle_ask(_ask(body, event, "dm")))

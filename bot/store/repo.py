@@ -240,6 +240,12 @@ def rates_by_job(s: Session, *, since: datetime | None = None) -> list[dict[str,
     return rows
 
 
+def request_by_message(s: Session, *, channel: str, ts: str) -> Request | None:
+    """The request a Slack message made (for edits of it)."""
+    return s.exec(select(Request).where(Request.channel_id == channel,
+                                        Request.message_ts == ts)).first()
+
+
 def draft_by_message(s: Session, *, channel: str, ts: str) -> Draft | None:
     """The draft shown by a Slack message (for reactions on it)."""
     return s.exec(select(Draft).where(Draft.message_channel_id == channel,

@@ -55,6 +55,9 @@ class SandboxClient:
                                          "thread_ts": thread_ts})
         return str(body["ts"])
 
+    async def edit(self, channel: str, ts: str, user: str, text: str) -> None:
+        await self._post("edit", {"channel": channel, "ts": ts, "user": user, "text": text})
+
     async def react(self, channel: str, ts: str, user: str, name: str,
                     remove: bool = False) -> None:
         await self._post("react", {"channel": channel, "ts": ts, "user": user, "name": name,

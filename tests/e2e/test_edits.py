@@ -1,0 +1,125 @@
+"""Editing the message that asked: the open draft is drafted again from the new text."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from tests.e2e.helpers import drafts, requests, wait_verdict
+from tests.support.fake_llm import FakeLLM
+from tests.support.harness import Harness, text_of
+
+
+@pytest.fixture(autouse=True)
+def _echo(fake_llm: FakeLLM) -> None:
+    """The fake model drafts the release notes its ask names."""
+    def reply(body: dict[str, Any]) -> str:
+        asked = str(body["messages"][-1]["content"])
+        return f"Here are the {re.findall(r'release notes for [0-9.]+', asked)[-1]}."
+    fake_llm.reply = reply
+
+
+async def _draft_saying(h: Harness, ts: str, needle: str) -> dict[str, Any]:
+    assert h.slack is not None
+
+    async def found() -> dict[str, Any] | None:
+        draft = await h.wait_draft("C0GENERAL", ts, timeout=30)
+        return draft if needle in text_of(draft) else None
+
+    return await h.slack.wait_for(found, timeout=30)
+
+
+async def test_editing_the_ask_redrafts_from_the_new_text_and_supersedes_the_old_draft(
+        tandem: Harness, fake_llm: FakeLLM) -> None:
+    slack = tandem.slack
+    assert slack is not None
+    ts = await slack.post("general", "alice", "<@U0BOT> write the release notes for 2.3")
+    first = await _draft_saying(tandem, ts, "release notes for 2.3")
+    await slack.edit("general", ts, "alice", "<@U0BOT> write the release notes for 2.4")
+    second = await _draft_saying(tandem, ts, "release notes for 2.4")
+    assert second["ts"] != first["ts"]
+    await wait_verdict(tandem, "C0GENERAL", ts, first["ts"], "Replaced by a newer version")
+    (request,) = requests(tandem)
+    assert request.text == "write the release notes for 2.4"
+    old, new = sorted(drafts(tandem), key=lambda d: d.version)
+    assert old.status == "superseded" and new.status == "pending_review"
+    # Each version keeps the ask its model saw.
+    assert "2.3" in str(old.messages[-1]["content"]) and "2.4" in str(new.messages[-1]["content"])
+    assert "2.4" in str(fake_llm.requests[-1]["messages"][-1]["content"])
+
+
+async def test_an_edit_that_leaves_the_text_as_it_was_redrafts_nothing(
+        tandem: Harness) -> None:
+    slack = tandem.slack
+    assert slack is not None
+    ts = await slack.post("general", "alice", "<@U0BOT> write the release notes for 2.3")
+    await _draft_saying(tandem, ts, "release notes for 2.3")
+    # Slack sends message_changed when a link unfurls under a message: same text.
+    await slack.edit("general", ts, "alice", "<@U0BOT> write the release notes for 2.3")
+    await slack.edit("general", ts, "alice", "<@U0BOT> write the release notes for 2.5")
+    await _draft_saying(tandem, ts, "release notes for 2.5")
+    assert sorted(d.version for d in drafts(tandem)) == [1, 2]
+
+
+async def test_an_edit_after_the_draft_was_approved_changes_nothing_and_says_so(
+        tandem: Harness) -> None:
+    slack = tandem.slack
+    assert slack is not None
+    ts = await slack.post("general", "alice", "<@U0BOT> write the release notes for 2.3")
+    draft = await _draft_saying(tandem, ts, "release notes for 2.3")
+    await slack.click("bob", "tandem_approve", channel="C0GENERAL", ts=draft["ts"])
+    await wait_verdict(tandem, "C0GENERAL", ts, draft["ts"], "Approved by <@U0BOB>")
+    await slack.edit("general", ts, "alice", "<@U0BOT> write the release notes for 2.4")
+
+    async def told() -> list[dict[str, Any]]:
+        return [m for m in await slack.messages("C0GENERAL", thread_ts=ts, as_user="U0ALICE")
+                if m.get("ephemeral_for") == "U0ALICE" and "I saw your edit" in m["text"]]
+
+    (note,) = await slack.wait_for(told, timeout=10)
+    assert "already approved and posted" in note["text"]
+    # Only alice sees it, and the approved draft stands alone.
+    assert not [m for m in await slack.messages("C0GENERAL", thread_ts=ts, as_user="U0BOB")
+                if "I saw your edit" in m["text"]]
+    assert [d.status for d in drafts(tandem)] == ["approved"]
+
+
+async def test_an_edit_that_adds_a_mention_is_an_ask(tandem: Harness) -> None:
+    slack = tandem.slack
+    assert slack is not None
+    ts = await slack.post("general", "alice", "write the release notes for 2.3")
+    await slack.edit("general", ts, "alice", "<@U0BOT> write the release notes for 2.3")
+    await _draft_saying(tandem, ts, "release notes for 2.3")
+    (request,) = requests(tandem)
+    assert request.message_ts == ts and request.trigger == "mention"
+
+
+async def test_an_edit_while_the_draft_is_being_written_stops_it_and_drafts_the_new_text(
+        tandem: Harness, fake_llm: FakeLLM) -> None:
+    slack = tandem.slack
+    assert slack is not None
+    fake_llm.token_delay = 0.3
+    ts = await slack.post("general", "alice", "<@U0BOT> write the release notes for 2.3")
+
+    async def writing() -> bool:
+        return [d.status for d in drafts(tandem)] == ["generating"]
+
+    await slack.wait_for(writing, timeout=10)
+    await slack.edit("general", ts, "alice", "<@U0BOT> write the release notes for 2.6")
+    await _draft_saying(tandem, ts, "release notes for 2.6")
+    statuses = {d.version: d.status for d in drafts(tandem)}
+    assert statuses == {1: "superseded", 2: "pending_review"}
+    # The first stream was left, not read to its end.
+    assert fake_llm.dropped
+
+
+async def test_an_edit_made_before_the_ask_was_taken_is_what_gets_drafted(
+        tandem: Harness) -> None:
+    slack = tandem.slack
+    assert slack is not None
+    ts = await slack.post("general", "alice", "<@U0BOT> write the release notes for 2.3")
+    await slack.edit("general", ts, "alice", "<@U0BOT> write the release notes for 2.7")
+    await _draft_saying(tandem, ts, "release notes for 2.7")
+    (request,) = requests(tandem)
+    assert request.text == "write the release notes for 2.7"
