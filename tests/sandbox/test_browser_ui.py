@@ -80,6 +80,27 @@ async def test_reaction_picker_adds_and_chip_click_removes(
     assert not msg["reactions"]
 
 
+async def test_editing_ones_own_message_updates_it_and_others_cannot_be_edited(
+        ui: BrowserPage, client: SandboxClient) -> None:
+    page = ui.page
+    ts = await client.post("general", "alice", "release notes for 2.3")
+    await client.post("general", "bob", "bob's own words")
+    page.once("dialog", lambda dialog: dialog.accept("release notes for 2.4"))
+    row = _message(page, "release notes for 2.3")
+    await row.hover()
+    await row.get_by_test_id("message-actions").click()
+    await page.get_by_test_id("menu-edit").click()
+    await expect(_message(page, "release notes for 2.4")).to_have_count(1)
+    mine = [m for m in await client.messages("general") if m["ts"] == ts]
+    assert mine[0]["text"] == "release notes for 2.4" and mine[0]["edited"]["user"] == "U0ALICE"
+    await page.keyboard.press("Escape")
+    other = _message(page, "bob's own words")
+    await other.hover()
+    await other.get_by_test_id("message-actions").click()
+    await expect(page.get_by_test_id("actions-menu")).to_be_visible()
+    await expect(page.get_by_test_id("menu-edit")).to_have_count(0)
+
+
 async def test_switching_user_shows_only_their_channels_private_and_shared_ones_included(
         ui: BrowserPage, client: SandboxClient) -> None:
     page = ui.page

@@ -114,6 +114,7 @@ class SandboxClient {
       statuses: this.statuses, teamName: (t) => dir.teamName(t),
       isExternal: (id) => dir.isExternal(id),
       react: (msg, name, remove) => this.act("react", { ...ctx(), ts: msg.ts, name, remove }),
+      edit: (msg, text) => this.act("edit", { ...ctx(), ts: msg.ts, text }),
       click: (msg, element) => this.act("click",
         { ...ctx(), ts: msg.ts, action_id: element.action_id, value: element.value }),
       shortcut: (msg, callbackId) => this.act("shortcut",

@@ -182,5 +182,13 @@ export function actionsMenu(msg, env, inThread) {
     inThread ? null : el("button", {
       type: "button", class: "menu-item", testid: "menu-reply",
       onclick: () => env.openThread(msg.ts),
-    }, el("span", { class: "menu-icon" }, "💬"), "Reply in thread"));
+    }, el("span", { class: "menu-icon" }, "💬"), "Reply in thread"),
+    // Only one's own messages, as in Slack: the app gets message_changed.
+    msg.user === env.me && !msg.bot_id ? el("button", {
+      type: "button", class: "menu-item", testid: "menu-edit",
+      onclick: () => {
+        const text = window.prompt("Edit message", msg.text);
+        if (text !== null && text.trim() && text !== msg.text) env.edit(msg, text);
+      },
+    }, el("span", { class: "menu-icon" }, "✏️"), "Edit message") : null);
 }
