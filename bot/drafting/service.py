@@ -157,8 +157,11 @@ class DraftingService:
         s = self.s
         mention = f"<@{s.bot_user_id}"
         # Edited at once, the message may be ahead of its own ask (the app_mention of
-        # the first text): give that a moment to open its request.
-        asked = mention in before or ask.channel_id.startswith("D")
+        # the first text): give that a moment to open its request. A bare mention asked
+        # nothing (it got the help text), so the edit that says what to draft is the ask.
+        said_before = (await clean_request(s.directory, before, bot_user_id=s.bot_user_id))[0]
+        asked = (mention in before or ask.channel_id.startswith("D")) \
+            and check_text(said_before, MAX_REQUEST_CHARS)[1] != "empty"
         for _ in range(EDIT_WAIT_TRIES if asked else 1):
             request = await s.store.run(lambda x: repo.request_by_message(
                 x, channel=ask.channel_id, ts=ask.message_ts or ""))

@@ -109,7 +109,9 @@ async def test_an_edit_while_the_draft_is_being_written_stops_it_and_drafts_the_
     ("write the release notes for 2.3", "<@U0BOT> write the release notes for 2.3"),
     # Edited at once, before the first text's app_mention was taken: the new text wins.
     ("<@U0BOT> write the release notes for 2.3", "<@U0BOT> write the release notes for 2.7"),
-], ids=["adds_a_mention", "before_the_ask_was_taken"])
+    # A bare mention got the help text; the edit says what to draft.
+    ("<@U0BOT>", "<@U0BOT> write the release notes for 2.8"),
+], ids=["adds_a_mention", "before_the_ask_was_taken", "after_a_bare_mention"])
 async def test_an_edit_of_a_message_not_yet_asked_for_is_what_gets_drafted(
         tandem: Harness, first: str, edited: str) -> None:
     slack = tandem.slack
