@@ -86,6 +86,8 @@ class T:
         "rejected": ":x: Rejected by <@{who}> at {when}.",
         "expired": ":hourglass: Expired at {when}: nobody reviewed it.",
         "superseded": ":arrows_counterclockwise: Replaced by a newer version at {when}.",
+        "superseded_by_edit": ":arrows_counterclockwise: Replaced at {when}: the request was "
+                              "edited, and the newer version drafts what it says now.",
     }
     REJECT_REASON = "Reason: {reason}"
     SUPPORT_DRAFT_HEADER = (

@@ -523,7 +523,8 @@ class DraftingService:
         new, superseded = result
         for old in superseded:
             self.cancel(old.id)
-            await s.review.show_verdict(old, "superseded", None)
+            await s.review.show_verdict(
+                old, "superseded" if text is None else "superseded_by_edit", None)
         self.start(new.id)
         return new
 

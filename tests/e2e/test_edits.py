@@ -40,7 +40,10 @@ async def test_editing_the_ask_redrafts_from_the_new_text_and_supersedes_the_old
     await slack.edit("general", ts, "alice", "<@U0BOT> write the release notes for 2.4")
     second = await _draft_saying(tandem, ts, "release notes for 2.4")
     assert second["ts"] != first["ts"]
-    await wait_verdict(tandem, "C0GENERAL", ts, first["ts"], "Replaced by a newer version")
+    await wait_verdict(tandem, "C0GENERAL", ts, first["ts"], "Replaced at")
+    old_message = [m for m in await slack.messages("C0GENERAL", thread_ts=ts)
+                   if m["ts"] == first["ts"]]
+    assert "the request was edited" in text_of(old_message[0])
     (request,) = requests(tandem)
     assert request.text == "write the release notes for 2.4"
     old, new = sorted(drafts(tandem), key=lambda d: d.version)
