@@ -159,9 +159,10 @@ class DraftingService:
         # Edited at once, the message may be ahead of its own ask (the app_mention of
         # the first text): give that a moment to open its request. A bare mention asked
         # nothing (it got the help text), so the edit that says what to draft is the ask.
-        said_before = (await clean_request(s.directory, before, bot_user_id=s.bot_user_id))[0]
-        asked = (mention in before or ask.channel_id.startswith("D")) \
-            and check_text(said_before, MAX_REQUEST_CHARS)[1] != "empty"
+        asked = mention in before or ask.channel_id.startswith("D")
+        if asked:  # only then is the earlier text worth cleaning (it may look up names)
+            said = (await clean_request(s.directory, before, bot_user_id=s.bot_user_id))[0]
+            asked = check_text(said, MAX_REQUEST_CHARS)[1] != "empty"
         for _ in range(EDIT_WAIT_TRIES if asked else 1):
             request = await s.store.run(lambda x: repo.request_by_message(
                 x, channel=ask.channel_id, ts=ask.message_ts or ""))
@@ -212,13 +213,11 @@ class DraftingService:
         """A short visible note: ephemeral for commands, shortcuts and edits, in-thread
         otherwise."""
         try:
-            if ask.trigger in ("command", "shortcut"):
+            if ask.trigger in ("command", "shortcut", "edit"):
+                # An edit's note goes under the edited message, for its author only.
+                thread = ask.thread_ts or ask.message_ts if ask.trigger == "edit" else None
                 await self.s.client.chat_postEphemeral(channel=ask.channel_id, user=ask.user_id,
-                                                       text=text)
-            elif ask.trigger == "edit":  # for the one who edited, under their message
-                await self.s.client.chat_postEphemeral(
-                    channel=ask.channel_id, user=ask.user_id, text=text,
-                    thread_ts=ask.thread_ts or ask.message_ts)
+                                                       text=text, thread_ts=thread)
             else:
                 await self.s.client.chat_postMessage(
                     channel=ask.channel_id, thread_ts=ask.thread_ts or ask.message_ts, text=text)

@@ -12,6 +12,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from bot.sandbox import payloads
+from bot.sandbox.api_chat import _save
 from bot.sandbox.api_read import apply_reaction
 from bot.sandbox.api_views import close_stack, open_modals
 from bot.sandbox.apierror import ApiError
@@ -76,12 +77,8 @@ def edit(sb: Sandbox, *, channel: Any, ts: Any, user: Any, text: str) -> None:
     old = find_message(sb, ch, ts)
     if old.get("user") != u.id or old.get("bot_id"):
         raise ApiError("cant_update_message")
-    new = {**old, "text": text, "blocks": rich_text_from(text),
-           "edited": {"user": u.id, "ts": f"{time.time():.6f}"}}
-    sb.store.put_message(new)
-    sb.notify(channel=ch.id)
-    event = payloads.message_changed_event(new, old, ws=sb.ws, ts=sb.store.next_ts())
-    sb.spawn(sb.deliver_events([payloads.event_callback(event, ws=sb.ws)]))
+    _save(sb, {**old, "text": text, "blocks": rich_text_from(text),
+               "edited": {"user": u.id, "ts": f"{time.time():.6f}"}}, previous=old)
 
 
 def react(sb: Sandbox, *, channel: Any, ts: Any, user: Any, name: str, remove: bool) -> None:
