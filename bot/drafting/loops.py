@@ -8,8 +8,10 @@ the first copy and drops the rest, so the stream can stop and the reviewer gets 
 without the loop, and sooner.
 
 A repeat counts only when it is plainly a loop, not a document's own structure: at least
-`MIN_COPIES` copies in a row, covering `MIN_SPAN` characters, of a stretch holding a letter
-or digit (a table's "|---|---|" rule or a checklist's empty boxes repeat by design).
+`MIN_COPIES` copies in a row, covering `MIN_SPAN` characters, of a stretch holding a letter,
+a digit or a character markdown does not lay out with (a table's "|---|---|" rule or a
+checklist's empty boxes repeat by design; "(.*)" line after line to the token limit,
+which the packaged model wrote under a customer reply, does not).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ MIN_COPIES = 3
 MIN_SPAN = 80  # characters that the copies cover together
 MAX_UNIT = 400  # the longest stretch looked for, in characters
 _ENDS = ".!?\n。！？"  # where a sentence or line ends, Chinese and Japanese stops too
+_LAYOUT = set("|-:=*_#>[]+. \t\n")  # what tables, rules, lists and boxes are drawn with
 
 
 def loop_start(text: str) -> int | None:
@@ -38,7 +41,7 @@ def loop_start(text: str) -> int | None:
             start -= 1
         span = n - start
         if span >= max(MIN_SPAN, MIN_COPIES * unit) \
-                and any(c.isalnum() for c in text[n - unit:]):
+                and not set(text[n - unit:]) <= _LAYOUT:
             # One copy kept, to where a sentence or line of it ends.
             keep = start + unit
             return next((p for p in range(keep, start + 2 * unit) if text[p - 1] in _ENDS),

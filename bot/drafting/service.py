@@ -24,6 +24,7 @@ from bot.drafting.context import (
 from bot.drafting.intake import Ask, channel_kind, check_text, placement
 from bot.drafting.loops import CUT_LENGTH, CUT_REPETITION, LoopGuard, finished_part
 from bot.drafting.safety import neutralise, to_mrkdwn
+from bot.drafting.scripts import CUT_SCRIPT, ScriptGuard, scripts_in
 from bot.drafting.writer import DraftWriter, Surface
 from bot.kb.citations import CUT_LISTING, ListingGuard, cite
 from bot.kb.evidence import best_sentence
@@ -360,11 +361,13 @@ class DraftingService:
             else:
                 # An answer ends where the model starts listing sources of its own, and
                 # any draft where it starts repeating itself.
+                # And where it switches to a script no one in the conversation used.
                 listing = ListingGuard({x["n"] for x in sources}) if sources else None
+                script = ScriptGuard(scripts_in(m["content"] for m in messages))
                 loop = LoopGuard()
-                ttft = await _stream_into(writer, stream, listing, loop, started)
+                ttft = await _stream_into(writer, stream, listing, script, loop, started)
                 text, usage = loop.text.strip(), stream.usage or {}
-                cut = CUT_LISTING if listing and listing.cut \
+                cut = CUT_LISTING if listing and listing.cut else CUT_SCRIPT if script.cut \
                     else CUT_REPETITION if loop.cut else None
                 if cut is None and stream.finish_reason == "length":
                     # Stopped at max_tokens: the unfinished sentence goes, and it says so.
@@ -536,20 +539,21 @@ def _set_review_thread(x: Any, request_id: str, ts: str) -> None:
 
 
 async def _stream_into(writer: DraftWriter, stream: ChatStream, listing: ListingGuard | None,
-                       loop: LoopGuard, started: float) -> float | None:
-    """Show the model's text as it comes, up to where `listing` or `loop` cuts it (the
-    text kept is `loop.text`); returns the seconds from `started` to its first token."""
+                       script: ScriptGuard, loop: LoopGuard, started: float) -> float | None:
+    """Show the model's text as it comes, up to where `listing`, `script` or `loop` cuts
+    it (the text kept is `loop.text`); returns the seconds from `started` to its first
+    token."""
     ttft = None
     async with stream:
         async for delta in stream:
             if ttft is None:
                 ttft = time.monotonic() - started
-            shown = loop.feed(listing.feed(delta) if listing else delta)
+            shown = loop.feed(script.feed(listing.feed(delta) if listing else delta))
             if shown:
                 await writer.append(shown)
-            if loop.cut or (listing and listing.cut):
+            if loop.cut or script.cut or (listing and listing.cut):
                 break  # leaving the stream drops the connection: vLLM stops generating
-        last = loop.feed(listing.finish()) if listing else ""
+        last = loop.feed(script.feed(listing.finish())) if listing else ""
         if last:
             await writer.append(last)
         writer.hold_first_append()

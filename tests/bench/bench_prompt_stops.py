@@ -5,8 +5,10 @@ asks of the routing dev set and the first N questions about the Node.js/npm docs
 sources the knowledge base finds (the store `bench_kb_docs.py` builds). Prints one JSON
 line per run and job: drafts, those that wrote the template's next turn, tokens generated,
 drafts that ran to max_tokens, drafts `repeats_example` flags, drafts that loop (a
-stretch repeated to the end, which drafting cuts: `bot.drafting.loops`), and the characters
-of unfinished last sentences that drafting leaves out of the others that ran to max_tokens.
+stretch repeated to the end, which drafting cuts: `bot.drafting.loops`), the characters
+of unfinished last sentences that drafting leaves out of the others that ran to max_tokens,
+and the drafts (and their characters) cut where they switched to a script the prompt does
+not use (`bot.drafting.scripts`).
 
     PYTHONPATH=. python3 tests/bench/bench_prompt_stops.py [--questions 24] [--save F.jsonl]
 """
@@ -20,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.drafting.loops import LoopGuard, finished_part
+from bot.drafting.scripts import scripts_in, stray_script_at
 from bot.kb.embedding import LocalEmbedder
 from bot.kb.evaluation import load_queries
 from bot.kb.service import KnowledgeBase
@@ -83,13 +86,20 @@ async def main(args: argparse.Namespace) -> None:
                                               "template_turns": 0, "tokens": 0,
                                               "ran_to_max_tokens": 0,
                                               "repeats_example": 0, "loops": 0,
-                                              "length_cut_chars": 0})
+                                              "length_cut_chars": 0, "script_cuts": 0,
+                                              "script_cut_chars": 0})
                 row["drafts"] += 1
                 row["template_turns"] += any(t in stream.text for t in TURNS)
                 row["tokens"] += tokens
                 row["ran_to_max_tokens"] += tokens >= book.get(job).params["max_tokens"]
                 row["repeats_example"] += repeats_example(stream.text, messages)
                 looped = loops(stream.text)
+                # Where drafting cuts a draft that switched to a script no one used.
+                stray = stray_script_at(stream.text,
+                                        scripts_in(m["content"] for m in messages))
+                if stray is not None:
+                    row["script_cuts"] += 1
+                    row["script_cut_chars"] += len(stream.text) - stray
                 row["loops"] += looped
                 if stream.finish_reason == "length" and not looped:
                     # What drafting leaves out of a draft stopped mid-sentence.

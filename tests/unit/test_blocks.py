@@ -68,9 +68,10 @@ def test_provenance_names_each_source_page_once_in_order() -> None:
 
 def test_every_reason_a_draft_is_cut_for_is_said_in_its_provenance() -> None:
     from bot.drafting.loops import CUT_LENGTH, CUT_REPETITION
+    from bot.drafting.scripts import CUT_SCRIPT
     from bot.kb.citations import CUT_LISTING
 
-    for cut in (CUT_LISTING, CUT_REPETITION, CUT_LENGTH):
+    for cut in (CUT_LISTING, CUT_REPETITION, CUT_LENGTH, CUT_SCRIPT):
         line = B.provenance_line(job="document", prompt="document", version="2", model="m",
                                  route_reason="", cut=cut)
         assert ":scissors:" in line, cut

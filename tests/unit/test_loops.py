@@ -52,6 +52,13 @@ def test_structure_that_repeats_by_design_is_not_a_loop() -> None:
         assert not guard.cut and guard.text == shown == text, text
 
 
+def test_punctuation_that_draws_no_structure_is_a_loop() -> None:
+    # What the packaged model wrote under a customer reply, to its token limit.
+    text = "Could you please provide them?\n" + "(.*)\n" * 40
+    shown, guard = _streamed(text, 3)
+    assert guard.cut and guard.text == "Could you please provide them?\n(.*)\n"
+
+
 def test_a_draft_with_no_loop_is_passed_through_whole() -> None:
     text = ("Deploys run Monday to Thursday. Production is frozen on Fridays; an exception "
             "needs the engineering manager's approval in #deploys.\n\n"

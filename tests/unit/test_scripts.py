@@ -1,0 +1,39 @@
+"""Where a draft switches to a script no one in its conversation used."""
+
+from bot.drafting.scripts import ScriptGuard, scripts_in, stray_script_at
+
+# What the packaged model wrote, asked in English to reply to a customer.
+DRIFTED = ("Hi, thanks for your message. We are working on a solution now.我可以\n mennesu\n"
+           "Please do not hesitate to contact Customer Service.我可以\n mennesu\n")
+
+
+def feed(guard: ScriptGuard, text: str, size: int = 3) -> str:
+    return "".join(guard.feed(text[i:i + size]) for i in range(0, len(text), size))
+
+
+def test_a_draft_is_cut_where_a_script_missing_from_its_prompt_begins() -> None:
+    guard = ScriptGuard(scripts_in(["You are Tandem.", "Customer message: deploys fail"]))
+    shown = feed(guard, DRIFTED)
+    assert guard.cut
+    assert guard.text == "Hi, thanks for your message. We are working on a solution now."
+    assert shown == guard.text  # nothing past the cut was shown
+    assert guard.feed("more") == ""
+
+
+def test_a_script_the_conversation_uses_is_not_a_cut() -> None:
+    asked = "你们的接口从今天早上开始一直超时，麻烦看一下"
+    guard = ScriptGuard(scripts_in(["You are Tandem.", asked]))
+    reply = "您好，感谢您的消息。我们正在查看接口超时的问题，请提供 request ID。"
+    assert feed(guard, reply) == reply and not guard.cut
+    # Japanese kana in a Chinese conversation are a drift all the same.
+    assert stray_script_at(reply + "に通客", scripts_in([asked])) == len(reply)
+
+
+def test_accented_latin_greek_and_symbols_are_never_a_cut() -> None:
+    text = "Café résumé naïve Ærø, β-coronavirus at 5 µs, → ✓ “quoted” — done…"
+    assert stray_script_at(text, frozenset()) is None
+
+
+def test_each_script_is_told_apart() -> None:
+    assert scripts_in(["Привет", "こんにちは", "カタカナ", "中文", "한국어", "مرحبا"]) == {
+        "cyrillic", "kana", "han", "hangul", "arabic"}
