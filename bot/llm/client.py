@@ -73,6 +73,9 @@ class LLMClient:
               stop: list[str] | None) -> dict[str, Any]:
         body: dict[str, Any] = dict(params or {})
         body.update(model=model or self.model, messages=messages)
+        if messages and messages[-1].get("role") == "assistant":
+            # The model's turn has begun (a prompt's opening): it goes on from there.
+            body.update(continue_final_message=True, add_generation_prompt=False)
         if stop:
             body["stop"] = stop
         if request_id:

@@ -74,14 +74,16 @@ class Example:
 
 
 def prompt_side(messages: Iterable[dict[str, Any]]) -> list[Message]:
-    """The messages as role/content pairs, dropping Slack or vLLM extras."""
+    """The messages as role/content pairs, dropping Slack or vLLM extras. An opening the
+    model continued (an assistant message last) is left out: the draft's text begins
+    with it, so the completion side holds it."""
     out: list[Message] = []
     for message in messages:
         content = message.get("content")
         if isinstance(content, list):  # OpenAI content parts: keep the text ones
             content = "".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
         out.append({"role": str(message.get("role", "user")), "content": str(content or "")})
-    return out
+    return out[:-1] if out and out[-1]["role"] == "assistant" else out
 
 
 def _usable(text: str | None) -> bool:

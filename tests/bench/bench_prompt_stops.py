@@ -11,6 +11,7 @@ and the drafts (and their characters) cut where they switched to a script the pr
 not use (`bot.drafting.scripts`).
 
     PYTHONPATH=. python3 tests/bench/bench_prompt_stops.py [--questions 24] [--save F.jsonl]
+        [--no-opening]
 """
 
 from __future__ import annotations
@@ -25,9 +26,10 @@ from bot.drafting.loops import LoopGuard, finished_part
 from bot.drafting.scripts import scripts_in, stray_script_at
 from bot.kb.embedding import LocalEmbedder
 from bot.kb.evaluation import load_queries
+from bot.kb.languages import reply_language
 from bot.kb.service import KnowledgeBase
 from bot.kb.store_sqlite import SqliteStore
-from bot.prompts import PromptBook, repeats_example
+from bot.prompts import PromptBook, continues, repeats_example
 from tests.bench._common import embedded_llm
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,11 +46,14 @@ def loops(text: str) -> bool:
     return guard.cut
 
 
-async def asks(book: PromptBook, store: Path, questions: int
+async def asks(book: PromptBook, store: Path, questions: int, openings: bool = True
                ) -> list[tuple[str, list[dict[str, str]]]]:
     rows = [json.loads(line) for line in
             (ROOT.parent / "shared/data/routing/dev.jsonl").read_text().splitlines() if line]
-    out = [(job, book.get(job).render(request=r["text"], context="(none)"))
+    # A reply opens in the customer's language, as drafting opens it.
+    out = [(job, book.get(job).render(request=r["text"], context="(none)",
+                                      opening=book.get(job).opening(reply_language(r["text"]))
+                                      if openings else None))
            for job in ("document", "support") for r in [r for r in rows if r["label"] == job][:8]]
     if store.exists():
         kb = KnowledgeBase(SqliteStore(store), LocalEmbedder())
@@ -68,7 +73,7 @@ async def main(args: argparse.Namespace) -> None:
     book = PromptBook()
     if args.save:
         Path(args.save).unlink(missing_ok=True)
-    cases = await asks(book, Path(args.store), args.questions)
+    cases = await asks(book, Path(args.store), args.questions, not args.no_opening)
     async with embedded_llm() as client:
         for run in ("without_stops", "with_stops"):
             streams = []
@@ -81,6 +86,7 @@ async def main(args: argparse.Namespace) -> None:
             await asyncio.gather(*(s.collect() for s in streams))
             by_job: dict[str, dict[str, Any]] = {}
             for (job, messages), stream in zip(cases, streams, strict=True):
+                text = continues(messages) + stream.text  # the draft, with its opening
                 tokens = int((stream.usage or {}).get("completion_tokens", 0))
                 row = by_job.setdefault(job, {"run": run, "job": job, "drafts": 0,
                                               "template_turns": 0, "tokens": 0,
@@ -89,36 +95,40 @@ async def main(args: argparse.Namespace) -> None:
                                               "length_cut_chars": 0, "script_cuts": 0,
                                               "script_cut_chars": 0})
                 row["drafts"] += 1
-                row["template_turns"] += any(t in stream.text for t in TURNS)
+                row["template_turns"] += any(t in text for t in TURNS)
                 row["tokens"] += tokens
                 row["ran_to_max_tokens"] += tokens >= book.get(job).params["max_tokens"]
-                row["repeats_example"] += repeats_example(stream.text, messages)
-                looped = loops(stream.text)
+                row["repeats_example"] += repeats_example(text, messages)
+                looped = loops(text)
                 # Where drafting cuts a draft that switched to a script no one used.
-                stray = stray_script_at(stream.text,
+                stray = stray_script_at(text,
                                         scripts_in(m["content"] for m in messages))
                 if stray is not None:
                     row["script_cuts"] += 1
-                    row["script_cut_chars"] += len(stream.text) - stray
+                    row["script_cut_chars"] += len(text) - stray
                 row["loops"] += looped
                 if stream.finish_reason == "length" and not looped:
                     # What drafting leaves out of a draft stopped mid-sentence.
-                    row["length_cut_chars"] += len(stream.text.rstrip()) \
-                        - len(finished_part(stream.text))
+                    row["length_cut_chars"] += len(text.rstrip()) \
+                        - len(finished_part(text))
             for row in by_job.values():
                 print(json.dumps(row), flush=True)  # noqa: T201
             if args.save:
                 with Path(args.save).open("a") as out:
                     for (job, messages), stream in zip(cases, streams, strict=True):
+                        ask = [m for m in messages if m["role"] == "user"][-1]["content"]
                         out.write(json.dumps({
-                            "run": run, "job": job, "ask": messages[-1]["content"],
-                            "text": stream.text, "finish_reason": stream.finish_reason}) + "\n")
+                            "run": run, "job": job, "ask": ask,
+                            "text": continues(messages) + stream.text,
+                            "finish_reason": stream.finish_reason}) + "\n")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--questions", type=int, default=24)
     parser.add_argument("--save", help="also append every draft to this JSONL file")
+    parser.add_argument("--no-opening", action="store_true",
+                        help="replies without their prompt's opening (support.yaml `opening`)")
     parser.add_argument("--store", default=str(ROOT / ".data/bench/docs_eval/node_npm.sqlite"),
                         help="a knowledge base holding the Node.js/npm docs")
     asyncio.run(main(parser.parse_args()))

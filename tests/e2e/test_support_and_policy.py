@@ -7,7 +7,9 @@ import asyncio
 import pytest
 
 from bot.settings import ChannelPolicy
-from tests.e2e.helpers import decisions, finals, requests, wait_posted, wait_text
+from bot.tuning.rows import DecisionRecord, examples_for_decision, rows_for
+from tests.e2e.helpers import decisions, drafts, finals, requests, wait_posted, wait_text
+from tests.support.fake_llm import FakeLLM
 from tests.support.harness import Harness, button_values, text_of
 
 
@@ -32,6 +34,38 @@ async def test_customer_message_in_shared_channel_drafts_in_review_channel_only(
     assert len(posted) == 1 and posted[0]["thread_ts"] == ts
     # The draft itself never reached the shared channel, even after approval.
     assert all("*Draft*" not in text_of(m) for m in await slack.messages("C0ACME", thread_ts=ts))
+
+
+async def test_a_reply_starts_with_the_prompts_opening_in_the_customers_language(
+        tandem: Harness, fake_llm: FakeLLM) -> None:
+    slack = tandem.slack
+    assert slack is not None
+    fake_llm.reply = lambda _body: " Wir prüfen Ihre Rechnung und melden uns heute."
+    ts = await slack.post("acme-shared", "carol",
+                          "Meine Rechnung für Oktober ist falsch, bitte korrigieren Sie das")
+    draft = await slack.wait_for(lambda: _review_draft(tandem))
+    # The model was asked to go on from the German opening, as its own turn.
+    body = fake_llm.requests[-1]
+    assert body["messages"][-1] == {"role": "assistant",
+                                    "content": "Hallo, danke für Ihre Nachricht."}
+    assert body["continue_final_message"] is True and body["add_generation_prompt"] is False
+    reply = "Hallo, danke für Ihre Nachricht. Wir prüfen Ihre Rechnung und melden uns heute."
+    (record,) = drafts(tandem)
+    assert record.text == reply and reply in text_of(draft)
+    await slack.click("bob", "tandem_approve", channel="C0REVIEWS", ts=draft["ts"])
+    (posted,) = await slack.wait_for(lambda: finals(tandem, "C0ACME", ts))
+    assert posted["text"] == reply
+    # A dataset's prompt side is what was asked; the opening is part of the completion.
+    ((_job, row),) = rows_for(examples_for_decision(decision_record(tandem)), "sft")
+    assert row["messages"][-2]["role"] == "user"
+    assert row["messages"][-1] == {"role": "assistant", "content": reply}
+
+
+def decision_record(h: Harness) -> DecisionRecord:
+    (decision,) = decisions(h)
+    (draft,) = drafts(h)
+    return DecisionRecord(verdict=decision.verdict, job=draft.job, messages=draft.messages,
+                          draft_text=draft.text or "", final_text=decision.final_text)
 
 
 async def _review_draft(h: Harness) -> dict | None:

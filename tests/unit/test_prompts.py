@@ -48,3 +48,26 @@ def test_each_drafting_prompt_stops_where_its_templates_next_turn_would_begin() 
         stops = prompt.params["stop"]
         assert f"\n{marker}" in stops and marker in prompt.template, job
         assert all(stop.startswith("\n") for stop in stops), "a stop mid-line cuts prose"
+
+
+def test_a_reply_opens_in_the_customers_language_and_the_model_continues_it() -> None:
+    support = BOOK.get("support")
+    messages = support.render(request="Mi factura está mal", context="(none)",
+                              opening=support.opening("es"))
+    assert messages[-1] == {"role": "assistant", "content": "Hola, gracias por tu mensaje."}
+    assert messages[-2]["role"] == "user" and "Mi factura" in messages[-2]["content"]
+    # Every language the routing data asks in has an opening; others get none.
+    assert all(support.opening(lang) for lang in ("en", "de", "es", "fr", "pt", "it", "zh", "ja"))
+    assert support.opening("xx") is None
+    assert support.render(request="hi", context="(none)")[-1]["role"] == "user"
+
+
+def test_a_reply_copying_the_example_is_spotted_behind_its_opening() -> None:
+    support = BOOK.get("support")
+    messages = support.render(request="the app logs me out", context="(none)",
+                              opening=support.opening("en"))
+    copied = ("Hi, thanks for your message. Could you reply with the correct company "
+              "address? We'll issue a corrected invoice as soon as we have it.")
+    assert repeats_example(copied, messages)
+    assert not repeats_example("Hi, thanks for your message. Could you tell us your app "
+                               "version, so we can see why it logs you out?", messages)
