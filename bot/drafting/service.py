@@ -48,7 +48,8 @@ if TYPE_CHECKING:
 __all__ = ["DraftingService"]
 
 log = logging.getLogger(__name__)
-# How long an edit waits for the ask of the message it edits to be taken.
+# How long an edit waits for the ask of the message it edits to arrive (Slack may send
+# the edit first); one that has arrived is waited for until it is taken.
 EDIT_WAIT_TRIES, EDIT_WAIT_STEP = 40, 0.25
 # A draft's states before anyone decided it: an edit of its ask drafts it again.
 OPEN = (DraftStatus.requested, DraftStatus.generating, DraftStatus.pending_review,
@@ -68,11 +69,21 @@ class SearchFailed(Exception):
 class DraftingService:
     def __init__(self, services: Services) -> None:
         self.s = services
+        # Asks being taken, by (channel, message ts): set once each has opened its
+        # request or decided not to, so an edit of the message can wait for that.
+        self._taking: dict[tuple[str, str], asyncio.Event] = {}
 
     # ---- intake -------------------------------------------------------------
     async def handle_ask(self, ask: Ask) -> None:
-        async with self.s.cpu_slots:
-            await self._intake(ask)
+        key = (ask.channel_id, ask.message_ts or "")
+        taken = self._taking.setdefault(key, asyncio.Event())
+        try:
+            async with self.s.cpu_slots:
+                await self._intake(ask)
+        finally:
+            if self._taking.get(key) is taken:
+                del self._taking[key]
+            taken.set()
 
     async def _intake(self, ask: Ask) -> None:
         s = self.s
@@ -165,9 +176,14 @@ class DraftingService:
             said = (await clean_request(s.directory, before, bot_user_id=s.bot_user_id))[0]
             asked = check_text(said, MAX_REQUEST_CHARS)[1] != "empty"
         for _ in range(EDIT_WAIT_TRIES if asked else 1):
+            # An ask already being taken is waited for however long it takes (its
+            # routing may queue behind other drafts at the model).
+            taking = self._taking.get((ask.channel_id, ask.message_ts or ""))
+            if taking is not None:
+                await taking.wait()
             request = await s.store.run(lambda x: repo.request_by_message(
                 x, channel=ask.channel_id, ts=ask.message_ts or ""))
-            if request is not None or not asked:
+            if request is not None or not asked or taking is not None:
                 break
             await asyncio.sleep(EDIT_WAIT_STEP)
         if request is None:

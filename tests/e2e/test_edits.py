@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -125,3 +126,31 @@ async def test_an_edit_of_a_message_not_yet_asked_for_is_what_gets_drafted(
     await _draft_saying(tandem, ts, wanted.removeprefix("write the "))
     (request,) = requests(tandem)
     assert request.text == wanted and request.message_ts == ts and request.trigger == "mention"
+
+
+async def test_an_edit_waits_for_its_ask_however_long_taking_it_lasts(
+        tandem: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    slack = tandem.slack
+    assert slack is not None and tandem.bot is not None
+    # The edit alone would give up on its ask after 0.1 s; taking the ask lasts 1.5 s
+    # (its routing queued behind other drafts at the model, as under load).
+    monkeypatch.setattr("bot.drafting.service.EDIT_WAIT_TRIES", 2)
+    monkeypatch.setattr("bot.drafting.service.EDIT_WAIT_STEP", 0.05)
+    router = tandem.bot.services.router
+    decide = router.decide
+
+    async def slow_decide(*args: Any, **kwargs: Any) -> Any:
+        await asyncio.sleep(1.5)
+        return await decide(*args, **kwargs)
+
+    monkeypatch.setattr(router, "decide", slow_decide)
+    ts = await slack.post("general", "alice", "<@U0BOT> write the release notes for 2.3")
+
+    async def taking() -> bool:
+        return bool(tandem.bot.services.drafting._taking)
+
+    await slack.wait_for(taking, timeout=10)
+    await slack.edit("general", ts, "alice", "<@U0BOT> write the release notes for 2.9")
+    await _draft_saying(tandem, ts, "release notes for 2.9")
+    (request,) = requests(tandem)
+    assert request.text == "write the release notes for 2.9"
