@@ -18,6 +18,8 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable
 
+from bot.drafting.loops import finished_part
+
 __all__ = ["CUT_SCRIPT", "ScriptGuard", "scripts_in", "stray_script_at"]
 
 CUT_SCRIPT = "script"  # recorded in a draft's usage as what its end was cut for
@@ -55,7 +57,8 @@ class ScriptGuard:
     """A streamed draft, up to its first letter of a script not in `allowed`.
 
     `feed` returns what can be shown of each piece; once such a letter comes, `cut` is
-    set and `text` is the draft kept (what came before it, without trailing space).
+    set and `text` is the draft kept: what came before it, to its last finished sentence
+    (the model's own junk word often leads into the drift: "… from HMRC. keçingame我可以").
     """
 
     def __init__(self, allowed: frozenset[str]) -> None:
@@ -71,5 +74,5 @@ class ScriptGuard:
         at = stray_script_at(self.text, self.allowed, before)
         if at is None:
             return delta
-        self.cut, self.text = True, self.text[:at].rstrip()
+        self.cut, self.text = True, finished_part(self.text[:at])
         return self.text[before:]

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.drafting.loops import LoopGuard, finished_part
-from bot.drafting.scripts import scripts_in, stray_script_at
+from bot.drafting.scripts import ScriptGuard, scripts_in
 from bot.kb.embedding import LocalEmbedder
 from bot.kb.evaluation import load_queries
 from bot.kb.languages import reply_language
@@ -101,11 +101,12 @@ async def main(args: argparse.Namespace) -> None:
                 row["repeats_example"] += repeats_example(text, messages)
                 looped = loops(text)
                 # Where drafting cuts a draft that switched to a script no one used.
-                stray = stray_script_at(text,
-                                        scripts_in(m["content"] for m in messages))
-                if stray is not None:
+                script = ScriptGuard(scripts_in(m["content"] for m in messages))
+                for i in range(0, len(text), 4):
+                    script.feed(text[i:i + 4])
+                if script.cut:
                     row["script_cuts"] += 1
-                    row["script_cut_chars"] += len(text) - stray
+                    row["script_cut_chars"] += len(text) - len(script.text)
                 row["loops"] += looped
                 if stream.finish_reason == "length" and not looped:
                     # What drafting leaves out of a draft stopped mid-sentence.

@@ -20,6 +20,12 @@ def test_a_draft_is_cut_where_a_script_missing_from_its_prompt_begins() -> None:
     assert guard.feed("more") == ""
 
 
+def test_the_cut_drops_the_unfinished_words_leading_into_the_drift() -> None:
+    guard = ScriptGuard(frozenset())
+    feed(guard, "Hi, thanks for your message. Yes, we can send a receipt. keçingame我可以\n")
+    assert guard.text == "Hi, thanks for your message. Yes, we can send a receipt."
+
+
 def test_a_script_the_conversation_uses_is_not_a_cut() -> None:
     asked = "你们的接口从今天早上开始一直超时，麻烦看一下"
     guard = ScriptGuard(scripts_in(["You are Tandem.", asked]))
