@@ -40,14 +40,14 @@ async def test_a_reply_starts_with_the_prompts_opening_in_the_customers_language
         tandem: Harness, fake_llm: FakeLLM) -> None:
     slack = tandem.slack
     assert slack is not None
-    fake_llm.reply = lambda _body: " Wir prüfen Ihre Rechnung und melden uns heute."
+    fake_llm.reply = lambda _body: " prüfen Ihre Rechnung und melden uns heute."
     ts = await slack.post("acme-shared", "carol",
                           "Meine Rechnung für Oktober ist falsch, bitte korrigieren Sie das")
     draft = await slack.wait_for(lambda: _review_draft(tandem))
     # The model was asked to go on from the German opening, as its own turn.
     body = fake_llm.requests[-1]
     assert body["messages"][-1] == {"role": "assistant",
-                                    "content": "Hallo, danke für Ihre Nachricht."}
+                                    "content": "Hallo, danke für Ihre Nachricht. Wir"}
     assert body["continue_final_message"] is True and body["add_generation_prompt"] is False
     reply = "Hallo, danke für Ihre Nachricht. Wir prüfen Ihre Rechnung und melden uns heute."
     (record,) = drafts(tandem)

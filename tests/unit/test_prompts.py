@@ -54,7 +54,7 @@ def test_a_reply_opens_in_the_customers_language_and_the_model_continues_it() ->
     support = BOOK.get("support")
     messages = support.render(request="Mi factura está mal", context="(none)",
                               opening=support.opening("es"))
-    assert messages[-1] == {"role": "assistant", "content": "Hola, gracias por tu mensaje."}
+    assert messages[-1] == {"role": "assistant", "content": "Hola, gracias por escribirnos."}
     assert messages[-2]["role"] == "user" and "Mi factura" in messages[-2]["content"]
     # Every language the routing data asks in has an opening; others get none.
     assert all(support.opening(lang) for lang in ("en", "de", "es", "fr", "pt", "it", "zh", "ja"))
@@ -66,8 +66,8 @@ def test_a_reply_copying_the_example_is_spotted_behind_its_opening() -> None:
     support = BOOK.get("support")
     messages = support.render(request="the app logs me out", context="(none)",
                               opening=support.opening("en"))
-    copied = ("Hi, thanks for your message. Could you reply with the correct company "
-              "address? We'll issue a corrected invoice as soon as we have it.")
+    copied = ("Hi, thanks for reaching out to us. We need more. Could you reply with the "
+              "correct company address? We'll issue a corrected invoice as soon as we have it.")
     assert repeats_example(copied, messages)
-    assert not repeats_example("Hi, thanks for your message. Could you tell us your app "
+    assert not repeats_example("Hi, thanks for reaching out to us. We need your app "
                                "version, so we can see why it logs you out?", messages)
