@@ -29,7 +29,7 @@ from bot.errors import ConfigError
 from bot.kb.citations import CITATION
 
 __all__ = ["REPEATS_EXAMPLE", "Prompt", "PromptBook", "continues", "default_prompt_dir",
-           "repeats_example"]
+           "joined", "model_part", "repeats_example"]
 
 
 def default_prompt_dir() -> Path:
@@ -128,3 +128,18 @@ def continues(messages: list[dict[str, Any]]) -> str:
     """The opening the model is to continue (`Prompt.render`'s last message), or ""."""
     last = messages[-1] if messages else {}
     return str(last.get("content") or "") if last.get("role") == "assistant" else ""
+
+
+def joined(opening: str, first: str) -> str:
+    """The model's first text as it goes after `opening`: a space between a word or a
+    comma and a word, where the model's first token has none of its own."""
+    if opening and first and first[0].isalnum() and opening[-1].isascii() \
+            and not opening[-1].isspace():
+        return " " + first
+    return first
+
+
+def model_part(text: str, messages: list[dict[str, Any]]) -> str:
+    """What the model wrote of a draft: `text` without the opening it continued."""
+    opening = continues(messages)
+    return text[len(opening):].strip() if opening and text.startswith(opening) else text

@@ -32,7 +32,7 @@ from bot.kb.grounding import NOT_IN_SOURCES, grounding
 from bot.kb.languages import reply_language
 from bot.kb.service import is_answer_entry
 from bot.llm.errors import LLMError
-from bot.prompts import REPEATS_EXAMPLE, continues, repeats_example
+from bot.prompts import REPEATS_EXAMPLE, continues, joined, model_part, repeats_example
 from bot.review import blocks as B
 from bot.routing.router import RouteInput
 from bot.settings import ChannelPolicy
@@ -295,13 +295,13 @@ class DraftingService:
                         "chunk_id": h.chunk_id, "score": h.score}
                        for h in found]
         numbered = "\n\n".join(f"[{x['n']}] {x['title']}\n{x['text']}" for x in sources)
-        # A reply starts in the words of the customer's language, where the prompt has
-        # them: the customer's own message, or, a teammate asking, the thread's.
-        customer = request.text if request.author == "external" or not draft.context_text \
-            else draft.context_text
+        # A draft starts in the words its prompt has for its reader's language: the
+        # asker's, or for a reply a teammate asked for, the customer's thread's.
+        reader = draft.context_text if draft.job == "support" and request.author == "member" \
+            and draft.context_text else request.text
         messages = prompt.render(request=request.text, context=draft.context_text or "(none)",
                                  sources=numbered or "(no sources found)",
-                                 opening=prompt.opening(reply_language(customer)))
+                                 opening=prompt.opening(reply_language(reader)))
         return messages, sources
 
     async def generate(self, draft_id: str, loaded: tuple[Draft, Request] | None = None) -> None:
@@ -403,7 +403,8 @@ class DraftingService:
             if echo:
                 s.metrics.flagged.labels(draft.job, REPEATS_EXAMPLE).inc()
             # Words of the answer that its sources, the question and the thread lack.
-            basis = grounding(text, sources, request.text, draft.context_text or "") \
+            written = model_part(text, messages)  # without the opening it continued
+            basis = grounding(written, sources, request.text, draft.context_text or "") \
                 if stream is not None and sources else None
             unheld = basis is not None and basis.flagged
             if unheld:
@@ -417,7 +418,7 @@ class DraftingService:
             # searched.
             best = best_sentence(searched, sources, request.text)
             evidence = neutralise(B.evidence_line(*best, sources), allowed) if best else None
-            if not text:  # checked before the Sources block is added to it
+            if not written:  # checked before the Sources block is added to it
                 raise LLMError("empty answer", what=T.ONLY_MADE_UP_SOURCES if cut == CUT_LISTING
                                else "the model returned an empty answer")
             if sources:
@@ -573,6 +574,7 @@ async def _stream_into(writer: DraftWriter, stream: ChatStream, opening: str,
         async for delta in stream:
             if ttft is None:
                 ttft = time.monotonic() - started
+                delta = joined(opening, delta)
             shown = loop.feed(script.feed(listing.feed(delta) if listing else delta))
             if shown:
                 await writer.append(shown)

@@ -20,7 +20,7 @@ from bot.drafting.split import MESSAGE_LIMIT, split_text
 from bot.kb.citations import answer_basis, answer_part
 from bot.kb.evidence import quoted_answer
 from bot.kb.grounding import Grounding, grounding
-from bot.prompts import repeats_example
+from bot.prompts import model_part, repeats_example
 from bot.review import blocks as B
 from bot.review.policy import refusal
 from bot.store import repo
@@ -195,7 +195,10 @@ class ReviewService:
             info = await s.directory.channel(request.channel_id)
             # Only answers from public internal channels may be cited elsewhere.
             private = info.confined
-            await s.kb.add_answer(question=request.text, answer=answer, permalink=link,
+            # The entry says what the answer says, without the prompt's opening
+            # ("According to [1],") that pointed at the draft's own sources.
+            said = model_part(answer, draft.messages) if draft else answer
+            await s.kb.add_answer(question=request.text, answer=said, permalink=link,
                                   channel_id=request.channel_id, private=private,
                                   basis=answer_basis(answer, sources or []))
         except Exception:  # the answer is posted; learning from it is best effort
@@ -385,7 +388,7 @@ def _grounding(draft: Draft, request: Request | None) -> Grounding | None:
     """The draft's answer against its sources, as drafting judged it (`bot.kb.grounding`)."""
     if draft.job != "question" or not draft.sources or not draft.text:
         return None
-    return grounding(answer_part(draft.text), draft.sources,
+    return grounding(model_part(answer_part(draft.text), draft.messages), draft.sources,
                      request.text if request else "", draft.context_text or "")
 
 

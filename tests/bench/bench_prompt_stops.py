@@ -50,7 +50,7 @@ async def asks(book: PromptBook, store: Path, questions: int, openings: bool = T
                ) -> list[tuple[str, list[dict[str, str]]]]:
     rows = [json.loads(line) for line in
             (ROOT.parent / "shared/data/routing/dev.jsonl").read_text().splitlines() if line]
-    # A reply opens in the customer's language, as drafting opens it.
+    # A draft opens in its reader's language, as drafting opens it.
     out = [(job, book.get(job).render(request=r["text"], context="(none)",
                                       opening=book.get(job).opening(reply_language(r["text"]))
                                       if openings else None))
@@ -63,7 +63,9 @@ async def asks(book: PromptBook, store: Path, questions: int, openings: bool = T
                 found = await kb.search(q.query, k=5)
                 numbered = "\n\n".join(f"[{h.n}] {h.title}\n{h.text[:1500]}" for h in found)
                 out.append(("question", book.get("question").render(
-                    request=q.query, context="(none)", sources=numbered or "(no sources found)")))
+                    request=q.query, context="(none)", sources=numbered or "(no sources found)",
+                    opening=book.get("question").opening(reply_language(q.query))
+                    if openings else None)))
         finally:
             await kb.close()
     return out
@@ -129,7 +131,7 @@ if __name__ == "__main__":
     parser.add_argument("--questions", type=int, default=24)
     parser.add_argument("--save", help="also append every draft to this JSONL file")
     parser.add_argument("--no-opening", action="store_true",
-                        help="replies without their prompt's opening (support.yaml `opening`)")
+                        help="drafts without their prompt's `opening`")
     parser.add_argument("--store", default=str(ROOT / ".data/bench/docs_eval/node_npm.sqlite"),
                         help="a knowledge base holding the Node.js/npm docs")
     asyncio.run(main(parser.parse_args()))

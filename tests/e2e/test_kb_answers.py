@@ -130,7 +130,11 @@ async def test_question_gets_cited_answer_with_sources_and_bad_citations_removed
     assert "Sources" in shown and "On-call handbook" in shown
     prompt = "\n".join(str(m["content"]) for m in fake_llm.requests[-1]["messages"])
     assert "escalates to the secondary" in prompt  # the model saw the numbered source
+    # It went on from the question prompt's opening, which begins the answer.
+    assert fake_llm.requests[-1]["messages"][-1] == {"role": "assistant",
+                                                     "content": "According to [1],"}
     (record,) = drafts(h)
+    assert record.text.startswith("According to [1], After 15 minutes the page escalates")
     assert record.sources and record.sources[0]["title"].startswith("On-call handbook")
     assert len(record.sources[0]["doc_hash"]) == 64  # the page as the draft read it
     assert searches(h, "sources") == 1 and searches(h, "nothing_relevant") is None
@@ -145,6 +149,11 @@ async def test_question_gets_cited_answer_with_sources_and_bad_citations_removed
         return bool(hits)
 
     await slack.wait_for(learned, timeout=20)
+    (entry,) = await h.bot.services.kb.search("primary on-call doesn't acknowledge a page",
+                                              k=10, collections=["answers"])
+    # It says what the answer said, without the opening that pointed at its sources.
+    assert entry.text.endswith("A: After 15 minutes the page escalates to the secondary "
+                               "on-call. See also the appendix.")
     # Asked again, the approved answer is a source, and says what it is.
     again = await slack.post("general", "bob", "<@U0BOT> when does an unacknowledged "
                              "page escalate?")
@@ -247,10 +256,11 @@ async def test_an_answer_its_sources_do_not_hold_is_flagged_to_the_reviewer(
         "(“alice”, “pager”, “since”)" in shown
     assert h.bot.services.metrics.registry.get_sample_value(
         "tandem_drafts_flagged_total", {"job": "question", "flag": "not_in_sources"}) == 1
-    # Citing nothing, it lists the sources that hold the question's words, not all given.
+    # The answer opens "According to [1],": it lists that source, not all it was given.
     (record,) = drafts(h)
     assert [s["title"] for s in record.sources][-1] == "Expense policy"
-    assert record.text.endswith("*Sources*\n[1, 2] On-call handbook `"
+    assert record.text.startswith("According to [1], " + STORY[:20])
+    assert record.text.endswith("*Sources*\n[1] On-call handbook `"
                                 + record.sources[0]["url"] + "`")
     # Decided, the draft keeps the warning beside the verdict.
     await slack.click("bob", "tandem_approve", channel="C0GENERAL", ts=draft["ts"])
@@ -310,7 +320,8 @@ async def test_an_answer_ends_where_the_model_starts_listing_sources_of_its_own(
     assert "Travel policy 2019" not in streamed and "100 euros" not in streamed  # never shown
     assert fake_llm.dropped and fake_llm.dropped[0] < 20  # the generation was stopped there
     (record,) = drafts(h)
-    assert record.text.startswith("Meals: up to 40 euros a day with receipts [1].\n\n*Sources*")
+    assert record.text.startswith(
+        "According to [1], Meals: up to 40 euros a day with receipts [1].\n\n*Sources*")
     assert record.usage["cut"] == "made_up_sources"
     # What the model generated before it was stopped is still counted.
     assert record.usage["prompt_tokens"] > 0

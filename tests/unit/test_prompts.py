@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.prompts import PromptBook, repeats_example
+from bot.prompts import PromptBook, joined, model_part, repeats_example
 
 BOOK = PromptBook()
 
@@ -71,3 +71,21 @@ def test_a_reply_copying_the_example_is_spotted_behind_its_opening() -> None:
     assert repeats_example(copied, messages)
     assert not repeats_example("Hi, thanks for reaching out to us. We need your app "
                                "version, so we can see why it logs you out?", messages)
+
+
+def test_the_models_first_words_are_spaced_from_the_opening_only_where_a_space_is_due() -> None:
+    assert joined("According to [1],", "the page") == " the page"
+    assert joined("According to [1],", " the page") == " the page"
+    assert joined("Hi, thanks for reaching out to us. We", "'re on it") == "'re on it"
+    assert joined("根据[1]，", "值班") == "值班"
+    assert joined("", "Hello") == "Hello"
+
+
+def test_what_the_model_wrote_is_the_draft_without_its_opening() -> None:
+    question = BOOK.get("question")
+    messages = question.render(request="q", context="(none)", sources="[1] x",
+                               opening=question.opening("en"))
+    assert model_part("According to [1], the page escalates.", messages) == \
+        "the page escalates."
+    assert model_part("According to [1],", messages) == ""
+    assert model_part("Edited by a reviewer.", messages) == "Edited by a reviewer."
