@@ -16,7 +16,8 @@ which the packaged model wrote under a customer reply, does not).
 
 from __future__ import annotations
 
-__all__ = ["CUT_LENGTH", "CUT_REPETITION", "LoopGuard", "finished_part", "loop_start"]
+__all__ = ["CUT_LENGTH", "CUT_REPETITION", "LoopGuard", "StreamCut", "finished_part",
+           "loop_start"]
 
 # Recorded in a draft's usage as what its end was cut for.
 CUT_REPETITION = "repetition"
@@ -75,25 +76,40 @@ def _ends_sentence(text: str, p: int) -> bool:
     return not (word.isdigit() and (start == 0 or text[start - 1] == "\n"))
 
 
-class LoopGuard:
-    """A streamed draft, up to where it starts repeating itself.
+class StreamCut:
+    """A streamed draft, up to where it goes wrong (`where`, for each kind of wrong).
 
-    `feed` returns what can be shown of each piece (all of it, until a loop is found);
-    once one is, `cut` is set and `text` is the draft kept: everything before the loop and
-    its first copy. Text already shown beyond that is for the caller to replace.
+    `feed` returns what can be shown of each piece (all of it, until the text goes
+    wrong); once it does, `cut` is set and `text` is the draft kept (`keep`). Text
+    already shown beyond that is for the caller to replace.
     """
 
     def __init__(self) -> None:
         self.text = ""
         self.cut = False
 
+    def where(self, fed_from: int) -> int | None:
+        """Where `text` (new from `fed_from`) goes wrong, or None."""
+        raise NotImplementedError
+
+    def keep(self, at: int) -> str:
+        return self.text[:at]
+
     def feed(self, delta: str) -> str:
         if self.cut or not delta:
             return ""
         before = len(self.text)
         self.text += delta
-        at = loop_start(self.text)
+        at = self.where(before)
         if at is None:
             return delta
-        self.cut, self.text = True, self.text[:at]
+        self.cut, self.text = True, self.keep(at)
         return self.text[before:]
+
+
+class LoopGuard(StreamCut):
+    """A streamed draft, up to where it starts repeating itself: everything before the
+    loop and its first copy is kept."""
+
+    def where(self, fed_from: int) -> int | None:  # noqa: ARG002 (a loop spans old text)
+        return loop_start(self.text)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable
 
-from bot.drafting.loops import finished_part
+from bot.drafting.loops import StreamCut, finished_part
 
 __all__ = ["CUT_SCRIPT", "ScriptGuard", "scripts_in", "stray_script_at"]
 
@@ -53,26 +53,17 @@ def stray_script_at(text: str, allowed: frozenset[str], start: int = 0) -> int |
     return None
 
 
-class ScriptGuard:
-    """A streamed draft, up to its first letter of a script not in `allowed`.
-
-    `feed` returns what can be shown of each piece; once such a letter comes, `cut` is
-    set and `text` is the draft kept: what came before it, to its last finished sentence
-    (the model's own junk word often leads into the drift: "… from HMRC. keçingame我可以").
-    """
+class ScriptGuard(StreamCut):
+    """A streamed draft, up to its first letter of a script not in `allowed`. The draft
+    kept is what came before it, to its last finished sentence (the model's own junk word
+    often leads into the drift: "… from HMRC. keçingame我可以")."""
 
     def __init__(self, allowed: frozenset[str]) -> None:
+        super().__init__()
         self.allowed = allowed
-        self.text = ""
-        self.cut = False
 
-    def feed(self, delta: str) -> str:
-        if self.cut or not delta:
-            return ""
-        before = len(self.text)
-        self.text += delta
-        at = stray_script_at(self.text, self.allowed, before)
-        if at is None:
-            return delta
-        self.cut, self.text = True, finished_part(self.text[:at])
-        return self.text[before:]
+    def where(self, fed_from: int) -> int | None:
+        return stray_script_at(self.text, self.allowed, fed_from)
+
+    def keep(self, at: int) -> str:
+        return finished_part(self.text[:at])
