@@ -24,7 +24,7 @@ from bot.drafting.context import (
 from bot.drafting.intake import Ask, channel_kind, check_text, placement
 from bot.drafting.loops import CUT_LENGTH, CUT_REPETITION, LoopGuard, finished_part
 from bot.drafting.safety import neutralise, to_mrkdwn
-from bot.drafting.scripts import CUT_SCRIPT, ScriptGuard, scripts_in
+from bot.drafting.scripts import CUT_SCRIPT, ScriptGuard, allowed_scripts
 from bot.drafting.writer import DraftWriter, Surface
 from bot.kb.citations import CUT_LISTING, ListingGuard, cite
 from bot.kb.evidence import best_sentence
@@ -384,7 +384,8 @@ class DraftingService:
                 # any draft where it starts repeating itself.
                 # And where it switches to a script no one in the conversation used.
                 listing = ListingGuard({x["n"] for x in sources}) if sources else None
-                script = ScriptGuard(scripts_in(m["content"] for m in messages))
+                script = ScriptGuard(allowed_scripts((m["content"] for m in messages),
+                                                     request.text))
                 loop = LoopGuard()
                 ttft = await _stream_into(writer, stream, continues(messages), listing,
                                           script, loop, started)

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.drafting.loops import LoopGuard, finished_part
-from bot.drafting.scripts import ScriptGuard, scripts_in
+from bot.drafting.scripts import ScriptGuard, allowed_scripts
 from bot.kb.embedding import LocalEmbedder
 from bot.kb.evaluation import load_queries
 from bot.kb.languages import reply_language
@@ -103,7 +103,8 @@ async def main(args: argparse.Namespace) -> None:
                 row["repeats_example"] += repeats_example(text, messages)
                 looped = loops(text)
                 # Where drafting cuts a draft that switched to a script no one used.
-                script = ScriptGuard(scripts_in(m["content"] for m in messages))
+                asked = [m for m in messages if m["role"] == "user"][-1]["content"]
+                script = ScriptGuard(allowed_scripts((m["content"] for m in messages), asked))
                 for i in range(0, len(text), 4):
                     script.feed(text[i:i + 4])
                 if script.cut:

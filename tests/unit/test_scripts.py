@@ -1,6 +1,6 @@
 """Where a draft switches to a script no one in its conversation used."""
 
-from bot.drafting.scripts import ScriptGuard, scripts_in, stray_script_at
+from bot.drafting.scripts import ScriptGuard, allowed_scripts, scripts_in, stray_script_at
 
 # What the packaged model wrote, asked in English to reply to a customer.
 DRIFTED = ("Hi, thanks for your message. We are working on a solution now.我可以\n mennesu\n"
@@ -43,3 +43,14 @@ def test_accented_latin_greek_and_symbols_are_never_a_cut() -> None:
 def test_each_script_is_told_apart() -> None:
     assert scripts_in(["Привет", "こんにちは", "カタカナ", "中文", "한국어", "مرحبا"]) == {
         "cyrillic", "kana", "han", "hangul", "arabic"}
+
+
+def test_a_language_the_ask_names_or_an_ask_to_translate_allows_its_script() -> None:
+    prompt = ["You are Tandem, drafting documents."]
+    assert allowed_scripts(prompt, "write the welcome note in Japanese") == {"kana", "han"}
+    assert allowed_scripts(prompt, "escribe el aviso en ruso") == {"cyrillic"}
+    assert allowed_scripts(prompt, "please translate this for our Tokyo customer") is None
+    guard = ScriptGuard(allowed_scripts(prompt, "write the welcome note in Japanese"))
+    note = "Here is the note:\n\nようこそ、東京オフィスへ！"
+    assert feed(guard, note) == note and not guard.cut
+    assert allowed_scripts(prompt, "write the welcome note") == frozenset()
