@@ -4,8 +4,8 @@ The packaged base model drifts: asked in English for a reply to a customer, it w
 good first line and then "我可以" and "に通客" after every line of an invented dialogue,
 to its token limit (`tests/bench/bench_prompt_stops.py` counts the drafts that drift like
 this). Letters of a script that appears nowhere in the prompt (its instructions, example,
-sources, thread and ask) are where the draft stopped being about the ask. `ScriptGuard` cuts the streamed text
-there, so the stream stops and the reviewer gets the part before.
+sources, thread and ask) are where the draft stopped being about the ask. `ScriptGuard`
+cuts the streamed text there, so the stream stops and the reviewer gets the part before.
 
 A script the ask names a language of ("write it in Japanese") is allowed, and an ask
 to translate allows every script. Only scripts of whole languages count (Chinese
