@@ -22,7 +22,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bot.drafting.loops import LoopGuard, finished_part
+from bot.drafting.loops import LoopGuard, StreamCut, finished_part
 from bot.drafting.scripts import ScriptGuard, allowed_scripts
 from bot.kb.embedding import LocalEmbedder
 from bot.kb.evaluation import load_queries
@@ -37,21 +37,21 @@ ROOT = Path(__file__).resolve().parents[2]
 TURNS = ("Conversation so far", "Question:", "Sources:", "Request:", "Customer message:")
 
 
-def loops(text: str) -> bool:
-    """Whether drafting would cut `text` where it starts repeating itself, streamed in
-    pieces of a few characters as the model's tokens come."""
-    guard = LoopGuard()
+def streamed(guard: StreamCut, text: str) -> StreamCut:
+    """`guard` fed `text` as drafting feeds it, in pieces of a few characters as the
+    model's tokens come."""
     for i in range(0, len(text), 4):
         guard.feed(text[i:i + 4])
-    return guard.cut
+    return guard
 
 
 async def asks(book: PromptBook, store: Path, questions: int, openings: bool = True
-               ) -> list[tuple[str, list[dict[str, str]]]]:
+               ) -> list[tuple[str, str, list[dict[str, str]]]]:
+    """(job, request, messages) for each draft."""
     rows = [json.loads(line) for line in
             (ROOT.parent / "shared/data/routing/dev.jsonl").read_text().splitlines() if line]
     # A draft opens in its reader's language, as drafting opens it.
-    out = [(job, book.get(job).render(request=r["text"], context="(none)",
+    out = [(job, r["text"], book.get(job).render(request=r["text"], context="(none)",
                                       opening=book.get(job).opening(reply_language(r["text"]))
                                       if openings else None))
            for job in ("document", "support") for r in [r for r in rows if r["label"] == job][:8]]
@@ -62,7 +62,7 @@ async def asks(book: PromptBook, store: Path, questions: int, openings: bool = T
             for q in load_queries(ROOT / "tests/data/kb_docs/queries.jsonl")[::4][:questions]:
                 found = await kb.search(q.query, k=5)
                 numbered = "\n\n".join(f"[{h.n}] {h.title}\n{h.text[:1500]}" for h in found)
-                out.append(("question", book.get("question").render(
+                out.append(("question", q.query, book.get("question").render(
                     request=q.query, context="(none)", sources=numbered or "(no sources found)",
                     opening=book.get("question").opening(reply_language(q.query))
                     if openings else None)))
@@ -79,7 +79,7 @@ async def main(args: argparse.Namespace) -> None:
     async with embedded_llm() as client:
         for run in ("without_stops", "with_stops"):
             streams = []
-            for i, (job, messages) in enumerate(cases):
+            for i, (job, _request, messages) in enumerate(cases):
                 params = dict(book.get(job).params)
                 if run == "without_stops":
                     params.pop("stop", None)
@@ -87,7 +87,7 @@ async def main(args: argparse.Namespace) -> None:
                                                   request_id=f"{run}-{i}"))
             await asyncio.gather(*(s.collect() for s in streams))
             by_job: dict[str, dict[str, Any]] = {}
-            for (job, messages), stream in zip(cases, streams, strict=True):
+            for (job, request, messages), stream in zip(cases, streams, strict=True):
                 text = continues(messages) + stream.text  # the draft, with its opening
                 tokens = int((stream.usage or {}).get("completion_tokens", 0))
                 row = by_job.setdefault(job, {"run": run, "job": job, "drafts": 0,
@@ -101,12 +101,10 @@ async def main(args: argparse.Namespace) -> None:
                 row["tokens"] += tokens
                 row["ran_to_max_tokens"] += tokens >= book.get(job).params["max_tokens"]
                 row["repeats_example"] += repeats_example(text, messages)
-                looped = loops(text)
+                looped = streamed(LoopGuard(), text).cut
                 # Where drafting cuts a draft that switched to a script no one used.
-                asked = [m for m in messages if m["role"] == "user"][-1]["content"]
-                script = ScriptGuard(allowed_scripts((m["content"] for m in messages), asked))
-                for i in range(0, len(text), 4):
-                    script.feed(text[i:i + 4])
+                script = streamed(ScriptGuard(allowed_scripts(
+                    (m["content"] for m in messages), request)), text)
                 if script.cut:
                     row["script_cuts"] += 1
                     row["script_cut_chars"] += len(text) - len(script.text)
@@ -119,7 +117,7 @@ async def main(args: argparse.Namespace) -> None:
                 print(json.dumps(row), flush=True)  # noqa: T201
             if args.save:
                 with Path(args.save).open("a") as out:
-                    for (job, messages), stream in zip(cases, streams, strict=True):
+                    for (job, _request, messages), stream in zip(cases, streams, strict=True):
                         ask = [m for m in messages if m["role"] == "user"][-1]["content"]
                         out.write(json.dumps({
                             "run": run, "job": job, "ask": ask,
