@@ -381,8 +381,8 @@ class DraftingService:
                 writer.hold_first_append()
             else:
                 # An answer ends where the model starts listing sources of its own, and
-                # any draft where it starts repeating itself.
-                # And where it switches to a script no one in the conversation used.
+                # any draft where it switches to a script no one in the conversation
+                # used or starts repeating itself.
                 listing = ListingGuard({x["n"] for x in sources}) if sources else None
                 script = ScriptGuard(allowed_scripts((m["content"] for m in messages),
                                                      request.text))
