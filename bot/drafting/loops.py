@@ -106,6 +106,12 @@ class StreamCut:
         self.cut, self.text = True, self.keep(at)
         return self.text[before:]
 
+    def shorten(self, kept: str) -> None:
+        """Keep no more than `kept`: what a guard ahead of this one in the stream kept,
+        when its cut also took back text it had already passed on."""
+        if len(kept) < len(self.text):
+            self.text = kept
+
 
 class LoopGuard(StreamCut):
     """A streamed draft, up to where it starts repeating itself: everything before the

@@ -585,4 +585,7 @@ async def _stream_into(writer: DraftWriter, stream: ChatStream, opening: str,
         if last:
             await writer.append(last)
         writer.hold_first_append()
+    # The script cut keeps finished sentences only, and so may take back words it had
+    # already passed on ("… this month. yerine" before "我可以"): the draft ends there.
+    loop.shorten(script.text)
     return ttft

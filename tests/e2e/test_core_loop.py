@@ -70,13 +70,14 @@ async def test_a_draft_that_drifts_into_a_script_no_one_used_is_cut_there_and_sa
         tandem: Harness, fake_llm: FakeLLM) -> None:
     slack = tandem.slack
     assert slack is not None and tandem.bot is not None
-    # What the packaged model wrote, asked in English: a line, then an invented dialogue.
+    # What the packaged model wrote, asked in English: a line, a junk word streamed on
+    # its own, then an invented dialogue.
     kept = "Deploys on Fridays need an exception from the engineering manager."
-    fake_llm.reply = lambda _body: kept + "我可以\n mennesu\n" + "Thank you.我可以\n" * 100
+    fake_llm.reply = lambda _body: kept + " yerine 我可以\n mennesu\n" + "Thank you.我可以\n" * 100
     fake_llm.token_delay = 0.01
     ts = await slack.post("general", "alice", "<@U0BOT> write a note on Friday deploys")
     draft = await tandem.wait_draft("C0GENERAL", ts, timeout=60)
-    assert "我" not in str(draft["blocks"]) and "mennesu" not in str(draft["blocks"])
+    assert "我" not in str(draft["blocks"]) and "yerine" not in str(draft["blocks"])
     assert "switched to a script no one in the conversation writes in" in text_of(draft)
     assert fake_llm.dropped and fake_llm.dropped[0] < 60  # the stream was stopped there
     (record,) = drafts(tandem)
