@@ -25,6 +25,7 @@ from typing import Any
 
 import yaml
 
+from bot.drafting.scripts import script_of
 from bot.errors import ConfigError
 from bot.kb.citations import CITATION
 
@@ -132,11 +133,19 @@ def continues(messages: list[dict[str, Any]]) -> str:
 
 def joined(opening: str, first: str) -> str:
     """The model's first text as it goes after `opening`: a space between a word or a
-    comma and a word, where the model's first token has none of its own."""
-    if opening and first and first[0].isalnum() and opening[-1].isascii() \
-            and not opening[-1].isspace():
+    comma and a word, where the model's first token has none of its own. Chinese and
+    Japanese, written without spaces, get none."""
+    if opening and first and first[0].isalnum() and _spaced_after(opening[-1]):
         return " " + first
     return first
+
+
+def _spaced_after(c: str) -> bool:
+    """Whether a word after `c` is set apart by a space: not after a space, a Chinese or
+    Japanese letter, or their punctuation ("。", "，")."""
+    if c.isspace() or "\u3000" <= c <= "\u303f" or "\uff00" <= c <= "\uffef":
+        return False
+    return script_of(c) not in ("han", "kana")
 
 
 def model_part(text: str, messages: list[dict[str, Any]]) -> str:

@@ -60,7 +60,8 @@ class T:
     EDITOR_FAILED = "I couldn't open the editor ({error}); click Edit again."
     NO_SOURCES = ("I couldn't find anything about this in the knowledge base, so I won't guess. "
                   "Try rephrasing, or ask the team that owns the topic.")
-    # The same, in the language of a question asked in another (`bot.kb.languages`).
+    # The same, in the language of a question asked in another
+    # (`bot.drafting.language.reply_language`).
     NO_SOURCES_IN = {
         "zh": "我在知识库里没有找到与此相关的内容，所以不做猜测。请换个说法再问，"
               "或者询问负责这个主题的团队。",
@@ -78,6 +79,23 @@ class T:
         "it": "Non ho trovato nulla su questo nella knowledge base, quindi non tiro a "
               "indovinare. Prova a riformulare la domanda o chiedi al team responsabile "
               "dell'argomento.",
+        "nl": "Ik heb hierover niets gevonden in de kennisbank, dus ik ga niet gissen. "
+              "Formuleer de vraag anders of vraag het team dat over dit onderwerp gaat.",
+        "sv": "Jag hittade inget om detta i kunskapsbasen, så jag gissar inte. Formulera om "
+              "frågan eller fråga teamet som ansvarar för ämnet.",
+        "pl": "Nie znalazłem nic na ten temat w bazie wiedzy, więc nie będę zgadywać. "
+              "Spróbuj zadać pytanie inaczej albo zapytaj zespół odpowiedzialny za ten temat.",
+        "tr": "Bilgi tabanında bununla ilgili bir şey bulamadım, bu yüzden tahmin "
+              "yürütmeyeceğim. Soruyu farklı şekilde sorun ya da bu konudan sorumlu ekibe "
+              "danışın.",
+        "ru": "Я не нашёл об этом ничего в базе знаний, поэтому не буду гадать. "
+              "Переформулируйте вопрос или спросите команду, которая отвечает за эту тему.",
+        "uk": "Я не знайшов про це нічого в базі знань, тому не вгадуватиму. "
+              "Переформулюйте питання або запитайте команду, яка відповідає за цю тему.",
+        "ko": "지식 베이스에서 이와 관련된 내용을 찾지 못해 추측하지 않겠습니다. 질문을 바꿔서 "
+              "다시 하시거나 이 주제를 담당하는 팀에 문의해 주세요.",
+        "ar": "لم أجد شيئًا عن هذا في قاعدة المعرفة، لذلك لن أخمّن. أعد صياغة السؤال أو "
+              "اسأل الفريق المسؤول عن هذا الموضوع.",
     }
     FAILED = ":warning: Drafting failed: {what}. Nothing was posted."
     FAILED_RESTART = "Tandem restarted while this draft was being written"

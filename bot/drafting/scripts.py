@@ -21,7 +21,8 @@ from collections.abc import Iterable
 
 from bot.drafting.loops import StreamCut, finished_part
 
-__all__ = ["CUT_SCRIPT", "ScriptGuard", "allowed_scripts", "scripts_in", "stray_script_at"]
+__all__ = ["CUT_SCRIPT", "ScriptGuard", "allowed_scripts", "script_of", "scripts_in",
+           "stray_script_at"]
 
 CUT_SCRIPT = "script"  # recorded in a draft's usage as what its end was cut for
 # The first word of a letter's Unicode name, for the scripts that count; kana as one.
@@ -34,7 +35,8 @@ _SCRIPTS = {"CJK": "han", "HIRAGANA": "kana", "KATAKANA": "kana", "HANGUL": "han
             "MALAYALAM": "malayalam", "SINHALA": "sinhala", "TIBETAN": "tibetan"}
 
 
-def _script(c: str) -> str | None:
+def script_of(c: str) -> str | None:
+    """The script (of `_SCRIPTS`) letter `c` is of; None for Latin, Greek, and not letters."""
     if c.isascii() or not c.isalpha():
         return None
     return _SCRIPTS.get(unicodedata.name(c, "").split(" ", 1)[0].split("-", 1)[0])
@@ -42,7 +44,7 @@ def _script(c: str) -> str | None:
 
 def scripts_in(texts: Iterable[str]) -> frozenset[str]:
     """The scripts (of `_SCRIPTS`) whose letters appear in `texts`."""
-    return frozenset(s for text in texts for c in set(text) if (s := _script(c)))
+    return frozenset(s for text in texts for c in set(text) if (s := script_of(c)))
 
 
 # Languages an ask may name for its draft ("write it in Japanese"), by the scripts they
@@ -80,7 +82,7 @@ def allowed_scripts(prompt: Iterable[str], ask: str) -> frozenset[str] | None:
 def stray_script_at(text: str, allowed: frozenset[str], start: int = 0) -> int | None:
     """Where, from `start`, `text` first has a letter of a script not in `allowed`."""
     for i in range(start, len(text)):
-        script = _script(text[i])
+        script = script_of(text[i])
         if script is not None and script not in allowed:
             return i
     return None

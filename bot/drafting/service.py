@@ -22,6 +22,7 @@ from bot.drafting.context import (
     search_query,
 )
 from bot.drafting.intake import Ask, channel_kind, check_text, placement
+from bot.drafting.language import reply_language
 from bot.drafting.loops import CUT_LENGTH, CUT_REPETITION, LoopGuard, finished_part
 from bot.drafting.safety import neutralise, to_mrkdwn
 from bot.drafting.scripts import CUT_SCRIPT, ScriptGuard, allowed_scripts
@@ -29,7 +30,6 @@ from bot.drafting.writer import DraftWriter, Surface
 from bot.kb.citations import CUT_LISTING, ListingGuard, cite
 from bot.kb.evidence import best_sentence
 from bot.kb.grounding import NOT_IN_SOURCES, grounding
-from bot.kb.languages import reply_language
 from bot.kb.service import is_answer_entry
 from bot.llm.errors import LLMError
 from bot.prompts import REPEATS_EXAMPLE, continues, joined, model_part, repeats_example

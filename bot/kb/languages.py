@@ -14,7 +14,7 @@ import re
 
 from bot.kb.ranking import STOPWORDS, mostly_cjk, normalize
 
-__all__ = ["function_words", "query_language", "reply_language"]
+__all__ = ["FUNCTION_WORD_LANGUAGES", "function_words", "query_language"]
 
 # The other languages Tandem's teams ask in (German and Spanish in the routing data;
 # French, Portuguese and Italian alike): articles, pronouns, prepositions, question words
@@ -42,12 +42,27 @@ _FUNCTION_WORDS = {
     "it": frozenset("""il lo la gli le un una uno e o che di del della dei delle in nel nella
         per con senza si è sono come quale quali quando dove chi quanto quanti quante perché
         mio mia miei mie ho ha posso può devo deve fare anche""".split()),
+    # Dutch, Swedish, Polish and Turkish: languages customers write in whose words the
+    # ones above miss, so that a reply can be opened in them (`reply_language`).
+    "nl": frozenset("""de het een en van op te voor met niet ik wij we je jij u hij zij ons
+        onze jullie hoe wat wanneer waar waarom wie welke kan kunnen moet moeten wordt
+        worden zijn heb hebben heeft ook nog maar naar bij uit dat die dit deze geen
+        sinds graag alstublieft""".split()),
+    "sv": frozenset("""och att det som en ett är för på med jag vi du ni han hon den de inte
+        har hur vad när var varför vem vilken kan måste ska skulle vår våra min mitt
+        också men från till om efter sedan""".split()),
+    "pl": frozenset("""nie się na jest są że jak co czy do od po dla przez ale ten ta to
+        te mój moja nasz nasza nasze wasz jestem mamy może można musi proszę gdzie kiedy
+        dlaczego który która które bardzo jeszcze już""".split()),
+    "tr": frozenset("""bir ve bu şu da de ile için ne mi mı mu mü nasıl neden niçin nerede
+        ne zaman kim hangi ben biz siz onlar bizim sizin çok daha ama veya gibi var yok
+        değil olarak olan sonra önce lütfen""".split()),
 }
 # Single letters ("e", "o", "y") are left out too: "e.g." and "x and y" are English.
 _FUNCTION_WORDS = {lang: frozenset(w for w in words - STOPWORDS if len(w) > 1)
                    for lang, words in _FUNCTION_WORDS.items()}
+FUNCTION_WORD_LANGUAGES = frozenset(_FUNCTION_WORDS)
 _WORD = re.compile(r"\w+")
-_KANA = re.compile(r"[\u3040-\u30ff]")
 
 
 def query_language(query: str) -> str:
@@ -66,11 +81,3 @@ def function_words(language: str) -> frozenset[str]:
     """The function words of `language` that English's stopwords do not already drop."""
     return _FUNCTION_WORDS.get(language, frozenset())
 
-
-def reply_language(question: str) -> str:
-    """The language to tell the asker something in: `query_language`, with "cjk" told
-    apart as Japanese (any kana) or Chinese."""
-    language = query_language(question)
-    if language == "cjk":
-        return "ja" if _KANA.search(question) else "zh"
-    return language

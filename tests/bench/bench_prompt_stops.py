@@ -22,11 +22,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+from bot.drafting.language import reply_language
 from bot.drafting.loops import LoopGuard, StreamCut, finished_part
 from bot.drafting.scripts import ScriptGuard, allowed_scripts
 from bot.kb.embedding import LocalEmbedder
 from bot.kb.evaluation import load_queries
-from bot.kb.languages import reply_language
 from bot.kb.service import KnowledgeBase
 from bot.kb.store_sqlite import SqliteStore
 from bot.prompts import PromptBook, continues, repeats_example

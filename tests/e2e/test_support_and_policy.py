@@ -61,6 +61,22 @@ async def test_a_reply_starts_with_the_prompts_opening_in_the_customers_language
     assert row["messages"][-1] == {"role": "assistant", "content": reply}
 
 
+async def test_a_customer_writing_in_russian_gets_a_reply_opened_in_russian_not_english(
+        tandem: Harness, fake_llm: FakeLLM) -> None:
+    slack = tandem.slack
+    assert slack is not None
+    fake_llm.reply = lambda _body: " проверим деплои и ответим в течение часа."
+    await slack.post("acme-shared", "carol",
+                     "Здравствуйте! Наши деплои падают с утра, ошибка 502. Можете помочь?")
+    draft = await slack.wait_for(lambda: _review_draft(tandem))
+    # Opened in English, the model went on in English (seen live before the fix).
+    assert fake_llm.requests[-1]["messages"][-1] == {
+        "role": "assistant", "content": "Здравствуйте, спасибо, что написали нам. Мы"}
+    reply = "Здравствуйте, спасибо, что написали нам. Мы проверим деплои и ответим в течение часа."
+    (record,) = drafts(tandem)
+    assert record.text == reply and reply in text_of(draft)
+
+
 def decision_record(h: Harness) -> DecisionRecord:
     (decision,) = decisions(h)
     (draft,) = drafts(h)

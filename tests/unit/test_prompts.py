@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from bot.drafting.language import LANGUAGES, UNDETERMINED
 from bot.prompts import PromptBook, joined, model_part, repeats_example
+from bot.texts import T
 
 BOOK = PromptBook()
 
@@ -56,9 +58,11 @@ def test_a_reply_opens_in_the_customers_language_and_the_model_continues_it() ->
                               opening=support.opening("es"))
     assert messages[-1] == {"role": "assistant", "content": "Hola, gracias por escribirnos."}
     assert messages[-2]["role"] == "user" and "Mi factura" in messages[-2]["content"]
-    # Every language the routing data asks in has an opening; others get none.
-    assert all(support.opening(lang) for lang in ("en", "de", "es", "fr", "pt", "it", "zh", "ja"))
-    assert support.opening("xx") is None
+    # Every language a reader is told to be writing in has an opening; others get none.
+    for prompt in (support, BOOK.get("question")):
+        assert all(prompt.opening(lang) for lang in LANGUAGES), prompt.name
+        assert prompt.opening(UNDETERMINED) is None
+    assert set(T.NO_SOURCES_IN) == LANGUAGES - {"en"}
     assert support.render(request="hi", context="(none)")[-1]["role"] == "user"
 
 
@@ -78,6 +82,9 @@ def test_the_models_first_words_are_spaced_from_the_opening_only_where_a_space_i
     assert joined("According to [1],", " the page") == " the page"
     assert joined("Hi, thanks for reaching out to us. We", "'re on it") == "'re on it"
     assert joined("根据[1]，", "值班") == "值班"
+    assert joined("お問い合わせいただきありがとうございます。", "確認") == "確認"
+    assert joined("Здравствуйте, спасибо, что написали нам. Мы", "проверим") == " проверим"
+    assert joined("안녕하세요, 문의해 주셔서 감사합니다. 저희는", "확인") == " 확인"
     assert joined("", "Hello") == "Hello"
 
 
