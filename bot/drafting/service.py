@@ -21,6 +21,7 @@ from bot.drafting.context import (
     clean_request,
     search_query,
 )
+from bot.drafting.echo import frame_labels, without_echo
 from bot.drafting.intake import Ask, channel_kind, check_text, placement
 from bot.drafting.language import reply_language
 from bot.drafting.loops import CUT_LENGTH, CUT_REPETITION, LoopGuard, finished_part
@@ -390,6 +391,10 @@ class DraftingService:
                 ttft = await _stream_into(writer, stream, continues(messages), listing,
                                           script, loop, started)
                 text, usage = loop.text.strip(), stream.usage or {}
+                # Lines at its end that echo the prompt's frame ("(none)") go.
+                kept = without_echo(text, frame_labels(prompt.template))
+                if kept != text:
+                    text, usage = kept, {**usage, "echo_chars": len(text) - len(kept)}
                 cut = CUT_LISTING if listing and listing.cut else CUT_SCRIPT if script.cut \
                     else CUT_REPETITION if loop.cut else None
                 if cut is None and stream.finish_reason == "length":

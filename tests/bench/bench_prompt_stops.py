@@ -7,8 +7,9 @@ line per run and job: drafts, those that wrote the template's next turn, tokens 
 drafts that ran to max_tokens, drafts `repeats_example` flags, drafts that loop (a
 stretch repeated to the end, which drafting cuts: `bot.drafting.loops`), the characters
 of unfinished last sentences that drafting leaves out of the others that ran to max_tokens,
-and the drafts (and their characters) cut where they switched to a script the prompt does
-not use (`bot.drafting.scripts`).
+the drafts (and their characters) cut where they switched to a script the prompt does
+not use (`bot.drafting.scripts`), and the drafts whose last lines echo the prompt's frame,
+which drafting drops (`bot.drafting.echo`).
 
     PYTHONPATH=. python3 tests/bench/bench_prompt_stops.py [--questions 24] [--save F.jsonl]
         [--no-opening]
@@ -22,6 +23,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from bot.drafting.echo import frame_labels, without_echo
 from bot.drafting.language import reply_language
 from bot.drafting.loops import LoopGuard, StreamCut, finished_part
 from bot.drafting.scripts import ScriptGuard, allowed_scripts
@@ -95,7 +97,7 @@ async def main(args: argparse.Namespace) -> None:
                                               "ran_to_max_tokens": 0,
                                               "repeats_example": 0, "loops": 0,
                                               "length_cut_chars": 0, "script_cuts": 0,
-                                              "script_cut_chars": 0})
+                                              "script_cut_chars": 0, "echo_trims": 0})
                 row["drafts"] += 1
                 row["template_turns"] += any(t in text for t in TURNS)
                 row["tokens"] += tokens
@@ -109,6 +111,10 @@ async def main(args: argparse.Namespace) -> None:
                     row["script_cuts"] += 1
                     row["script_cut_chars"] += len(text) - len(script.text)
                 row["loops"] += looped
+                # Where drafting drops lines at the end that echo the prompt's frame.
+                kept = (script.text if script.cut else text).rstrip()
+                row["echo_trims"] += without_echo(
+                    kept, frame_labels(book.get(job).template)) != kept
                 if stream.finish_reason == "length" and not looped:
                     # What drafting leaves out of a draft stopped mid-sentence.
                     row["length_cut_chars"] += len(text.rstrip()) \

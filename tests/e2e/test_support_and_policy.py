@@ -77,6 +77,21 @@ async def test_a_customer_writing_in_russian_gets_a_reply_opened_in_russian_not_
     assert record.text == reply and reply in text_of(draft)
 
 
+async def test_lines_echoing_the_prompts_frame_at_a_replys_end_are_left_out_of_the_draft(
+        tandem: Harness, fake_llm: FakeLLM) -> None:
+    slack = tandem.slack
+    assert slack is not None
+    # The stop "\nCustomer message:" does not catch the frame written a little off.
+    fake_llm.reply = lambda _body: " will resend the invoice today.\n(none)\n\n" \
+        "customer email (not yet received):\n((no))"
+    await slack.post("acme-shared", "carol", "My invoice shows the wrong VAT number")
+    draft = await slack.wait_for(lambda: _review_draft(tandem))
+    reply = "Hi, thanks for reaching out to us. We will resend the invoice today."
+    (record,) = drafts(tandem)
+    assert record.text == reply and record.usage["echo_chars"] == 50
+    assert "(none)" not in str(draft["blocks"]) and "customer email" not in str(draft["blocks"])
+
+
 def decision_record(h: Harness) -> DecisionRecord:
     (decision,) = decisions(h)
     (draft,) = drafts(h)

@@ -1,0 +1,30 @@
+"""Lines at a draft's end that echo its prompt's frame are dropped."""
+
+from __future__ import annotations
+
+from bot.drafting.echo import frame_labels, without_echo
+from bot.prompts import PromptBook
+
+SUPPORT = frame_labels(PromptBook().get("support").template)
+
+
+def test_a_prompts_labels_are_read_from_its_template() -> None:
+    assert SUPPORT == {"conversation", "customer"}
+    assert frame_labels(PromptBook().get("question").template) == \
+        {"sources", "conversation", "question"}
+
+
+def test_labels_written_a_little_off_and_empty_fillers_at_the_end_are_dropped() -> None:
+    # What the packaged model wrote after its reply, with the shipped stops.
+    reply = "Hi, thanks for reaching out to us. We will send it today."
+    tail = "\n((no))\n\ncustomer email (not yet received)):\n(none)\n\nConversation sofar:\n"
+    assert without_echo(reply + tail, SUPPORT) == reply
+    assert without_echo("您好，感谢您联系我们。我们会尽快处理。\n(none)\n", SUPPORT) == \
+        "您好，感谢您联系我们。我们会尽快处理。"
+
+
+def test_the_drafts_own_lines_stay() -> None:
+    # A label that something follows, words in parentheses within a line, other headings.
+    kept = ["Customer impact:\nNone expected.", "We'll check it (today).",
+            "Next steps:", "Summary (draft)\nAll good.", "Thanks!\n(see attached)"]
+    assert [without_echo(text, SUPPORT) for text in kept] == kept
