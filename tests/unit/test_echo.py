@@ -28,3 +28,14 @@ def test_the_drafts_own_lines_stay() -> None:
     kept = ["Customer impact:\nNone expected.", "We'll check it (today).",
             "Next steps:", "Summary (draft)\nAll good.", "Thanks!\n(see attached)"]
     assert [without_echo(text, SUPPORT) for text in kept] == kept
+
+
+def test_a_stray_word_after_the_last_sentence_is_dropped() -> None:
+    # Seen live (Dutch) and in the bench (an answer), where the model stopped.
+    assert without_echo("Wij lossen het op als dat mogelijk is. prochain", SUPPORT) == \
+        "Wij lossen het op als dat mogelijk is."
+    assert without_echo("It escalates to the secondary [1]. prochains", SUPPORT) == \
+        "It escalates to the secondary [1]."
+    # A signature on its own line, a version, a sentence with its stop all stay.
+    kept = ["Thanks!\nAlice", "Upgrade to 2.4. v3", "Done. See you soon.", "Run it. 42"]
+    assert [without_echo(text, SUPPORT) for text in kept] == kept
