@@ -12,7 +12,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from bot.sandbox import payloads
-from bot.sandbox.api_chat import _save
+from bot.sandbox.api_chat import save_message
 from bot.sandbox.api_read import apply_reaction
 from bot.sandbox.api_views import close_stack, open_modals
 from bot.sandbox.apierror import ApiError
@@ -77,7 +77,7 @@ def edit(sb: Sandbox, *, channel: Any, ts: Any, user: Any, text: str) -> None:
     old = find_message(sb, ch, ts)
     if old.get("user") != u.id or old.get("bot_id"):
         raise ApiError("cant_update_message")
-    _save(sb, {**old, "text": text, "blocks": rich_text_from(text),
+    save_message(sb, {**old, "text": text, "blocks": rich_text_from(text),
                "edited": {"user": u.id, "ts": f"{time.time():.6f}"}}, previous=old)
 
 

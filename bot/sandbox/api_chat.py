@@ -1,6 +1,6 @@
 """Web API: chat.* (post, update, delete, ephemeral, permalink, streams) and assistant status.
 
-Writes go through `_save`, which persists, tells browser listeners, and emits
+Writes go through `save_message`, which persists, tells browser listeners, and emits
 the events Slack would send the app about its own messages (message on post,
 message_changed on update), so self-event filtering in the app is exercised.
 """
@@ -25,7 +25,7 @@ from bot.sandbox.workspace import BOT_USER_ID, Channel
 if TYPE_CHECKING:
     from bot.sandbox.server import Sandbox
 
-__all__ = ["METHODS", "bot_channel", "checked_content"]
+__all__ = ["METHODS", "bot_channel", "checked_content", "save_message"]
 
 
 def bot_channel(sb: Sandbox, ref: Any, *, names: bool = False) -> Channel:
@@ -63,8 +63,10 @@ def _thread(sb: Sandbox, channel: str, thread_ts: Any) -> str | None:
     return str(parent.get("thread_ts") or parent["ts"]) if parent else str(thread_ts)
 
 
-def _save(sb: Sandbox, msg: dict[str, Any], *, previous: dict[str, Any] | None = None,
+def save_message(sb: Sandbox, msg: dict[str, Any], *, previous: dict[str, Any] | None = None,
           emit: bool = True) -> None:
+    """Store `msg`, tell the browser, and deliver its event to the app (a new message,
+    or `message_changed` from `previous`) unless `emit` is off or it is ephemeral."""
     sb.store.put_message(msg)
     sb.notify(channel=msg["channel"])
     if not emit or msg.get("ephemeral_for"):
@@ -94,7 +96,7 @@ async def post_message(sb: Sandbox, args: dict[str, Any]) -> dict[str, Any]:
     extra = {k: args[k] for k in ("attachments", "metadata") if args.get(k)}
     msg = bot_message(sb.store, channel=ch.id, text=text, blocks=blocks,
                       thread_ts=_thread(sb, ch.id, args.get("thread_ts")), extra=extra)
-    _save(sb, msg)
+    save_message(sb, msg)
     return {"channel": ch.id, "ts": msg["ts"], "message": api_message(sb.store, msg)}
 
 
@@ -106,7 +108,7 @@ async def update(sb: Sandbox, args: dict[str, Any]) -> dict[str, Any]:
         new["text"] = text if "text" in args else (text or old.get("text", ""))
     new["blocks"] = blocks if blocks is not None else rich_text_from(new["text"])
     new["edited"] = {"user": BOT_USER_ID, "ts": f"{time.time():.6f}"}
-    _save(sb, new, previous=old)
+    save_message(sb, new, previous=old)
     return {"channel": ch.id, "ts": new["ts"], "text": new["text"],
             "message": api_message(sb.store, new)}
 
@@ -127,7 +129,7 @@ async def post_ephemeral(sb: Sandbox, args: dict[str, Any]) -> dict[str, Any]:
     msg = bot_message(sb.store, channel=ch.id, text=text, blocks=blocks,
                       thread_ts=_thread(sb, ch.id, args.get("thread_ts")),
                       extra={"ephemeral_for": str(args["user"])})
-    _save(sb, msg)
+    save_message(sb, msg)
     return {"message_ts": msg["ts"]}
 
 
@@ -172,7 +174,7 @@ async def start_stream(sb: Sandbox, args: dict[str, Any]) -> dict[str, Any]:
         raise ApiError("msg_too_long")
     msg = bot_message(sb.store, channel=ch.id, text=text, blocks=_stream_blocks(text),
                       thread_ts=_thread(sb, ch.id, args["thread_ts"]), extra={"streaming": True})
-    _save(sb, msg)
+    save_message(sb, msg)
     return {"channel": ch.id, "ts": msg["ts"]}
 
 
@@ -182,7 +184,7 @@ async def append_stream(sb: Sandbox, args: dict[str, Any]) -> dict[str, Any]:
         raise ApiError("message_not_in_streaming_state")
     msg["text"] = msg.get("text", "") + _stream_text(args)
     msg["blocks"] = _stream_blocks(msg["text"])
-    _save(sb, msg, emit=False)
+    save_message(sb, msg, emit=False)
     return {"channel": ch.id, "ts": msg["ts"]}
 
 
@@ -198,7 +200,7 @@ async def stop_stream(sb: Sandbox, args: dict[str, Any]) -> dict[str, Any]:
     new["blocks"] = _stream_blocks(new["text"], normalized(extra) if extra else None)
     if args.get("metadata"):
         new["metadata"] = args["metadata"]
-    _save(sb, new, previous={**old, "streaming": True})
+    save_message(sb, new, previous={**old, "streaming": True})
     message = {**api_message(sb.store, new), "streaming_state": "completed"}
     return {"channel": ch.id, "ts": new["ts"], "message": message}
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from bot.sandbox.api_chat import _save, checked_content
+from bot.sandbox.api_chat import checked_content, save_message
 from bot.sandbox.apierror import ApiError
 from bot.sandbox.blocks import rich_text_from
 from bot.sandbox.messages import bot_message
@@ -44,11 +44,11 @@ def respond(sb: Sandbox, ctx: dict[str, Any], body: dict[str, Any]) -> None:
             raise ApiError("message_not_found")
         new = {**original, "text": text, "blocks": blocks or rich_text_from(text),
                "edited": {"user": BOT_USER_ID, "ts": f"{time.time():.6f}"}}
-        _save(sb, new, previous=original)
+        save_message(sb, new, previous=original)
         return
     thread_ts = body.get("thread_ts") or ctx.get("thread_ts")
     extra = {} if body.get("response_type") == "in_channel" else {"ephemeral_for": ctx["user"]}
-    _save(sb, bot_message(sb.store, channel=ctx["channel"], text=text, blocks=blocks,
+    save_message(sb, bot_message(sb.store, channel=ctx["channel"], text=text, blocks=blocks,
                           thread_ts=str(thread_ts) if thread_ts else None, extra=extra))
 
 
