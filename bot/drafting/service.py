@@ -373,6 +373,7 @@ class DraftingService:
             if failure is not None:
                 raise failure
             cut = None  # why the model's text was cut short, if it was
+            trimmed = False  # lines echoing the prompt's frame dropped from its end
             if stream is None:
                 # Nothing relevant in the knowledge base: say so, invent nothing.
                 said = T.NO_SOURCES_IN.get(reply_language(request.text), T.NO_SOURCES)
@@ -395,6 +396,7 @@ class DraftingService:
                 kept = without_echo(text, frame_labels(prompt.template))
                 if kept != text:
                     text, usage = kept, {**usage, "echo_chars": len(text) - len(kept)}
+                    trimmed = True
                 cut = CUT_LISTING if listing and listing.cut else CUT_SCRIPT if script.cut \
                     else CUT_REPETITION if loop.cut else None
                 if cut is None and stream.finish_reason == "length":
@@ -403,7 +405,7 @@ class DraftingService:
                 if cut:  # recorded: the model wrote more than the draft keeps
                     usage = {**usage, "cut": cut}
                     s.metrics.flagged.labels(draft.job, cut).inc()
-            stream_text = text if cut else None  # what was shown beyond it goes
+            stream_text = text if cut or trimmed else None  # what was shown beyond it goes
             # Said where the reviewer (or, posted without review, the reader) looks.
             echo = stream is not None and repeats_example(text, messages)
             if echo:

@@ -86,6 +86,22 @@ async def test_a_draft_that_drifts_into_a_script_no_one_used_is_cut_there_and_sa
         "tandem_drafts_flagged_total", {"job": "document", "flag": "script"}) == 1
 
 
+async def test_a_streamed_draft_ends_without_the_lines_echoing_its_prompts_frame(
+        tandem: Harness, fake_llm: FakeLLM) -> None:
+    slack = tandem.slack
+    assert slack is not None
+    kept = "Deploys on Fridays need an exception from the engineering manager."
+    fake_llm.reply = lambda _body: kept + "\n\nConversation sofar:\n(none)\n"
+    fake_llm.token_delay = 0.01
+    ts = await slack.post("general", "alice", "<@U0BOT> write a note on Friday deploys")
+    draft = await tandem.wait_draft("C0GENERAL", ts, timeout=60)
+    # What was streamed of the echo is taken back from the message too.
+    assert "sofar" not in str(draft["blocks"]) and "(none)" not in str(draft["blocks"])
+    assert kept in text_of(draft)
+    (record,) = drafts(tandem)
+    assert record.text == kept and record.usage["echo_chars"] == 28
+
+
 async def test_a_draft_stopped_at_the_length_limit_drops_its_unfinished_sentence_and_says_so(
         tandem: Harness, fake_llm: FakeLLM) -> None:
     slack = tandem.slack
