@@ -27,7 +27,10 @@ class T:
     AUTO_HELD = (":memo: *Draft* — held for review: this channel posts answers without "
                  "review, but this one {why}. Approve, edit, regenerate or reject it.")
     HELD_BECAUSE = {"repeats_example": "repeats the example answer in its prompt",
-                    "not_in_sources": "is mostly not in its sources"}
+                    "not_in_sources": "is mostly not in its sources",
+                    "script": "was cut where the model switched to a script no one in the "
+                              "conversation writes in",
+                    "repetition": "was cut where the model began repeating itself"}
     EVIDENCE = ":mag: Best match in [{n}] {title}: “{sentence}”"
     USE_QUOTE = "Answer with the best match"
     EARLIER_ANSWER = "Earlier answer in Slack: “{question}”"  # an approved answer as a source

@@ -434,17 +434,20 @@ class DraftingService:
             writer_ts_before = writer.ts
             final = neutralise(to_mrkdwn(text), allowed)
             # An answer that copies its prompt's example, or that its sources mostly do
-            # not hold, is most likely not the sources' answer: where the channel posts
-            # without review, it waits for a person instead.
-            held = auto and (echo or unheld)
-            why = T.HELD_BECAUSE[REPEATS_EXAMPLE if echo else NOT_IN_SOURCES]
+            # not hold, is most likely not the sources' answer, and one cut where the
+            # model lost the thread (another script, a loop) may have lost it before:
+            # where the channel posts without review, it waits for a person instead.
+            doubt = REPEATS_EXAMPLE if echo else NOT_IN_SOURCES if unheld \
+                else cut if cut in (CUT_SCRIPT, CUT_REPETITION) else None
+            held = auto and doubt is not None
             if auto and not held:
                 full = B.feedback_blocks(draft_id=draft_id, text=final, provenance=provenance,
                                          evidence=evidence)
             else:
                 full = B.draft_blocks(draft_id=draft_id, text=final, provenance=provenance,
                                       job=draft.job,
-                                      header=T.AUTO_HELD.format(why=why) if held else header,
+                                      header=T.AUTO_HELD.format(why=T.HELD_BECAUSE[doubt])
+                                      if held and doubt else header,
                                       evidence=evidence)
             tail = B.under_text(full)  # evidence, provenance, buttons: under streamed text
             elapsed = (time.monotonic() - started) * 1000

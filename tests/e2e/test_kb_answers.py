@@ -392,6 +392,27 @@ async def test_an_answer_copying_the_example_waits_for_review_where_answers_post
         await h.stop()
 
 
+async def test_an_answer_cut_where_the_model_lost_the_thread_waits_for_review_where_answers_post_unreviewed(  # noqa: E501
+        tmp_path: Path, fake_llm: FakeLLM) -> None:
+    h = await _with_handbook(tmp_path, fake_llm,
+                             channels={"general": ChannelPolicy(auto_post=["question"])})
+    try:
+        slack = h.slack
+        assert slack is not None
+        # Grounded up to the drift, so only the cut says the model lost the thread.
+        fake_llm.reply = lambda _body: " meals are 40 euros a day with receipts. 我可以\n"
+        ts = await slack.post("general", "alice", ASK_MEALS)
+        held = await h.wait_draft("C0GENERAL", ts, timeout=60)
+        assert "held for review" in text_of(held) and "我" not in text_of(held)
+        assert "this one was cut where the model switched to a script" in text_of(held)
+        assert "tandem_approve" in button_values(held)
+        assert await finals(h, "C0GENERAL", ts) == []
+        (record,) = drafts(h)
+        assert record.status == DraftStatus.pending_review and record.usage["cut"] == "script"
+    finally:
+        await h.stop()
+
+
 async def test_an_answer_posted_without_review_says_so_where_slack_cannot_stream(
         tmp_path: Path, fake_llm: FakeLLM) -> None:
     h = await _with_handbook(tmp_path, fake_llm, settings_overrides={"streaming": False},
