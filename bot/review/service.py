@@ -20,7 +20,7 @@ from bot.drafting.split import MESSAGE_LIMIT, split_text
 from bot.kb.citations import answer_basis, answer_part
 from bot.kb.evidence import quoted_answer
 from bot.kb.grounding import Grounding, grounding
-from bot.prompts import model_part, repeats_example
+from bot.prompts import model_part, repeats_example, without_lead
 from bot.review import blocks as B
 from bot.review.policy import refusal
 from bot.store import repo
@@ -195,9 +195,9 @@ class ReviewService:
             info = await s.directory.channel(request.channel_id)
             # Only answers from public internal channels may be cited elsewhere.
             private = info.confined
-            # The entry says what the answer says, without the prompt's opening
-            # ("According to [1],") that pointed at the draft's own sources.
-            said = model_part(answer, draft.messages) if draft else answer
+            # The entry says what the answer says, without its lead ("According to
+            # [1]:") that pointed at the draft's own sources.
+            said = without_lead(answer, draft.messages) if draft else answer
             await s.kb.add_answer(question=request.text, answer=said, permalink=link,
                                   channel_id=request.channel_id, private=private,
                                   basis=answer_basis(answer, sources or []))

@@ -10,14 +10,17 @@ shows), and each method picks a text that should hold the annotated answer:
 - `first_sentence`: the first sentence of source [1];
 - `minilm_nearest`: the sentence closest to the question by the local MiniLM;
 - `model_answer` (with --with-model): the packaged model's answer through the shipped
-  question prompt, on the embedded vLLM, cut and stopped where the model starts listing
-  sources of its own, as drafting does (`bot.kb.citations.ListingGuard`); with
-  `--no-guard`, the whole of what it writes (~16 minutes here for 100).
+  question prompt, on the embedded vLLM, with the opening drafting gives it (its lead and
+  the `evidence` sentence, `bot.drafting.service.opening_for`; the lead alone with
+  `--no-quote`), cut and stopped where the model starts listing sources of its own, as
+  drafting does (`bot.kb.citations.ListingGuard`); with `--no-guard`, the whole of what it
+  writes (~16 minutes here for 100).
 
 A text "holds" the answer when it holds at least 60% of the answer's words (lower-cased,
 punctuation and a few stop words dropped). With the model it also reports how many answers
-were cut, how many were left empty, how many `bot.kb.grounding` flags as mostly not in
-their sources (and of those, how many hold the answer), their median length, the tokens the
+were cut, how many the model left empty, how many `bot.kb.grounding` flags as mostly not
+in their sources (judging the model's part, as drafting does; and of those, how many hold
+the answer), the median length of the model's part, the tokens the
 model generated
 (streamed deltas; one token each on vLLM) and the time all answers took, 16 at a time.
 Prints one JSON line. With `--docs`, then one per documentation set of `bench_kb_docs.py`
@@ -26,7 +29,7 @@ relevant page, in how many the shown sentence comes from one (and, for compariso
 how many source [1] is one).
 
     PYTHONPATH=. python3 tests/bench/bench_kb_evidence.py [--questions 100] [--with-model
-        [--no-guard]] [--docs]
+        [--no-guard] [--no-quote]] [--docs]
 
 The index is `bench_kb_covid.py`'s (`.data/bench/covid.sqlite`), built here if missing.
 """
@@ -45,12 +48,13 @@ from typing import Any
 
 import numpy as np
 
+from bot.drafting.service import opening_for
 from bot.kb.citations import ListingGuard
 from bot.kb.embedding import LocalEmbedder
 from bot.kb.evidence import best_passage, best_sentence, sentences
 from bot.kb.grounding import grounding
 from bot.kb.service import KnowledgeBase
-from bot.prompts import PromptBook
+from bot.prompts import PromptBook, joined
 from tests.bench._common import embedded_llm
 from tests.bench.bench_kb_covid import open_index
 
@@ -85,36 +89,42 @@ async def cases(kb: KnowledgeBase, n: int) -> list[dict[str, Any]]:
     return out
 
 
-async def model_answers(todo: list[dict[str, Any]], *,
-                        guard: bool) -> tuple[list[str], dict[str, Any]]:
-    """The model's answers, and what writing them took."""
+async def model_answers(todo: list[dict[str, Any]], *, guard: bool, quote: bool = True
+                        ) -> tuple[list[str], dict[str, Any]]:
+    """The model's answers, with the opening drafting gives them (with `quote`, the best
+    sentence of the sources in it), and what writing them took."""
     prompt = PromptBook().get("question")
     tokens, cut = [0], [0]
     async with embedded_llm() as client:
 
-        async def one(c: dict[str, Any]) -> str:
+        async def one(c: dict[str, Any]) -> tuple[str, str]:
             numbered = "\n\n".join(f"[{s['n']}] {s['title']}\n{s['text']}"
                                    for s in c["sources"])
+            opening = opening_for(prompt, "en", c["question"], c["sources"] if quote else [],
+                                  c["question"]) or ""
             stream = client.stream_chat(prompt.render(
                 request=c["question"], context="(none)",
-                sources=numbered or "(no sources found)"), params=prompt.params)
+                sources=numbered or "(no sources found)", opening=opening),
+                params=prompt.params)
             listing = ListingGuard({s["n"] for s in c["sources"]})
             async with stream:
                 async for delta in stream:
                     tokens[0] += 1
-                    listing.feed(delta)
+                    listing.feed(joined(opening, delta) if tokens[0] == 1 else delta)
                     if guard and listing.cut:
                         break
             listing.finish()
             cut[0] += listing.cut
-            return listing.text if guard else stream.text
+            return opening, listing.text if guard else stream.text
 
         started = time.monotonic()
-        answers = list(await asyncio.gather(*(one(c) for c in todo)))
+        written = list(await asyncio.gather(*(one(c) for c in todo)))
         took = time.monotonic() - started
-    lengths = sorted(len(a.strip()) for a in answers)
-    judged = [grounding(a, c["sources"], c["question"]) for a, c in zip(answers, todo,
-                                                                       strict=True)]
+    answers = [opening + text for opening, text in written]
+    lengths = sorted(len(text.strip()) for _opening, text in written)  # the model's part
+    # What the model wrote, as drafting judges it: without the opening it continued.
+    judged = [grounding(text, c["sources"], c["question"])
+              for (_opening, text), c in zip(written, todo, strict=True)]
     return answers, {"answers_not_in_sources": sum(g.flagged for g in judged),
                      "median_share_unheld": sorted(g.share_unheld for g in judged)[
                          len(judged) // 2] if judged else 0.0,
@@ -122,7 +132,7 @@ async def model_answers(todo: list[dict[str, Any]], *,
                          g.flagged and holds(a, c["answer"])
                          for g, a, c in zip(judged, answers, todo, strict=True)),
                      **{"answers_with_listing" if not guard else "answers_cut": cut[0],
-                     "answers_empty": sum(not a.strip() for a in answers),
+                     "answers_empty": sum(not text.strip() for _opening, text in written),
                      "median_answer_chars": lengths[len(lengths) // 2] if lengths else 0,
                      "tokens_generated": tokens[0], "model_seconds": round(took)}}
 
@@ -153,8 +163,9 @@ async def run(args: argparse.Namespace) -> None:
             picks["minilm_nearest"].append("")
     model: dict[str, Any] = {}
     if args.with_model:
-        picks["model_answer"], model = await model_answers(todo, guard=not args.no_guard)
-        model["guard"] = not args.no_guard
+        picks["model_answer"], model = await model_answers(todo, guard=not args.no_guard,
+                                                           quote=not args.no_quote)
+        model["guard"], model["quote"] = not args.no_guard, not args.no_quote
     shown = sum(holds(" ".join(s["text"] for s in c["sources"]), c["answer"]) for c in todo)
     print(json.dumps({"questions": len(todo), "answer_in_sources": shown,  # noqa: T201
                       **{f"{name}_holds_answer": sum(holds(t, c["answer"])
@@ -198,6 +209,8 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=100)
     parser.add_argument("--with-model", action="store_true",
                         help="also the packaged model's answers (starts the embedded vLLM)")
+    parser.add_argument("--no-quote", action="store_true",
+                        help="answers opened without the best sentence of their sources")
     parser.add_argument("--no-guard", action="store_true",
                         help="keep all the model writes, made-up source listings included")
     parser.add_argument("--docs", action="store_true",

@@ -130,11 +130,12 @@ async def test_question_gets_cited_answer_with_sources_and_bad_citations_removed
     assert "Sources" in shown and "On-call handbook" in shown
     prompt = "\n".join(str(m["content"]) for m in fake_llm.requests[-1]["messages"])
     assert "escalates to the secondary" in prompt  # the model saw the numbered source
-    # It went on from the question prompt's opening, which begins the answer.
-    assert fake_llm.requests[-1]["messages"][-1] == {"role": "assistant",
-                                                     "content": "According to [1],"}
+    # It went on from the question prompt's opening, which begins the answer: its lead,
+    # and the sentence of the sources that best matches the question.
+    opening = "According to [1]: Pages go to the primary on-call engineer first."
+    assert fake_llm.requests[-1]["messages"][-1] == {"role": "assistant", "content": opening}
     (record,) = drafts(h)
-    assert record.text.startswith("According to [1], After 15 minutes the page escalates")
+    assert record.text.startswith(opening + " After 15 minutes the page escalates")
     assert record.sources and record.sources[0]["title"].startswith("On-call handbook")
     assert len(record.sources[0]["doc_hash"]) == 64  # the page as the draft read it
     assert searches(h, "sources") == 1 and searches(h, "nothing_relevant") is None
@@ -151,9 +152,11 @@ async def test_question_gets_cited_answer_with_sources_and_bad_citations_removed
     await slack.wait_for(learned, timeout=20)
     (entry,) = await h.bot.services.kb.search("primary on-call doesn't acknowledge a page",
                                               k=10, collections=["answers"])
-    # It says what the answer said, without the opening that pointed at its sources.
-    assert entry.text.endswith("A: After 15 minutes the page escalates to the secondary "
-                               "on-call. See also the appendix.")
+    # It says what the answer said, the quote included, without the lead that pointed
+    # at its sources.
+    assert entry.text.endswith("A: Pages go to the primary on-call engineer first. After 15 "
+                               "minutes the page escalates to the secondary on-call. See "
+                               "also the appendix.")
     # Asked again, the approved answer is a source, and says what it is.
     again = await slack.post("general", "bob", "<@U0BOT> when does an unacknowledged "
                              "page escalate?")
@@ -256,10 +259,11 @@ async def test_an_answer_its_sources_do_not_hold_is_flagged_to_the_reviewer(
         "(“alice”, “pager”, “since”)" in shown
     assert h.bot.services.metrics.registry.get_sample_value(
         "tandem_drafts_flagged_total", {"job": "question", "flag": "not_in_sources"}) == 1
-    # The answer opens "According to [1],": it lists that source, not all it was given.
+    # The answer opens "According to [1]:": it lists that source, not all it was given.
     (record,) = drafts(h)
     assert [s["title"] for s in record.sources][-1] == "Expense policy"
-    assert record.text.startswith("According to [1], " + STORY[:20])
+    assert record.text.startswith("According to [1]: Pages go to the primary on-call "
+                                  "engineer first. " + STORY[:20])
     assert record.text.endswith("*Sources*\n[1] On-call handbook `"
                                 + record.sources[0]["url"] + "`")
     # Decided, the draft keeps the warning beside the verdict.
@@ -321,7 +325,8 @@ async def test_an_answer_ends_where_the_model_starts_listing_sources_of_its_own(
     assert fake_llm.dropped and fake_llm.dropped[0] < 20  # the generation was stopped there
     (record,) = drafts(h)
     assert record.text.startswith(
-        "According to [1], Meals: up to 40 euros a day with receipts [1].\n\n*Sources*")
+        "According to [1]: Meals while travelling are reimbursed up to 40 euros a day with "
+        "receipts. Meals: up to 40 euros a day with receipts [1].\n\n*Sources*")
     assert record.usage["cut"] == "made_up_sources"
     # What the model generated before it was stopped is still counted.
     assert record.usage["prompt_tokens"] > 0
@@ -334,14 +339,33 @@ async def test_an_answer_ends_where_the_model_starts_listing_sources_of_its_own(
     assert "cut where the model began listing sources of its own" in text_of(decided)
 
 
-async def test_an_answer_of_nothing_but_made_up_sources_fails_with_retry(
+async def test_an_answer_of_nothing_but_made_up_sources_is_the_quote_it_opened_with(
+        kb_harness: Harness, fake_llm: FakeLLM) -> None:
+    h = kb_harness
+    slack = h.slack
+    assert slack is not None
+    fake_llm.reply = lambda _body: "\n\n[1] Expense policy\nMeals while travelling are " \
+        "reimbursed."
+    ts = await slack.post("general", "alice", ASK_MEALS)
+    draft = await h.wait_draft("C0GENERAL", ts, timeout=60)
+    assert "cut where the model began listing sources of its own" in text_of(draft)
+    (record,) = drafts(h)
+    assert record.status == DraftStatus.pending_review
+    assert record.text.startswith("According to [1]: Meals while travelling are reimbursed up "
+                                  "to 40 euros a day with receipts.\n\n*Sources*")
+
+
+async def test_an_answer_of_nothing_but_made_up_sources_and_no_quote_fails_with_retry(
         kb_harness: Harness, fake_llm: FakeLLM) -> None:
     h = kb_harness
     slack = h.slack
     assert slack is not None
     fake_llm.reply = lambda _body: "[1] Expense policy\nMeals while travelling are reimbursed."
-    ts = await slack.post("general", "alice", ASK_MEALS)
+    # Asked in German about an English page: no quote, for it is not in the asker's language.
+    ts = await slack.post("general", "alice", "<@U0BOT> Was passiert, wenn der primary "
+                          "on-call eine Page nicht bestätigt?")
     failed = await h.wait_draft("C0GENERAL", ts, timeout=60, or_failed=True)
+    assert fake_llm.requests[-1]["messages"][-1] == {"role": "assistant", "content": "Laut [1]:"}
     assert "tandem_retry" in button_values(failed)
     assert "the model wrote no answer, only a list of sources of its own" in text_of(failed)
     (record,) = drafts(h)

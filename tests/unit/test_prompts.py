@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.drafting.language import LANGUAGES, UNDETERMINED
-from bot.prompts import PromptBook, joined, model_part, repeats_example
+from bot.prompts import PromptBook, joined, model_part, repeats_example, without_lead
 from bot.texts import T
 
 BOOK = PromptBook()
@@ -92,7 +92,32 @@ def test_what_the_model_wrote_is_the_draft_without_its_opening() -> None:
     question = BOOK.get("question")
     messages = question.render(request="q", context="(none)", sources="[1] x",
                                opening=question.opening("en"))
-    assert model_part("According to [1], the page escalates.", messages) == \
+    assert messages[-1]["content"] == "According to [1]:"
+    assert model_part("According to [1]: the page escalates.", messages) == \
         "the page escalates."
-    assert model_part("According to [1],", messages) == ""
+    assert model_part("According to [1]:", messages) == ""
     assert model_part("Edited by a reviewer.", messages) == "Edited by a reviewer."
+
+
+def test_an_answer_opens_with_its_best_sources_sentence_which_it_says_but_did_not_write(
+        ) -> None:
+    question = BOOK.get("question")
+    quote = "Meals while travelling are reimbursed up to 40 euros a day."
+    opening = question.opening("en", n=2, quote=quote)
+    assert opening == "According to [2]: " + quote
+    messages = question.render(request="q", context="(none)", sources="[2] x",
+                               opening=opening)
+    answer = opening + " Keep the receipts."
+    assert model_part(answer, messages) == "Keep the receipts."  # what grounding reads
+    assert without_lead(answer, messages) == quote + " Keep the receipts."  # what it says
+    assert without_lead(opening, messages) == quote
+    # Every language's lead comes off, and a reply's opening has no lead: all of it goes.
+    for language in LANGUAGES:
+        lead = question.opening(language, n=3)
+        assert lead and "$" not in lead
+        said = question.render(request="q", context="(none)", sources="[3] x",
+                               opening=question.opening(language, n=3, quote="Zitat."))
+        assert without_lead(f"{lead} Zitat.", said) == "Zitat.", language
+    support = BOOK.get("support")
+    reply = support.render(request="q", context="(none)", opening=support.opening("en"))
+    assert without_lead("Hi, thanks for reaching out to us. We will.", reply) == "will."
