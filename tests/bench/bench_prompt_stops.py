@@ -27,6 +27,7 @@ from bot.drafting.echo import frame_labels, without_echo
 from bot.drafting.language import reply_language
 from bot.drafting.loops import LoopGuard, StreamCut, finished_part
 from bot.drafting.scripts import ScriptGuard, allowed_scripts
+from bot.drafting.service import opening_for
 from bot.kb.embedding import LocalEmbedder
 from bot.kb.evaluation import load_queries
 from bot.kb.service import KnowledgeBase
@@ -61,13 +62,17 @@ async def asks(book: PromptBook, store: Path, questions: int, openings: bool = T
         kb = KnowledgeBase(SqliteStore(store), LocalEmbedder())
         await asyncio.to_thread(kb.store.open)
         try:
+            question = book.get("question")
             for q in load_queries(ROOT / "tests/data/kb_docs/queries.jsonl")[::4][:questions]:
                 found = await kb.search(q.query, k=5)
-                numbered = "\n\n".join(f"[{h.n}] {h.title}\n{h.text[:1500]}" for h in found)
-                out.append(("question", q.query, book.get("question").render(
+                sources = [{"n": h.n, "title": h.title, "text": h.text[:1500],
+                            "heading": h.heading} for h in found]
+                numbered = "\n\n".join(f"[{x['n']}] {x['title']}\n{x['text']}" for x in sources)
+                # Opened as drafting opens it: the lead and the best sentence of the sources.
+                out.append(("question", q.query, question.render(
                     request=q.query, context="(none)", sources=numbered or "(no sources found)",
-                    opening=book.get("question").opening(reply_language(q.query))
-                    if openings else None)))
+                    opening=opening_for(question, reply_language(q.query), q.query, sources,
+                                        q.query) if openings else None)))
         finally:
             await kb.close()
     return out
