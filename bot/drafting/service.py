@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -28,7 +29,7 @@ from bot.drafting.loops import CUT_LENGTH, CUT_REPETITION, LoopGuard, finished_p
 from bot.drafting.safety import neutralise, to_mrkdwn
 from bot.drafting.scripts import CUT_SCRIPT, ScriptGuard, allowed_scripts
 from bot.drafting.writer import DraftWriter, Surface
-from bot.kb.citations import CUT_LISTING, ListingGuard, cite
+from bot.kb.citations import CITATION, CUT_LISTING, ListingGuard, cite
 from bot.kb.evidence import best_sentence
 from bot.kb.grounding import NOT_IN_SOURCES, grounding
 from bot.kb.service import is_answer_entry
@@ -591,7 +592,13 @@ def opening_for(prompt: Prompt, language: str, query: str, sources: list[dict[st
     (`tests/bench/bench_kb_evidence.py --with-model`)."""
     best = best_sentence(query, sources, asked) if sources else None
     quote = best[1] if best and reply_language(best[1]) == language else ""
+    # Its own markers ("… not to be infected [8] .") are its page's references, which
+    # the answer's would be taken for.
+    quote = _SPACE_BEFORE_STOP.sub(r"\1", CITATION.sub("", quote)).strip()
     return prompt.opening(language, n=best[0] if best else 1, quote=quote)
+
+
+_SPACE_BEFORE_STOP = re.compile(r"\s+([.,;:!?])")
 
 
 async def _stream_into(writer: DraftWriter, stream: ChatStream, opening: str,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.drafting.language import LANGUAGES, UNDETERMINED
+from bot.drafting.service import opening_for
 from bot.prompts import PromptBook, joined, model_part, repeats_example, without_lead
 from bot.texts import T
 
@@ -121,3 +122,17 @@ def test_an_answer_opens_with_its_best_sources_sentence_which_it_says_but_did_no
     support = BOOK.get("support")
     reply = support.render(request="q", context="(none)", opening=support.opening("en"))
     assert without_lead("Hi, thanks for reaching out to us. We will.", reply) == "will."
+
+
+def test_an_answers_quote_is_its_best_sentence_without_the_pages_own_markers() -> None:
+    question = BOOK.get("question")
+    asked = "is NTCP sufficient to allow HBV infection?"
+    sources = [{"n": 1, "title": "HepaRG", "text": "HepaRG cells were used."},
+               {"n": 2, "title": "NTCP", "text": "NTCP itself is not sufficient to allow HBV "
+                "infection, as most cells were not infected [8] . See [3, 4]."}]
+    assert opening_for(question, "en", asked, sources, asked) == (
+        "According to [2]: NTCP itself is not sufficient to allow HBV infection, as most "
+        "cells were not infected.")
+    # Asked in another language than the sentence's, or with nothing found: the lead only.
+    assert opening_for(question, "de", asked, sources, asked) == "Laut [2]:"
+    assert opening_for(question, "en", asked, [], asked) == "According to [1]:"
