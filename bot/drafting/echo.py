@@ -5,10 +5,10 @@ message:"), but a base model writes the frame a little off: "Conversation sofar:
 "customer email (not yet received):", then "(none)" where the template had an empty
 conversation. 7 of 120 drafts of the packaged model (three runs of
 `tests/bench/bench_prompt_stops.py --save`, shipped stops) ended so, for the reviewer to
-delete. Such lines
-are dropped from the end of a draft, and only from its end: a heading of the same words
-that something follows is the draft's own. So is a stray word after the last sentence
-("… if that is possible. prochain": 2 of those 120 drafts, and live).
+delete. Such lines are dropped from the end of a draft, and only from its end: a heading
+of the same words that something follows is the draft's own. A stray word after the last
+sentence goes too: one word in lower case, so no sentence ("… if that is possible.
+prochain": 2 of those 120 drafts, and live).
 """
 
 from __future__ import annotations
@@ -26,8 +26,9 @@ _PARENTHESISED = re.compile(r"\(+\s*(?:none|nothing|no|not|n/a|empty|all)\b[^()\
 _FIRST_WORD = re.compile(r"[a-z]+")
 # One word after the last sentence, on its line, that no stop ends: where the model
 # stopped (or drifted away) it often left a word of another language ("… if that is
-# possible. prochain", "… [1]. prochains").
-_STRAY_WORD = re.compile(r"([.!?。！？]) +[^\W\d_]+$")
+# possible. prochain", "… [1]. prochains"). In lower case it begins no sentence
+# ("… allowed? Yes" stays).
+_STRAY_WORD = re.compile(r"([.!?。！？]) +([^\W\d_]+)$")
 
 
 def frame_labels(template: str) -> frozenset[str]:
@@ -50,4 +51,8 @@ def without_echo(text: str, labels: Iterable[str]) -> str:
             lines.pop()
             continue
         break
-    return _STRAY_WORD.sub(r"\1", "\n".join(lines).rstrip())
+    text = "\n".join(lines).rstrip()
+    stray = _STRAY_WORD.search(text)
+    if stray and stray.group(2)[0].islower():
+        return text[:stray.start(2)].rstrip()
+    return text

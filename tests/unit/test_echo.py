@@ -36,6 +36,7 @@ def test_a_stray_word_after_the_last_sentence_is_dropped() -> None:
         "Wij lossen het op als dat mogelijk is."
     assert without_echo("It escalates to the secondary [1]. prochains", SUPPORT) == \
         "It escalates to the secondary [1]."
-    # A signature on its own line, a version, a sentence with its stop all stay.
-    kept = ["Thanks!\nAlice", "Upgrade to 2.4. v3", "Done. See you soon.", "Run it. 42"]
+    # A signature on its own line, a version, a sentence, a capitalised word all stay.
+    kept = ["Thanks!\nAlice", "Upgrade to 2.4. v3", "Done. See you soon.", "Run it. 42",
+            "Can I expense a chair? Yes", "We will fix it today. Cheers"]
     assert [without_echo(text, SUPPORT) for text in kept] == kept
