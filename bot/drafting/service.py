@@ -270,8 +270,10 @@ class DraftingService:
             task.cancel()
 
     async def _messages(self, request: Request, draft: Draft, query: str
-                        ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        """The prompt's messages and, for a question, the sources found for `query`."""
+                        ) -> tuple[list[dict[str, Any]], list[dict[str, Any]],
+                                   tuple[int, str] | None]:
+        """The prompt's messages and, for a question, the sources found for `query` and
+        the sentence of theirs that best matches it (`best_sentence`)."""
         s = self.s
         prompt = s.prompts.get(draft.job)
         sources: list[dict[str, Any]] = []
@@ -309,11 +311,11 @@ class DraftingService:
         # asker's, or for a reply a teammate asked for, the customer's thread's.
         reader = draft.context_text if draft.job == "support" and request.author == "member" \
             and draft.context_text else request.text
+        best = best_sentence(query, sources, request.text) if sources else None
         messages = prompt.render(request=request.text, context=draft.context_text or "(none)",
                                  sources=numbered or "(no sources found)",
-                                 opening=opening_for(prompt, reply_language(reader), query,
-                                                     sources, request.text))
-        return messages, sources
+                                 opening=opening_for(prompt, reply_language(reader), best))
+        return messages, sources, best
 
     async def generate(self, draft_id: str, loaded: tuple[Draft, Request] | None = None) -> None:
         s = self.s
@@ -326,12 +328,12 @@ class DraftingService:
         model = choose_model(draft.job, s.settings.traffic, s.llm.model, request.id)
         failure: SearchFailed | None = None
         # What a question is searched with (a short follow-up, with its thread's
-        # question); the evidence line and the Sources block read it again.
+        # question); the Sources block reads it again.
         searched = search_query(request.text, draft.context_text or "")
         try:
-            messages, sources = await self._messages(request, draft, searched)
+            messages, sources, best = await self._messages(request, draft, searched)
         except SearchFailed as exc:
-            messages, sources, failure = [], [], exc
+            messages, sources, best, failure = [], [], None, exc
         source_status = draft.status
         if not await s.store.core(lambda x: repo.move(
                 x, draft_id=draft_id, source=source_status, target=DraftStatus.generating,
@@ -434,8 +436,7 @@ class DraftingService:
                 draft_version=draft.version, repeats_example=echo, cut=cut,
                 not_in_sources=basis)
             # Beside the answer, the sentence of its sources that best matches what was
-            # searched.
-            best = best_sentence(searched, sources, request.text)
+            # searched (and that the answer's opening quotes, where it could).
             evidence = neutralise(B.evidence_line(*best, sources), allowed) if best else None
             if not without_lead(text, messages):  # before the Sources block is added
                 raise LLMError("empty answer", what=T.ONLY_MADE_UP_SOURCES if cut == CUT_LISTING
@@ -583,22 +584,20 @@ def _set_review_thread(x: Any, request_id: str, ts: str) -> None:
         x.add(request)
 
 
-def opening_for(prompt: Prompt, language: str, query: str, sources: list[dict[str, Any]],
-                asked: str) -> str | None:
-    """The opening of a draft in `language`. An answer's goes on with the sentence of its
-    `sources` that best matches `query` (the one shown beside it as evidence), where that
-    is in the asker's language: the packaged model's own answers held the annotated
-    answer for 2 of 40 COVID-QA questions, these for 15
-    (`tests/bench/bench_kb_evidence.py --with-model`)."""
-    best = best_sentence(query, sources, asked) if sources else None
+_SPACE_BEFORE_STOP = re.compile(r"\s+([.,;:!?])")
+
+
+def opening_for(prompt: Prompt, language: str, best: tuple[int, str] | None) -> str | None:
+    """The opening of a draft in `language`. An answer's goes on with `best`, the source
+    number and sentence of its sources that best match the question (`best_sentence`, the
+    one shown beside it as evidence), where that is in the asker's language: the packaged
+    model's own answers held the annotated answer for 2 of 40 COVID-QA questions, these
+    for 15 (`tests/bench/bench_kb_evidence.py --with-model`)."""
     quote = best[1] if best and reply_language(best[1]) == language else ""
     # Its own markers ("… not to be infected [8] .") are its page's references, which
     # the answer's would be taken for.
     quote = _SPACE_BEFORE_STOP.sub(r"\1", CITATION.sub("", quote)).strip()
     return prompt.opening(language, n=best[0] if best else 1, quote=quote)
-
-
-_SPACE_BEFORE_STOP = re.compile(r"\s+([.,;:!?])")
 
 
 async def _stream_into(writer: DraftWriter, stream: ChatStream, opening: str,

@@ -100,8 +100,8 @@ async def model_answers(todo: list[dict[str, Any]], *, guard: bool, quote: bool 
         async def one(c: dict[str, Any]) -> tuple[str, str]:
             numbered = "\n\n".join(f"[{s['n']}] {s['title']}\n{s['text']}"
                                    for s in c["sources"])
-            opening = opening_for(prompt, "en", c["question"], c["sources"] if quote else [],
-                                  c["question"]) or ""
+            best = best_sentence(c["question"], c["sources"]) if quote else None
+            opening = opening_for(prompt, "en", best) or ""
             stream = client.stream_chat(prompt.render(
                 request=c["question"], context="(none)",
                 sources=numbered or "(no sources found)", opening=opening),

@@ -30,6 +30,7 @@ from bot.drafting.scripts import ScriptGuard, allowed_scripts
 from bot.drafting.service import opening_for
 from bot.kb.embedding import LocalEmbedder
 from bot.kb.evaluation import load_queries
+from bot.kb.evidence import best_sentence
 from bot.kb.service import KnowledgeBase
 from bot.kb.store_sqlite import SqliteStore
 from bot.prompts import PromptBook, continues, repeats_example
@@ -71,8 +72,9 @@ async def asks(book: PromptBook, store: Path, questions: int, openings: bool = T
                 # Opened as drafting opens it: the lead and the best sentence of the sources.
                 out.append(("question", q.query, question.render(
                     request=q.query, context="(none)", sources=numbered or "(no sources found)",
-                    opening=opening_for(question, reply_language(q.query), q.query, sources,
-                                        q.query) if openings else None)))
+                    opening=opening_for(question, reply_language(q.query), best_sentence(
+                        q.query, sources, q.query) if sources else None)
+                    if openings else None)))
         finally:
             await kb.close()
     return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.drafting.language import LANGUAGES, UNDETERMINED
 from bot.drafting.service import opening_for
+from bot.kb.evidence import best_sentence
 from bot.prompts import PromptBook, joined, model_part, repeats_example, without_lead
 from bot.texts import T
 
@@ -130,9 +131,9 @@ def test_an_answers_quote_is_its_best_sentence_without_the_pages_own_markers() -
     sources = [{"n": 1, "title": "HepaRG", "text": "HepaRG cells were used."},
                {"n": 2, "title": "NTCP", "text": "NTCP itself is not sufficient to allow HBV "
                 "infection, as most cells were not infected [8] . See [3, 4]."}]
-    assert opening_for(question, "en", asked, sources, asked) == (
+    assert opening_for(question, "en", best_sentence(asked, sources, asked)) == (
         "According to [2]: NTCP itself is not sufficient to allow HBV infection, as most "
         "cells were not infected.")
     # Asked in another language than the sentence's, or with nothing found: the lead only.
-    assert opening_for(question, "de", asked, sources, asked) == "Laut [2]:"
-    assert opening_for(question, "en", asked, [], asked) == "According to [1]:"
+    assert opening_for(question, "de", best_sentence(asked, sources, asked)) == "Laut [2]:"
+    assert opening_for(question, "en", None) == "According to [1]:"
