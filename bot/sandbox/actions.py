@@ -78,7 +78,7 @@ def edit(sb: Sandbox, *, channel: Any, ts: Any, user: Any, text: str) -> None:
     if old.get("user") != u.id or old.get("bot_id"):
         raise ApiError("cant_update_message")
     save_message(sb, {**old, "text": text, "blocks": rich_text_from(text),
-               "edited": {"user": u.id, "ts": f"{time.time():.6f}"}}, previous=old)
+                      "edited": {"user": u.id, "ts": f"{time.time():.6f}"}}, previous=old)
 
 
 def react(sb: Sandbox, *, channel: Any, ts: Any, user: Any, name: str, remove: bool) -> None:

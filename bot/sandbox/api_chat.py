@@ -64,7 +64,7 @@ def _thread(sb: Sandbox, channel: str, thread_ts: Any) -> str | None:
 
 
 def save_message(sb: Sandbox, msg: dict[str, Any], *, previous: dict[str, Any] | None = None,
-          emit: bool = True) -> None:
+                 emit: bool = True) -> None:
     """Store `msg`, tell the browser, and deliver its event to the app (a new message,
     or `message_changed` from `previous`) unless `emit` is off or it is ephemeral."""
     sb.store.put_message(msg)

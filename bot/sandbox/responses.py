@@ -49,7 +49,7 @@ def respond(sb: Sandbox, ctx: dict[str, Any], body: dict[str, Any]) -> None:
     thread_ts = body.get("thread_ts") or ctx.get("thread_ts")
     extra = {} if body.get("response_type") == "in_channel" else {"ephemeral_for": ctx["user"]}
     save_message(sb, bot_message(sb.store, channel=ctx["channel"], text=text, blocks=blocks,
-                          thread_ts=str(thread_ts) if thread_ts else None, extra=extra))
+                                 thread_ts=str(thread_ts) if thread_ts else None, extra=extra))
 
 
 async def handle_response_url(sb: Sandbox, request: web.Request) -> web.Response:
