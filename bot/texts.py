@@ -22,12 +22,17 @@ class T:
                    "tell us if it helped.")
     NOT_IN_SOURCES = (":warning: *mostly not in its sources*: {unheld} of its {words} words "
                       "are in none of them ({examples}); check it before approving")
+    # `bot.drafting.contacts`: addresses, links or numbers the model made up.
+    INVENTED_CONTACTS = (":warning: *gives contact details it was not given*: {details}: in "
+                         "none of the conversation, the request or the sources; check them "
+                         "before approving")
     AUTO_WRITING = (":speech_balloon: *Answer from Tandem* — being written; it is checked "
                     "against its sources before it is shown.")
     AUTO_HELD = (":memo: *Draft* — held for review: this channel posts answers without "
                  "review, but this one {why}. Approve, edit, regenerate or reject it.")
     HELD_BECAUSE = {"repeats_example": "repeats the example answer in its prompt",
                     "not_in_sources": "is mostly not in its sources",
+                    "invented_contact": "gives contact details it was not given",
                     "script": "was cut where the model switched to a script no one in the "
                               "conversation writes in",
                     "repetition": "was cut where the model began repeating itself"}

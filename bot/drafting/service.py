@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from slack_sdk.errors import SlackApiError
 
+from bot.drafting.contacts import INVENTED_CONTACT, invented_contacts, shown
 from bot.drafting.context import (
     MAX_REQUEST_CHARS,
     build_context,
@@ -430,11 +431,16 @@ class DraftingService:
             unheld = basis is not None and basis.flagged
             if unheld:
                 s.metrics.flagged.labels(draft.job, NOT_IN_SOURCES).inc()
+            # Addresses, links and phone numbers that nothing it was shown holds.
+            made_up = invented_contacts(text, shown(messages, sources)) \
+                if stream is not None else ()
+            if made_up:
+                s.metrics.flagged.labels(draft.job, INVENTED_CONTACT).inc()
             provenance = B.provenance_line(
                 job=draft.job, prompt=prompt.name, version=prompt.version, model=model,
                 route_reason=request.route_reason, sources=sources,
                 draft_version=draft.version, repeats_example=echo, cut=cut,
-                not_in_sources=basis)
+                not_in_sources=basis, invented_contacts=made_up)
             # Beside the answer, the sentence of its sources that best matches what was
             # searched (and that the answer's opening quotes, where it could).
             evidence = neutralise(B.evidence_line(*best, sources), allowed) if best else None
@@ -446,10 +452,12 @@ class DraftingService:
             writer_ts_before = writer.ts
             final = neutralise(to_mrkdwn(text), allowed)
             # An answer that copies its prompt's example, or that its sources mostly do
-            # not hold, is most likely not the sources' answer, and one cut where the
-            # model lost the thread (another script, a loop) may have lost it before:
-            # where the channel posts without review, it waits for a person instead.
+            # not hold, is most likely not the sources' answer; one that gives a way to
+            # reach someone that no one gave it sends the reader nowhere; and one cut
+            # where the model lost the thread (another script, a loop) may have lost it
+            # before: where the channel posts without review, it waits for a person.
             doubt = REPEATS_EXAMPLE if echo else NOT_IN_SOURCES if unheld \
+                else INVENTED_CONTACT if made_up \
                 else cut if cut in (CUT_SCRIPT, CUT_REPETITION) else None
             held = auto and doubt is not None
             if auto and not held:

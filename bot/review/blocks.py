@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from bot.drafting.split import SECTION_LIMIT, split_text
@@ -44,7 +45,8 @@ def _button(text: str, action_id: str, value: str, style: str | None = None) -> 
 def provenance_line(*, job: str, prompt: str, version: str, model: str, route_reason: str,
                     sources: list[dict[str, Any]] | None = None, draft_version: int = 1,
                     repeats_example: bool = False, cut: str | None = None,
-                    not_in_sources: Grounding | None = None) -> str:
+                    not_in_sources: Grounding | None = None,
+                    invented_contacts: Sequence[str] = ()) -> str:
     bits = [f"*{T.JOB_NAMES.get(job, job)}*", f"prompt `{prompt}@{version}`", f"model `{model}`"]
     if draft_version > 1:
         bits.append(f"version {draft_version}")
@@ -61,6 +63,9 @@ def provenance_line(*, job: str, prompt: str, version: str, model: str, route_re
         examples = ", ".join(f"“{w}”" for w in not_in_sources.unheld[:3])
         bits.append(T.NOT_IN_SOURCES.format(unheld=len(not_in_sources.unheld),
                                             words=not_in_sources.words, examples=examples))
+    if invented_contacts:  # `bot.drafting.contacts`
+        details = ", ".join(f"`{escape_mrkdwn(d).replace('`', '')}`" for d in invented_contacts)
+        bits.append(T.INVENTED_CONTACTS.format(details=details))
     return " · ".join(bits)
 
 

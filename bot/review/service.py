@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from slack_sdk.errors import SlackApiError
 
+from bot.drafting.contacts import invented_contacts, shown
 from bot.drafting.context import search_query
 from bot.drafting.split import MESSAGE_LIMIT, split_text
 from bot.kb.citations import answer_basis, answer_part
@@ -225,7 +226,8 @@ class ReviewService:
                                        repeats_example=repeats_example(draft.text,
                                                                        draft.messages),
                                        cut=(draft.usage or {}).get("cut"),
-                                       not_in_sources=_grounding(draft, request))
+                                       not_in_sources=_grounding(draft, request),
+                                       invented_contacts=_invented(draft))
         try:
             await self.s.client.chat_update(
                 channel=draft.message_channel_id, ts=draft.message_ts,
@@ -390,6 +392,14 @@ def _grounding(draft: Draft, request: Request | None) -> Grounding | None:
         return None
     return grounding(model_part(answer_part(draft.text), draft.messages), draft.sources,
                      request.text if request else "", draft.context_text or "")
+
+
+def _invented(draft: Draft) -> tuple[str, ...]:
+    """The contact details of the draft's text it was not given (`bot.drafting.contacts`),
+    as drafting judged them: without the Sources block, which lists the sources' links."""
+    if not draft.text or not draft.messages:
+        return ()
+    return invented_contacts(answer_part(draft.text), shown(draft.messages, draft.sources or []))
 
 
 def thread_of(request: Request) -> str | None:

@@ -437,6 +437,32 @@ async def test_an_answer_cut_where_the_model_lost_the_thread_waits_for_review_wh
         await h.stop()
 
 
+async def test_an_answer_giving_a_link_no_source_has_waits_for_review_where_answers_post_unreviewed(  # noqa: E501
+        tmp_path: Path, fake_llm: FakeLLM) -> None:
+    h = await _with_handbook(tmp_path, fake_llm,
+                             channels={"general": ChannelPolicy(auto_post=["question"])})
+    try:
+        slack = h.slack
+        assert slack is not None
+        fake_llm.reply = lambda _body: (" meals are 40 euros a day with receipts. Claim "
+                                        "them at https://expenses.example.com/claim.")
+        ts = await slack.post("general", "alice", ASK_MEALS)
+        held = await h.wait_draft("C0GENERAL", ts, timeout=60)
+        assert "held for review" in text_of(held)
+        assert "this one gives contact details it was not given" in text_of(held)
+        assert "`https://expenses.example.com/claim`" in text_of(held)
+        assert await finals(h, "C0GENERAL", ts) == []
+        # A link the asker gave is no invention.
+        fake_llm.reply = lambda _body: (" meals are 40 euros a day, not what "
+                                        "https://wiki.corp.test/meals says.")
+        ts = await slack.post("general", "alice", "<@U0BOT> are travel meals paid back? "
+                              "<https://wiki.corp.test/meals> says 30 euros")
+        posted = await wait_posted(h, "C0GENERAL", ts)
+        assert "posted without review" in text_of(posted) and "not given" not in text_of(posted)
+    finally:
+        await h.stop()
+
+
 async def test_an_answer_posted_without_review_says_so_where_slack_cannot_stream(
         tmp_path: Path, fake_llm: FakeLLM) -> None:
     h = await _with_handbook(tmp_path, fake_llm, settings_overrides={"streaming": False},

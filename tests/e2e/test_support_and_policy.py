@@ -92,6 +92,37 @@ async def test_lines_echoing_the_prompts_frame_at_a_replys_end_are_left_out_of_t
     assert "(none)" not in str(draft["blocks"]) and "customer email" not in str(draft["blocks"])
 
 
+async def test_a_reply_giving_an_address_or_number_no_one_gave_is_flagged_to_the_reviewer(
+        tandem: Harness, fake_llm: FakeLLM) -> None:
+    slack = tandem.slack
+    assert slack is not None and tandem.bot is not None
+    # The customer's own address is given; the model's support address and phone are not
+    # (the packaged model made one up for a customer in the sandbox).
+    fake_llm.reply = lambda _body: (" will write to carol@acme.test today. You can also "
+                                    "email customer service@thrivetech.com or call "
+                                    "+1 (555) 010-0199.")
+    ts = await slack.post("acme-shared", "carol", "My invoice is wrong. I'm at Carol@acme.test")
+    draft = await slack.wait_for(lambda: _review_draft(tandem))
+    warning = ("*gives contact details it was not given*: `service@thrivetech.com`, "
+               "`+1 (555) 010-0199`: in none of the conversation, the request or the "
+               "sources; check them before approving")
+    assert warning in text_of(draft) and "`carol@acme.test`" not in text_of(draft)
+    assert tandem.bot.services.metrics.registry.get_sample_value(
+        "tandem_drafts_flagged_total", {"job": "support", "flag": "invented_contact"}) == 1
+    # Decided, the draft keeps the warning beside the verdict; the customer gets the text.
+    await slack.click("bob", "tandem_approve", channel="C0REVIEWS", ts=draft["ts"])
+    decided = await slack.wait_for(
+        lambda: _shows_verdict(tandem, draft["ts"], "Approved by <@U0BOB>"))
+    assert warning in text_of(decided)
+    (posted,) = await slack.wait_for(lambda: finals(tandem, "C0ACME", ts))
+    assert "not given" not in text_of(posted)
+    # A reply with only the customer's own address is not flagged.
+    fake_llm.reply = lambda _body: " will write to carol@acme.test today."
+    await slack.post("acme-shared", "carol", "Still waiting on that invoice, carol@acme.test")
+    second = await slack.wait_for(lambda: _review_draft(tandem, after=draft["ts"]))
+    assert "not given" not in text_of(second)
+
+
 def decision_record(h: Harness) -> DecisionRecord:
     (decision,) = decisions(h)
     (draft,) = drafts(h)
@@ -99,11 +130,23 @@ def decision_record(h: Harness) -> DecisionRecord:
                           draft_text=draft.text or "", final_text=decision.final_text)
 
 
-async def _review_draft(h: Harness) -> dict | None:
+async def _review_draft(h: Harness, after: str = "") -> dict | None:
+    """The first finished draft in the review channel (posted after `after`)."""
     assert h.slack is not None
     for top in await h.slack.messages("C0REVIEWS"):
         for m in await h.slack.messages("C0REVIEWS", thread_ts=top["ts"]):
-            if "tandem_approve" in button_values(m) and not m.get("streaming"):
+            if "tandem_approve" in button_values(m) and not m.get("streaming") \
+                    and float(m["ts"]) > float(after or 0):
+                return m
+    return None
+
+
+async def _shows_verdict(h: Harness, ts: str, verdict: str) -> dict | None:
+    """The review channel's message `ts` once it shows `verdict`."""
+    assert h.slack is not None
+    for top in await h.slack.messages("C0REVIEWS"):
+        for m in await h.slack.messages("C0REVIEWS", thread_ts=top["ts"]):
+            if m["ts"] == ts and verdict in text_of(m):
                 return m
     return None
 
