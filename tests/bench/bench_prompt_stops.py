@@ -8,8 +8,9 @@ drafts that ran to max_tokens, drafts `repeats_example` flags, drafts that loop 
 stretch repeated to the end, which drafting cuts: `bot.drafting.loops`), the characters
 of unfinished last sentences that drafting leaves out of the others that ran to max_tokens,
 the drafts (and their characters) cut where they switched to a script the prompt does
-not use (`bot.drafting.scripts`), and the drafts whose last lines echo the prompt's frame,
-which drafting drops (`bot.drafting.echo`).
+not use (`bot.drafting.scripts`), the drafts whose last lines echo the prompt's frame,
+which drafting drops (`bot.drafting.echo`), and the drafts giving an email address, link
+or phone number that nothing they were shown holds (`bot.drafting.contacts`).
 
     PYTHONPATH=. python3 tests/bench/bench_prompt_stops.py [--questions 24] [--save F.jsonl]
         [--no-opening]
@@ -23,6 +24,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from bot.drafting.contacts import invented_contacts, shown
 from bot.drafting.echo import frame_labels, without_echo
 from bot.drafting.language import reply_language
 from bot.drafting.loops import LoopGuard, StreamCut, finished_part
@@ -41,6 +43,10 @@ ROOT = Path(__file__).resolve().parents[2]
 TURNS = ("Conversation so far", "Question:", "Sources:", "Request:", "Customer message:")
 
 
+# (job, request, messages, sources) of a draft.
+Case = tuple[str, str, list[dict[str, str]], list[dict[str, Any]]]
+
+
 def streamed(guard: StreamCut, text: str) -> StreamCut:
     """`guard` fed `text` as drafting feeds it, in pieces of a few characters as the
     model's tokens come."""
@@ -50,15 +56,16 @@ def streamed(guard: StreamCut, text: str) -> StreamCut:
 
 
 async def asks(book: PromptBook, store: Path, questions: int, openings: bool = True
-               ) -> list[tuple[str, str, list[dict[str, str]]]]:
-    """(job, request, messages) for each draft."""
+               ) -> list[Case]:
+    """(job, request, messages, sources) for each draft."""
     rows = [json.loads(line) for line in
             (ROOT.parent / "shared/data/routing/dev.jsonl").read_text().splitlines() if line]
     # A draft opens in its reader's language, as drafting opens it.
-    out = [(job, r["text"], book.get(job).render(request=r["text"], context="(none)",
-                                      opening=book.get(job).opening(reply_language(r["text"]))
-                                      if openings else None))
-           for job in ("document", "support") for r in [r for r in rows if r["label"] == job][:8]]
+    out: list[Case] = [
+        (job, r["text"], book.get(job).render(
+            request=r["text"], context="(none)",
+            opening=book.get(job).opening(reply_language(r["text"])) if openings else None), [])
+        for job in ("document", "support") for r in [r for r in rows if r["label"] == job][:8]]
     if store.exists():
         kb = KnowledgeBase(SqliteStore(store), LocalEmbedder())
         await asyncio.to_thread(kb.store.open)
@@ -67,14 +74,14 @@ async def asks(book: PromptBook, store: Path, questions: int, openings: bool = T
             for q in load_queries(ROOT / "tests/data/kb_docs/queries.jsonl")[::4][:questions]:
                 found = await kb.search(q.query, k=5)
                 sources = [{"n": h.n, "title": h.title, "text": h.text[:1500],
-                            "heading": h.heading} for h in found]
+                            "heading": h.heading, "url": h.url} for h in found]
                 numbered = "\n\n".join(f"[{x['n']}] {x['title']}\n{x['text']}" for x in sources)
                 # Opened as drafting opens it: the lead and the best sentence of the sources.
                 out.append(("question", q.query, question.render(
                     request=q.query, context="(none)", sources=numbered or "(no sources found)",
                     opening=opening_for(question, reply_language(q.query), best_sentence(
                         q.query, sources, q.query) if sources else None)
-                    if openings else None)))
+                    if openings else None), sources))
         finally:
             await kb.close()
     return out
@@ -88,7 +95,7 @@ async def main(args: argparse.Namespace) -> None:
     async with embedded_llm() as client:
         for run in ("without_stops", "with_stops"):
             streams = []
-            for i, (job, _request, messages) in enumerate(cases):
+            for i, (job, _request, messages, _sources) in enumerate(cases):
                 params = dict(book.get(job).params)
                 if run == "without_stops":
                     params.pop("stop", None)
@@ -96,7 +103,8 @@ async def main(args: argparse.Namespace) -> None:
                                                   request_id=f"{run}-{i}"))
             await asyncio.gather(*(s.collect() for s in streams))
             by_job: dict[str, dict[str, Any]] = {}
-            for (job, request, messages), stream in zip(cases, streams, strict=True):
+            for (job, request, messages, sources), stream in zip(cases, streams,
+                                                                  strict=True):
                 text = continues(messages) + stream.text  # the draft, with its opening
                 tokens = int((stream.usage or {}).get("completion_tokens", 0))
                 row = by_job.setdefault(job, {"run": run, "job": job, "drafts": 0,
@@ -104,7 +112,8 @@ async def main(args: argparse.Namespace) -> None:
                                               "ran_to_max_tokens": 0,
                                               "repeats_example": 0, "loops": 0,
                                               "length_cut_chars": 0, "script_cuts": 0,
-                                              "script_cut_chars": 0, "echo_trims": 0})
+                                              "script_cut_chars": 0, "echo_trims": 0,
+                                              "invented_contacts": 0})
                 row["drafts"] += 1
                 row["template_turns"] += any(t in text for t in TURNS)
                 row["tokens"] += tokens
@@ -122,6 +131,9 @@ async def main(args: argparse.Namespace) -> None:
                 kept = (script.text if script.cut else text).rstrip()
                 row["echo_trims"] += without_echo(
                     kept, frame_labels(book.get(job).template)) != kept
+                # Where drafting flags contact details no one gave the model.
+                row["invented_contacts"] += bool(invented_contacts(
+                    kept, shown(messages, sources)))
                 if stream.finish_reason == "length" and not looped:
                     # What drafting leaves out of a draft stopped mid-sentence.
                     row["length_cut_chars"] += len(text.rstrip()) \
@@ -130,7 +142,8 @@ async def main(args: argparse.Namespace) -> None:
                 print(json.dumps(row), flush=True)  # noqa: T201
             if args.save:
                 with Path(args.save).open("a") as out:
-                    for (job, _request, messages), stream in zip(cases, streams, strict=True):
+                    for (job, _request, messages, _sources), stream in zip(cases, streams,
+                                                                           strict=True):
                         ask = [m for m in messages if m["role"] == "user"][-1]["content"]
                         out.write(json.dumps({
                             "run": run, "job": job, "ask": ask,
