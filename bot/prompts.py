@@ -32,7 +32,8 @@ from bot.errors import ConfigError
 from bot.kb.citations import CITATION
 
 __all__ = ["REPEATS_EXAMPLE", "Prompt", "PromptBook", "continues", "default_prompt_dir",
-           "joined", "model_part", "repeats_example", "without_lead"]
+           "joined", "model_part", "opening_quote", "repeats_example",
+           "without_lead"]
 
 
 def default_prompt_dir() -> Path:
@@ -169,6 +170,14 @@ def without_lead(text: str, messages: list[dict[str, Any]]) -> str:
     if lead and text.startswith(lead.group()):
         return text[lead.end():].strip()
     return model_part(text, messages)
+
+
+def opening_quote(messages: list[dict[str, Any]]) -> str:
+    """The quote from its sources that an answer's opening goes on with after its lead
+    ("According to [1]: <quote>"), or "" (no lead, or a lead alone)."""
+    opening = continues(messages)
+    lead = _LEAD.match(opening)
+    return opening[lead.end():].strip() if lead else ""
 
 
 def model_part(text: str, messages: list[dict[str, Any]]) -> str:

@@ -22,6 +22,10 @@ class T:
                    "tell us if it helped.")
     NOT_IN_SOURCES = (":warning: *mostly not in its sources*: {unheld} of its {words} words "
                       "are in none of them ({examples}); check it before approving")
+    # The same, for an answer that opens with a quote from its sources: judged is the rest.
+    NOT_IN_SOURCES_AFTER_QUOTE = (":warning: *what it adds to the quote is mostly not in its "
+                                  "sources*: {unheld} of the {words} words it adds are in "
+                                  "none of them ({examples}); check it before approving")
     # `bot.drafting.contacts`: addresses, links or numbers the model made up.
     INVENTED_CONTACTS = (":warning: *gives contact details it was not given*: {details}: in "
                          "none of the conversation, the request or the sources; check them "
@@ -36,7 +40,9 @@ class T:
                     "script": "was cut where the model switched to a script no one in the "
                               "conversation writes in",
                     "repetition": "was cut where the model began repeating itself"}
+    HELD_AFTER_QUOTE = "adds to its quote what its sources mostly do not hold"
     EVIDENCE = ":mag: Best match in [{n}] {title}: “{sentence}”"
+    EVIDENCE_QUOTED = ":mag: It opens with the best match, from [{n}] {title}"
     USE_QUOTE = "Answer with the best match"
     EARLIER_ANSWER = "Earlier answer in Slack: “{question}”"  # an approved answer as a source
     LONGER_THAN_SHOWN = "…_(longer than Slack shows; open Edit to see all)_"

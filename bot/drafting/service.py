@@ -41,6 +41,7 @@ from bot.prompts import (
     continues,
     joined,
     model_part,
+    opening_quote,
     repeats_example,
     without_lead,
 )
@@ -429,6 +430,8 @@ class DraftingService:
                               draft.context_text or "") \
                 if stream is not None and sources else None
             unheld = basis is not None and basis.flagged
+            # The quote from its sources an answer opened with, still at its start.
+            quoted = bool(opening_quote(messages)) and text.startswith(continues(messages))
             if unheld:
                 s.metrics.flagged.labels(draft.job, NOT_IN_SOURCES).inc()
             # Addresses, links and phone numbers that nothing it was shown holds.
@@ -440,10 +443,11 @@ class DraftingService:
                 job=draft.job, prompt=prompt.name, version=prompt.version, model=model,
                 route_reason=request.route_reason, sources=sources,
                 draft_version=draft.version, repeats_example=echo, cut=cut,
-                not_in_sources=basis, invented_contacts=made_up)
+                not_in_sources=basis, after_quote=quoted, invented_contacts=made_up)
             # Beside the answer, the sentence of its sources that best matches what was
-            # searched (and that the answer's opening quotes, where it could).
-            evidence = neutralise(B.evidence_line(*best, sources), allowed) if best else None
+            # searched, or where the answer's opening quotes it, which page it is from.
+            evidence = neutralise(B.evidence_line(*best, sources, quoted=quoted), allowed) \
+                if best else None
             if not without_lead(text, messages):  # before the Sources block is added
                 raise LLMError("empty answer", what=T.ONLY_MADE_UP_SOURCES if cut == CUT_LISTING
                                else "the model returned an empty answer")
@@ -460,14 +464,16 @@ class DraftingService:
                 else INVENTED_CONTACT if made_up \
                 else cut if cut in (CUT_SCRIPT, CUT_REPETITION) else None
             held = auto and doubt is not None
+            why = None if doubt is None else T.HELD_AFTER_QUOTE \
+                if doubt == NOT_IN_SOURCES and quoted else T.HELD_BECAUSE[doubt]
             if auto and not held:
                 full = B.feedback_blocks(draft_id=draft_id, text=final, provenance=provenance,
                                          evidence=evidence)
             else:
                 full = B.draft_blocks(draft_id=draft_id, text=final, provenance=provenance,
                                       job=draft.job,
-                                      header=T.AUTO_HELD.format(why=T.HELD_BECAUSE[doubt])
-                                      if held and doubt else header,
+                                      header=T.AUTO_HELD.format(why=why)
+                                      if held and why else header,
                                       evidence=evidence)
             tail = B.under_text(full)  # evidence, provenance, buttons: under streamed text
             elapsed = (time.monotonic() - started) * 1000

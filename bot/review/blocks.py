@@ -45,8 +45,11 @@ def _button(text: str, action_id: str, value: str, style: str | None = None) -> 
 def provenance_line(*, job: str, prompt: str, version: str, model: str, route_reason: str,
                     sources: list[dict[str, Any]] | None = None, draft_version: int = 1,
                     repeats_example: bool = False, cut: str | None = None,
-                    not_in_sources: Grounding | None = None,
+                    not_in_sources: Grounding | None = None, after_quote: bool = False,
                     invented_contacts: Sequence[str] = ()) -> str:
+    """What a draft is, where it came from, and what to check before approving it: its
+    job, prompt, model and sources, and the warnings drafting found (`after_quote`: its
+    grounding judged what the answer adds to its opening's quote)."""
     bits = [f"*{T.JOB_NAMES.get(job, job)}*", f"prompt `{prompt}@{version}`", f"model `{model}`"]
     if draft_version > 1:
         bits.append(f"version {draft_version}")
@@ -61,7 +64,8 @@ def provenance_line(*, job: str, prompt: str, version: str, model: str, route_re
         bits.append(T.CUTS[cut])
     if not_in_sources is not None and not_in_sources.flagged:  # `bot.kb.grounding`
         examples = ", ".join(f"“{w}”" for w in not_in_sources.unheld[:3])
-        bits.append(T.NOT_IN_SOURCES.format(unheld=len(not_in_sources.unheld),
+        said = T.NOT_IN_SOURCES_AFTER_QUOTE if after_quote else T.NOT_IN_SOURCES
+        bits.append(said.format(unheld=len(not_in_sources.unheld),
                                             words=not_in_sources.words, examples=examples))
     if invented_contacts:  # `bot.drafting.contacts`
         details = ", ".join(f"`{escape_mrkdwn(d).replace('`', '')}`" for d in invented_contacts)
@@ -69,11 +73,15 @@ def provenance_line(*, job: str, prompt: str, version: str, model: str, route_re
     return " · ".join(bits)
 
 
-def evidence_line(n: int, sentence: str, sources: list[dict[str, Any]]) -> str:
-    """The sentence of source [n] that best matches the question (`bot.kb.evidence`)."""
-    title = next((str(s.get("title") or "") for s in sources if s.get("n") == n), "")
-    return T.EVIDENCE.format(n=n, title=escape_mrkdwn(title).replace("*", ""),
-                             sentence=escape_mrkdwn(plain(sentence)))
+def evidence_line(n: int, sentence: str, sources: list[dict[str, Any]],
+                  quoted: bool = False) -> str:
+    """The sentence of source [n] that best matches the question (`bot.kb.evidence`), or
+    where the answer opens with it (`quoted`), only which page it is from."""
+    title = escape_mrkdwn(next((str(s.get("title") or "") for s in sources
+                                if s.get("n") == n), "")).replace("*", "")
+    if quoted:
+        return T.EVIDENCE_QUOTED.format(n=n, title=title)
+    return T.EVIDENCE.format(n=n, title=title, sentence=escape_mrkdwn(plain(sentence)))
 
 
 def under_text(blocks: list[Block]) -> list[Block]:

@@ -21,7 +21,7 @@ from bot.drafting.split import MESSAGE_LIMIT, split_text
 from bot.kb.citations import answer_basis, answer_part
 from bot.kb.evidence import quoted_answer
 from bot.kb.grounding import Grounding, grounding
-from bot.prompts import model_part, repeats_example, without_lead
+from bot.prompts import model_part, opening_quote, repeats_example, without_lead
 from bot.review import blocks as B
 from bot.review.policy import refusal
 from bot.store import repo
@@ -227,6 +227,7 @@ class ReviewService:
                                                                        draft.messages),
                                        cut=(draft.usage or {}).get("cut"),
                                        not_in_sources=_grounding(draft, request),
+                                       after_quote=bool(opening_quote(draft.messages or [])),
                                        invented_contacts=_invented(draft))
         try:
             await self.s.client.chat_update(

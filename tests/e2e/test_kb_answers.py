@@ -226,9 +226,11 @@ async def test_an_answer_copying_the_prompts_example_is_flagged_to_the_reviewer(
     draft = await h.wait_draft("C0GENERAL", ts, timeout=60)
     assert "Expense policy" in text_of(draft)  # it did retrieve the right page
     assert "repeats the example answer in its prompt" in text_of(draft)
-    # Beside the wrong answer, the reviewer sees the page's sentence that answers it.
-    assert "Best match in [1] Expense policy: “Meals while travelling are reimbursed up to " \
-        "40 euros a day with receipts.”" in text_of(draft)
+    # The answer opens with the page's sentence that answers it, shown once: the line
+    # under it names the page it is from.
+    sentence = "Meals while travelling are reimbursed up to 40 euros a day with receipts."
+    assert text_of(draft).count(sentence) == 1
+    assert "It opens with the best match, from [1] Expense policy" in text_of(draft)
     assert h.bot.services.metrics.registry.get_sample_value(
         "tandem_drafts_flagged_total", {"job": "question", "flag": "repeats_example"}) == 1
     # Decided, the draft keeps the warning beside the verdict.
@@ -255,8 +257,9 @@ async def test_an_answer_its_sources_do_not_hold_is_flagged_to_the_reviewer(
                           "on-call doesn't acknowledge a page?")
     draft = await h.wait_draft("C0GENERAL", ts, timeout=60)
     shown = text_of(draft)
-    assert "*mostly not in its sources*: 11 of its 12 words are in none of them " \
-        "(“alice”, “pager”, “since”)" in shown
+    # It opened with a quote from the handbook: what is judged is what the model added.
+    assert "*what it adds to the quote is mostly not in its sources*: 11 of the 12 words " \
+        "it adds are in none of them (“alice”, “pager”, “since”)" in shown
     assert h.bot.services.metrics.registry.get_sample_value(
         "tandem_drafts_flagged_total", {"job": "question", "flag": "not_in_sources"}) == 1
     # The answer opens "According to [1]:": it lists that source, not all it was given.
@@ -269,7 +272,7 @@ async def test_an_answer_its_sources_do_not_hold_is_flagged_to_the_reviewer(
     # Decided, the draft keeps the warning beside the verdict.
     await slack.click("bob", "tandem_approve", channel="C0GENERAL", ts=draft["ts"])
     decided = await wait_verdict(h, "C0GENERAL", ts, draft["ts"], "Approved by <@U0BOB>")
-    assert "mostly not in its sources" in text_of(decided)
+    assert "what it adds to the quote is mostly not in its sources" in text_of(decided)
     # An answer in the handbook's words is not flagged.
     fake_llm.reply = lambda _body: ("Unacknowledged for 15 minutes, a page escalates to the "
                                     "secondary on-call engineer [1].")
@@ -410,7 +413,8 @@ async def test_an_answer_copying_the_example_waits_for_review_where_answers_post
         ts = await slack.post("general", "alice", "<@U0BOT> who gets paged after 30 minutes?")
         held = await h.wait_draft("C0GENERAL", ts, timeout=60)
         assert "held for review" in text_of(held)
-        assert "but this one is mostly not in its sources" in text_of(held)
+        assert "but this one adds to its quote what its sources mostly do not hold" \
+            in text_of(held)
         assert await finals(h, "C0GENERAL", ts) == []
     finally:
         await h.stop()
@@ -576,7 +580,8 @@ async def test_a_follow_up_shows_and_quotes_the_passage_about_what_it_adds(
     await slack.post("general", "bob", "<@U0BOT> and on Linux?", thread_ts=root)
     draft = await h.wait_draft("C0GENERAL", root, timeout=60)
     # The thread's question alone would pick "The office VPN uses WireGuard."
-    assert "VPN and access: “Install `wireguard-tools`" in text_of(draft)
+    assert "According to [2]: Install `wireguard-tools`" in text_of(draft)
+    assert "It opens with the best match, from [2] VPN and access" in text_of(draft)
     await slack.click("alice", "tandem_quote", channel="C0GENERAL", ts=draft["ts"])
     (modal,) = await slack.wait_for(lambda: slack.views("alice"))
     assert "sudo wg-quick up office" in json.dumps(modal)

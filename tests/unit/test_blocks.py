@@ -66,6 +66,32 @@ def test_provenance_names_each_source_page_once_in_order() -> None:
     assert line.count("On-call handbook") == 1
 
 
+def test_an_answer_opening_with_a_quote_is_warned_about_what_it_adds_not_the_quote() -> None:
+    from bot.kb.grounding import Grounding
+
+    basis = Grounding(12, ("alice", "pager", "since", "midnight", "phone", "wait", "next",
+                           "day", "number", "disconnected", "supervisor"))
+    plain = B.provenance_line(job="question", prompt="question", version="4", model="m",
+                              route_reason="", not_in_sources=basis)
+    quoted = B.provenance_line(job="question", prompt="question", version="4", model="m",
+                               route_reason="", not_in_sources=basis, after_quote=True)
+    assert "*mostly not in its sources*: 11 of its 12 words" in plain
+    assert "*what it adds to the quote is mostly not in its sources*: 11 of the 12 words " \
+        "it adds" in quoted
+
+
+def test_contact_details_no_one_gave_are_named_in_the_provenance_and_cannot_format() -> None:
+    line = B.provenance_line(job="support", prompt="support", version="4", model="m",
+                             route_reason="", invented_contacts=("a_b@x.example", "`<!here>`"))
+    assert "*gives contact details it was not given*: `a_b@x.example`, `&lt;!here&gt;`" in line
+
+
+def test_the_evidence_line_of_an_answer_opening_with_the_sentence_names_only_its_page() -> None:
+    line = B.evidence_line(2, "Meals are paid up to 40 euros.", [{"n": 2, "title": "Expenses"}],
+                           quoted=True)
+    assert line == ":mag: It opens with the best match, from [2] Expenses"
+
+
 def test_every_reason_a_draft_is_cut_for_is_said_in_its_provenance() -> None:
     from bot.drafting.loops import CUT_LENGTH, CUT_REPETITION
     from bot.drafting.scripts import CUT_SCRIPT

@@ -5,7 +5,14 @@ from __future__ import annotations
 from bot.drafting.language import LANGUAGES, UNDETERMINED
 from bot.drafting.service import opening_for
 from bot.kb.evidence import best_sentence
-from bot.prompts import PromptBook, joined, model_part, repeats_example, without_lead
+from bot.prompts import (
+    PromptBook,
+    joined,
+    model_part,
+    opening_quote,
+    repeats_example,
+    without_lead,
+)
 from bot.texts import T
 
 BOOK = PromptBook()
@@ -120,9 +127,13 @@ def test_an_answer_opens_with_its_best_sources_sentence_which_it_says_but_did_no
         said = question.render(request="q", context="(none)", sources="[3] x",
                                opening=question.opening(language, n=3, quote="Zitat."))
         assert without_lead(f"{lead} Zitat.", said) == "Zitat.", language
+        assert opening_quote(said) == "Zitat.", language
+        bare = question.render(request="q", context="(none)", sources="[3] x", opening=lead)
+        assert opening_quote(bare) == "", language  # a lead alone quotes nothing
     support = BOOK.get("support")
     reply = support.render(request="q", context="(none)", opening=support.opening("en"))
     assert without_lead("Hi, thanks for reaching out to us. We will.", reply) == "will."
+    assert opening_quote(reply) == ""
 
 
 def test_an_answers_quote_is_its_best_sentence_without_the_pages_own_markers() -> None:
