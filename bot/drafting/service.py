@@ -46,7 +46,7 @@ from bot.prompts import (
     without_lead,
 )
 from bot.review import blocks as B
-from bot.routing.router import RouteInput
+from bot.routing.router import RouteDecision, RouteInput
 from bot.settings import ChannelPolicy
 from bot.store import repo
 from bot.store.models import NO_SOURCES_MODEL, Draft, DraftStatus, Request, utcnow
@@ -214,7 +214,33 @@ class DraftingService:
                 await self._say(replace(ask, trigger="edit"), T.EDITED_TOO_LATE.format(
                     verdict=T.DECIDED_AS.get(latest.status.value, latest.status.value)))
             return
-        await self.new_version(latest.id, text=text)
+        routed = await self._reroute(ask, request, text)
+        if routed is None:
+            await self.new_version(latest.id, text=text)
+        else:
+            await self.new_version(latest.id, text=text, job=routed.job, reason=routed.reason,
+                                   source=routed.source)
+
+    async def _reroute(self, ask: Ask, request: Request, text: str) -> RouteDecision | None:
+        """The job an edited ask is for now, if it changed: "write the release notes"
+        edited to "what is our release process?" wants an answer. Only where routing
+        chose the job (not a person, the ask's own word or its thread), and only between
+        jobs reviewed in the same place: a customer reply of a support channel is
+        reviewed elsewhere, and its thread was told nothing of this draft."""
+        s = self.s
+        if request.route_source not in ("classifier", "llm") \
+                or request.review_channel_id not in (None, request.channel_id):
+            return None
+        conv = await build_context(s.client, s.directory, channel=ask.channel_id,
+                                   thread_ts=ask.thread_ts, exclude_ts=ask.message_ts,
+                                   bot_user_id=s.bot_user_id)
+        decision = await s.router.decide(RouteInput(
+            text=text, channel_kind=request.channel_kind, author=request.author,
+            thread_parent=conv.parent_text, shortcut=request.trigger == "shortcut"))
+        if decision.job == request.job or (decision.job == "support"
+                                           and request.channel_kind in ("shared", "support")):
+            return None
+        return decision
 
     async def handle_command(self, ask: Ask) -> None:
         """`/tandem [doc|ask|reply] text`: an anchor message gives the draft its thread."""
@@ -550,10 +576,12 @@ class DraftingService:
 
     # ---- new versions -------------------------------------------------------
     async def new_version(self, draft_id: str, *, job: str | None = None,
-                          reason: str | None = None, text: str | None = None) -> Draft | None:
+                          reason: str | None = None, text: str | None = None,
+                          source: str = "person") -> Draft | None:
         """Regenerate, Retry or re-route: a new version; the old one is superseded. With
         `text` (the ask was edited) the request reads that now, and a draft still being
-        written is stopped and superseded too."""
+        written is stopped and superseded too. A new `job` is recorded as routed by
+        `source` (a person's button, or routing of the edited text)."""
         s = self.s
         allowed = OPEN if text is not None else (DraftStatus.pending_review, DraftStatus.failed)
 
@@ -571,7 +599,7 @@ class DraftingService:
             if job and request is not None:
                 request.job = job
                 request.route_reason = reason or "re-routed by a person"
-                request.route_source = "person"
+                request.route_source = source
                 x.add(request)
             new, superseded = repo.create_draft(x, request_id=old.request_id,
                                                 job=job or old.job)

@@ -29,7 +29,7 @@ relevant page, in how many the shown sentence comes from one (and, for compariso
 how many source [1] is one).
 
     PYTHONPATH=. python3 tests/bench/bench_kb_evidence.py [--questions 100] [--with-model
-        [--no-guard] [--no-quote]] [--docs]
+        [--no-guard] [--no-quote] [--max-tokens N] [--stop S]] [--docs]
 
 The index is `bench_kb_covid.py`'s (`.data/bench/covid.sqlite`), built here if missing.
 """
@@ -89,12 +89,15 @@ async def cases(kb: KnowledgeBase, n: int) -> list[dict[str, Any]]:
     return out
 
 
-async def model_answers(todo: list[dict[str, Any]], *, guard: bool, quote: bool = True
+async def model_answers(todo: list[dict[str, Any]], *, guard: bool, quote: bool = True,
+                        params: dict[str, Any] | None = None
                         ) -> tuple[list[str], dict[str, Any]]:
     """The model's answers, with the opening drafting gives them (with `quote`, the best
-    sentence of the sources in it), and what writing them took."""
+    sentence of the sources in it), and what writing them took (`params` over the
+    prompt's own)."""
     prompt = PromptBook().get("question")
-    tokens, cut = [0], [0]
+    params = {**prompt.params, **(params or {})}
+    tokens, cut, at_max = [0], [0], [0]
     async with embedded_llm() as client:
 
         async def one(c: dict[str, Any]) -> tuple[str, str]:
@@ -105,7 +108,7 @@ async def model_answers(todo: list[dict[str, Any]], *, guard: bool, quote: bool 
             stream = client.stream_chat(prompt.render(
                 request=c["question"], context="(none)",
                 sources=numbered or "(no sources found)", opening=opening),
-                params=prompt.params)
+                params=params)
             listing = ListingGuard({s["n"] for s in c["sources"]})
             async with stream:
                 async for delta in stream:
@@ -115,6 +118,7 @@ async def model_answers(todo: list[dict[str, Any]], *, guard: bool, quote: bool 
                         break
             listing.finish()
             cut[0] += listing.cut
+            at_max[0] += stream.finish_reason == "length"
             return opening, listing.text if guard else stream.text
 
         started = time.monotonic()
@@ -134,7 +138,8 @@ async def model_answers(todo: list[dict[str, Any]], *, guard: bool, quote: bool 
                      **{"answers_with_listing" if not guard else "answers_cut": cut[0],
                      "answers_empty": sum(not text.strip() for _opening, text in written),
                      "median_answer_chars": lengths[len(lengths) // 2] if lengths else 0,
-                     "tokens_generated": tokens[0], "model_seconds": round(took)}}
+                     "ran_to_max_tokens": at_max[0], "tokens_generated": tokens[0],
+                     "model_seconds": round(took)}}
 
 
 async def run(args: argparse.Namespace) -> None:
@@ -163,9 +168,13 @@ async def run(args: argparse.Namespace) -> None:
             picks["minilm_nearest"].append("")
     model: dict[str, Any] = {}
     if args.with_model:
-        picks["model_answer"], model = await model_answers(todo, guard=not args.no_guard,
-                                                           quote=not args.no_quote)
+        changed = {"max_tokens": args.max_tokens} if args.max_tokens else {}
+        if args.stop:
+            changed["stop"] = [*PromptBook().get("question").params.get("stop", []), *args.stop]
+        picks["model_answer"], model = await model_answers(
+            todo, guard=not args.no_guard, quote=not args.no_quote, params=changed)
         model["guard"], model["quote"] = not args.no_guard, not args.no_quote
+        model.update(changed)
     shown = sum(holds(" ".join(s["text"] for s in c["sources"]), c["answer"]) for c in todo)
     print(json.dumps({"questions": len(todo), "answer_in_sources": shown,  # noqa: T201
                       **{f"{name}_holds_answer": sum(holds(t, c["answer"])
@@ -211,11 +220,17 @@ def main() -> None:
                         help="also the packaged model's answers (starts the embedded vLLM)")
     parser.add_argument("--no-quote", action="store_true",
                         help="answers opened without the best sentence of their sources")
+    parser.add_argument("--max-tokens", type=int,
+                        help="the model's answers stop at this many tokens, not the prompt's")
+    parser.add_argument("--stop", action="append", default=[],
+                        help="another stop string for the model's answers (repeatable; "
+                             "a backslash-n is a line break)")
     parser.add_argument("--no-guard", action="store_true",
                         help="keep all the model writes, made-up source listings included")
     parser.add_argument("--docs", action="store_true",
                         help="also the documentation sets: is the sentence from a relevant page")
     args = parser.parse_args()
+    args.stop = [stop.replace("\\n", "\n") for stop in args.stop]
     asyncio.run(run(args))
     if args.docs:
         asyncio.run(docs_sets())

@@ -154,3 +154,41 @@ async def test_an_edit_waits_for_its_ask_however_long_taking_it_lasts(
     await _draft_saying(tandem, ts, "release notes for 2.9")
     (request,) = requests(tandem)
     assert request.text == "write the release notes for 2.9"
+
+
+async def test_an_ask_edited_into_another_job_is_drafted_as_that_job(
+        tandem: Harness, fake_llm: FakeLLM) -> None:
+    slack = tandem.slack
+    assert slack is not None
+    fake_llm.reply = lambda body: " an answer." if "Question:" in str(
+        body["messages"]) else "Here are the release notes."
+    ts = await slack.post("general", "alice", "<@U0BOT> write the release notes for 2.3")
+    first = await _draft_saying(tandem, ts, "Here are the release notes.")
+    await slack.edit("general", ts, "alice",
+                     "<@U0BOT> what is our on-call escalation policy?")
+    second = await _draft_saying(tandem, ts, "an answer.")
+    await wait_verdict(tandem, "C0GENERAL", ts, first["ts"], "Replaced at")
+    (request,) = requests(tandem)
+    assert request.job == "question" and request.route_source in ("classifier", "llm")
+    assert f"routed: {request.route_reason}" in text_of(second)
+    old, new = sorted(drafts(tandem), key=lambda d: d.version)
+    assert (old.job, old.status, new.job) == ("document", "superseded", "question")
+
+
+async def test_an_edit_keeps_the_job_a_person_chose_for_the_ask(
+        tandem: Harness, fake_llm: FakeLLM) -> None:
+    slack = tandem.slack
+    assert slack is not None
+    fake_llm.reply = lambda body: " an answer." if "Question:" in str(
+        body["messages"]) else "Here are the release notes."
+    ts = await slack.post("general", "alice", "<@U0BOT> write the release notes for 2.3")
+    first = await _draft_saying(tandem, ts, "Here are the release notes.")
+    await slack.click("alice", "tandem_reroute_question", channel="C0GENERAL", ts=first["ts"])
+    second = await _draft_saying(tandem, ts, "an answer.")
+    # Reads as a document to routing; alice said it is a question, and it stays one.
+    await slack.edit("general", ts, "alice", "<@U0BOT> write the release notes for 2.4")
+    await wait_verdict(tandem, "C0GENERAL", ts, second["ts"], "Replaced at")
+    (request,) = requests(tandem)
+    assert request.job == "question" and request.route_source == "person"
+    assert [d.job for d in sorted(drafts(tandem), key=lambda d: d.version)] == \
+        ["document", "question", "question"]
