@@ -456,10 +456,10 @@ class DraftingService:
                               draft.context_text or "") \
                 if stream is not None and sources else None
             unheld = basis is not None and basis.flagged
-            # The quote from its sources an answer opened with, still at its start.
-            quoted = bool(opening_quote(messages)) and text.startswith(continues(messages))
             if unheld:
                 s.metrics.flagged.labels(draft.job, NOT_IN_SOURCES).inc()
+            # The quote from its sources an answer opened with, still at its start.
+            quoted = bool(opening_quote(messages)) and text.startswith(continues(messages))
             # Addresses, links and phone numbers that nothing it was shown holds.
             made_up = invented_contacts(text, shown(messages, sources)) \
                 if stream is not None else ()
