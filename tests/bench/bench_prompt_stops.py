@@ -96,7 +96,7 @@ async def main(args: argparse.Namespace) -> None:
         for run in ("without_stops", "with_stops"):
             streams = []
             for i, (job, _request, messages, _sources) in enumerate(cases):
-                params = dict(book.get(job).params)
+                params = dict(book.get(job).params_for(messages))  # as drafting sends them
                 if run == "without_stops":
                     params.pop("stop", None)
                 streams.append(client.stream_chat(messages, params=params,

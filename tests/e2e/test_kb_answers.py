@@ -313,23 +313,25 @@ async def test_an_answer_ends_where_the_model_starts_listing_sources_of_its_own(
     slack = h.slack
     assert slack is not None and h.bot is not None
     # What the packaged model wrote after 61 of 100 COVID-QA answers: a "source" of its
-    # own in the prompt's "[n] Title" format, then text, up to its token limit.
+    # own in the prompt's "[n] Title" format, then text, up to its token limit. (An answer
+    # opening with a quote ends at the blank line first: asked in German about an English
+    # page, it opens with the lead alone.)
     made_up = "\n\n[6] Travel policy 2019\nMeals are reimbursed up to 100 euros a day. " + \
         " ".join(f"filler{i}" for i in range(200))
-    fake_llm.reply = lambda _body: "Meals: up to 40 euros a day with receipts [1]." + made_up
+    fake_llm.reply = lambda _body: " nach 15 Minuten an den secondary [1]." + made_up
     fake_llm.token_delay = 0.01
-    ts = await slack.post("general", "alice", ASK_MEALS)
+    ts = await slack.post("general", "alice", "<@U0BOT> Was passiert, wenn der primary "
+                          "on-call eine Page nicht bestätigt?")
     draft = await h.wait_draft("C0GENERAL", ts, timeout=60)
     shown = text_of(draft)
-    assert "40 euros a day with receipts [1]" in shown and "Expense policy" in shown
+    assert "nach 15 Minuten an den secondary [1]" in shown and "On-call handbook" in shown
     assert "cut where the model began listing sources of its own" in shown
     streamed = " ".join(str(c) for c in await slack.calls())
     assert "Travel policy 2019" not in streamed and "100 euros" not in streamed  # never shown
     assert fake_llm.dropped and fake_llm.dropped[0] < 20  # the generation was stopped there
     (record,) = drafts(h)
-    assert record.text.startswith(
-        "According to [1]: Meals while travelling are reimbursed up to 40 euros a day with "
-        "receipts. Meals: up to 40 euros a day with receipts [1].\n\n*Sources*")
+    assert record.text.startswith("Laut [1]: nach 15 Minuten an den secondary [1].\n\n"
+                                  "*Sources*")
     assert record.usage["cut"] == "made_up_sources"
     # What the model generated before it was stopped is still counted.
     assert record.usage["prompt_tokens"] > 0
@@ -347,11 +349,12 @@ async def test_an_answer_of_nothing_but_made_up_sources_is_the_quote_it_opened_w
     h = kb_harness
     slack = h.slack
     assert slack is not None
+    # After the quote's paragraph it would list a source of its own: the answer ends first.
     fake_llm.reply = lambda _body: "\n\n[1] Expense policy\nMeals while travelling are " \
         "reimbursed."
     ts = await slack.post("general", "alice", ASK_MEALS)
     draft = await h.wait_draft("C0GENERAL", ts, timeout=60)
-    assert "cut where the model began listing sources of its own" in text_of(draft)
+    assert "tandem_approve" in button_values(draft)
     (record,) = drafts(h)
     assert record.status == DraftStatus.pending_review
     assert record.text.startswith("According to [1]: Meals while travelling are reimbursed up "
@@ -465,6 +468,32 @@ async def test_an_answer_giving_a_link_no_source_has_waits_for_review_where_answ
         assert "posted without review" in text_of(posted) and "not given" not in text_of(posted)
     finally:
         await h.stop()
+
+
+async def test_an_answer_opening_with_a_quote_ends_with_the_quotes_paragraph(
+        kb_harness: Harness, fake_llm: FakeLLM) -> None:
+    h = kb_harness
+    slack = h.slack
+    assert slack is not None
+    # What the packaged model wrote after the quote's paragraph: steps of its own.
+    fake_llm.reply = lambda _body: (" Keep the receipts.\n\n1. Open the expenses app.\n"
+                                    "2. Ask your manager.")
+    ts = await slack.post("general", "alice", ASK_MEALS)
+    draft = await h.wait_draft("C0GENERAL", ts, timeout=60)
+    (record,) = drafts(h)
+    assert record.text.startswith("According to [1]: Meals while travelling are reimbursed "
+                                  "up to 40 euros a day with receipts. Keep the receipts.\n\n"
+                                  "*Sources*")
+    assert "expenses app" not in text_of(draft)
+    assert "\n\n" in fake_llm.requests[-1]["stop"] and "\n\n" in record.params["stop"]
+    # A question in German opens without the English quote, and is not ended there.
+    fake_llm.reply = lambda _body: " nach 15 Minuten.\n\nDann der secondary [1]."
+    ts = await slack.post("general", "alice", "<@U0BOT> Was passiert, wenn der primary "
+                          "on-call eine Page nicht bestätigt?")
+    await h.wait_draft("C0GENERAL", ts, timeout=60)
+    latest = drafts(h)[-1]
+    assert latest.messages[-1]["content"] == "Laut [1]:"
+    assert "Dann der secondary" in latest.text and "\n\n" not in fake_llm.requests[-1]["stop"]
 
 
 async def test_an_answer_posted_without_review_says_so_where_slack_cannot_stream(

@@ -136,6 +136,22 @@ def test_an_answer_opens_with_its_best_sources_sentence_which_it_says_but_did_no
     assert opening_quote(reply) == ""
 
 
+def test_an_answer_opening_with_a_quote_ends_with_its_paragraph_and_one_without_does_not(
+        ) -> None:
+    question = BOOK.get("question")
+    quoted = question.render(request="q", context="(none)", sources="[1] x",
+                             opening=question.opening("en", quote="Meals are 40 euros."))
+    bare = question.render(request="q", context="(none)", sources="[1] x",
+                           opening=question.opening("en"))
+    assert "\n\n" in question.params_for(quoted)["stop"]
+    assert "\n\n" not in question.params_for(bare)["stop"]
+    assert question.params_for(bare) == question.params
+    # Only the stops change: the rest is the prompt's own.
+    assert {k: v for k, v in question.params_for(quoted).items() if k != "stop"} == \
+        {k: v for k, v in question.params.items() if k != "stop"}
+    assert set(question.params["stop"]) < set(question.params_for(quoted)["stop"])
+
+
 def test_an_answers_quote_is_its_best_sentence_without_the_pages_own_markers() -> None:
     question = BOOK.get("question")
     asked = "is NTCP sufficient to allow HBV infection?"
