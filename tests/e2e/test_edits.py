@@ -156,14 +156,21 @@ async def test_an_edit_waits_for_its_ask_however_long_taking_it_lasts(
     assert request.text == "write the release notes for 2.9"
 
 
+async def _release_notes_drafted(h: Harness, fake_llm: FakeLLM) -> tuple[str, dict[str, Any]]:
+    """alice asks for release notes, routed as a document: (her message's ts, its draft).
+    The fake model answers a question prompt with " an answer."."""
+    assert h.slack is not None
+    fake_llm.reply = lambda body: " an answer." if "Question:" in str(
+        body["messages"]) else "Here are the release notes."
+    ts = await h.slack.post("general", "alice", "<@U0BOT> write the release notes for 2.3")
+    return ts, await _draft_saying(h, ts, "Here are the release notes.")
+
+
 async def test_an_ask_edited_into_another_job_is_drafted_as_that_job(
         tandem: Harness, fake_llm: FakeLLM) -> None:
     slack = tandem.slack
     assert slack is not None
-    fake_llm.reply = lambda body: " an answer." if "Question:" in str(
-        body["messages"]) else "Here are the release notes."
-    ts = await slack.post("general", "alice", "<@U0BOT> write the release notes for 2.3")
-    first = await _draft_saying(tandem, ts, "Here are the release notes.")
+    ts, first = await _release_notes_drafted(tandem, fake_llm)
     await slack.edit("general", ts, "alice",
                      "<@U0BOT> what is our on-call escalation policy?")
     second = await _draft_saying(tandem, ts, "an answer.")
@@ -179,10 +186,7 @@ async def test_an_edit_keeps_the_job_a_person_chose_for_the_ask(
         tandem: Harness, fake_llm: FakeLLM) -> None:
     slack = tandem.slack
     assert slack is not None
-    fake_llm.reply = lambda body: " an answer." if "Question:" in str(
-        body["messages"]) else "Here are the release notes."
-    ts = await slack.post("general", "alice", "<@U0BOT> write the release notes for 2.3")
-    first = await _draft_saying(tandem, ts, "Here are the release notes.")
+    ts, first = await _release_notes_drafted(tandem, fake_llm)
     await slack.click("alice", "tandem_reroute_question", channel="C0GENERAL", ts=first["ts"])
     second = await _draft_saying(tandem, ts, "an answer.")
     # Reads as a document to routing; alice said it is a question, and it stays one.
