@@ -33,8 +33,7 @@ from bot.errors import ConfigError
 from bot.kb.citations import CITATION
 
 __all__ = ["REPEATS_EXAMPLE", "Prompt", "PromptBook", "continues", "default_prompt_dir",
-           "joined", "model_part", "opening_quote", "repeats_example",
-           "without_lead"]
+           "joined", "model_part", "opening_quote", "repeats_example", "without_lead"]
 
 
 def default_prompt_dir() -> Path:

@@ -66,7 +66,7 @@ def provenance_line(*, job: str, prompt: str, version: str, model: str, route_re
         examples = ", ".join(f"“{w}”" for w in not_in_sources.unheld[:3])
         said = T.NOT_IN_SOURCES_AFTER_QUOTE if after_quote else T.NOT_IN_SOURCES
         bits.append(said.format(unheld=len(not_in_sources.unheld),
-                                            words=not_in_sources.words, examples=examples))
+                                words=not_in_sources.words, examples=examples))
     if invented_contacts:  # `bot.drafting.contacts`
         details = ", ".join(f"`{escape_mrkdwn(d).replace('`', '')}`" for d in invented_contacts)
         bits.append(T.INVENTED_CONTACTS.format(details=details))
