@@ -92,6 +92,9 @@ class Settings(BaseSettings):
     channels: dict[str, ChannelPolicy] = Field(default_factory=dict)
     default_policy: ChannelPolicy = Field(default_factory=ChannelPolicy)
     draft_expiry_seconds: float = 24 * 3600
+    # The team's own email addresses, links and phone numbers: a draft may give them
+    # though nothing the model was shown did (`bot.drafting.contacts`).
+    contacts: list[str] = Field(default_factory=list)
     # job -> {model or adapter name: share}; shares need not sum to 1, the rest is base.
     traffic: dict[str, dict[str, float]] = Field(default_factory=dict)
     llm_timeouts: LLMTimeouts = Field(default_factory=LLMTimeouts)

@@ -228,7 +228,8 @@ class ReviewService:
                                        cut=(draft.usage or {}).get("cut"),
                                        not_in_sources=_grounding(draft, request),
                                        after_quote=bool(opening_quote(draft.messages or [])),
-                                       invented_contacts=_invented(draft))
+                                       invented_contacts=_invented(
+                                           draft, self.s.settings.contacts))
         try:
             await self.s.client.chat_update(
                 channel=draft.message_channel_id, ts=draft.message_ts,
@@ -395,12 +396,14 @@ def _grounding(draft: Draft, request: Request | None) -> Grounding | None:
                      request.text if request else "", draft.context_text or "")
 
 
-def _invented(draft: Draft) -> tuple[str, ...]:
+def _invented(draft: Draft, team: list[str]) -> tuple[str, ...]:
     """The contact details of the draft's text it was not given (`bot.drafting.contacts`),
-    as drafting judged them: without the Sources block, which lists the sources' links."""
+    as drafting judged them (the `team`'s own were given): without the Sources block,
+    which lists the sources' links."""
     if not draft.text or not draft.messages:
         return ()
-    return invented_contacts(answer_part(draft.text), shown(draft.messages, draft.sources or []))
+    return invented_contacts(answer_part(draft.text),
+                             [*shown(draft.messages, draft.sources or []), *team])
 
 
 def thread_of(request: Request) -> str | None:

@@ -123,6 +123,20 @@ async def test_a_reply_giving_an_address_or_number_no_one_gave_is_flagged_to_the
     assert "not given" not in text_of(second)
 
 
+@pytest.mark.harness(settings_overrides={"contacts": ["billing@tandem-team.test",
+                                                      "https://status.tandem-team.test"]})
+async def test_the_teams_own_contacts_from_its_config_are_given_to_every_draft(
+        tandem: Harness, fake_llm: FakeLLM) -> None:
+    slack = tandem.slack
+    assert slack is not None
+    fake_llm.reply = lambda _body: (" will fix it. Write to Billing@tandem-team.test, see "
+                                    "https://status.tandem-team.test/ or mail x@other.test.")
+    await slack.post("acme-shared", "carol", "My invoice is wrong")
+    draft = await slack.wait_for(lambda: _review_draft(tandem))
+    assert "*gives contact details it was not given*: `x@other.test`: in none" \
+        in text_of(draft)
+
+
 def decision_record(h: Harness) -> DecisionRecord:
     (decision,) = decisions(h)
     (draft,) = drafts(h)
