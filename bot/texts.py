@@ -99,6 +99,8 @@ class T:
               "frågan eller fråga teamet som ansvarar för ämnet.",
         "pl": "Nie znalazłem nic na ten temat w bazie wiedzy, więc nie będę zgadywać. "
               "Spróbuj zadać pytanie inaczej albo zapytaj zespół odpowiedzialny za ten temat.",
+        "cs": "Ve znalostní bázi jsem k tomu nic nenašel, takže nebudu hádat. Zkuste otázku "
+              "položit jinak, nebo se zeptejte týmu, který má téma na starosti.",
         "tr": "Bilgi tabanında bununla ilgili bir şey bulamadım, bu yüzden tahmin "
               "yürütmeyeceğim. Soruyu farklı şekilde sorun ya da bu konudan sorumlu ekibe "
               "danışın.",

@@ -42,7 +42,7 @@ _FUNCTION_WORDS = {
     "it": frozenset("""il lo la gli le un una uno e o che di del della dei delle in nel nella
         per con senza si è sono come quale quali quando dove chi quanto quanti quante perché
         mio mia miei mie ho ha posso può devo deve fare anche""".split()),
-    # Dutch, Swedish, Polish and Turkish: languages customers write in whose words the
+    # Dutch, Swedish, Polish, Czech and Turkish: languages customers write in whose words the
     # ones above miss, so that a reply can be opened in them (`reply_language`).
     "nl": frozenset("""de het een en van op te voor met niet ik wij we je jij u hij zij ons
         onze jullie hoe wat wanneer waar waarom wie welke kan kunnen moet moeten wordt
@@ -54,6 +54,12 @@ _FUNCTION_WORDS = {
     "pl": frozenset("""nie się na jest są że jak co czy do od po dla przez ale ten ta to
         te mój moja nasz nasza nasze wasz jestem mamy może można musi proszę gdzie kiedy
         dlaczego który która które bardzo jeszcze już""".split()),
+    # Czech, read as Polish without its own words (they share "na", "do", "co", "jak"):
+    # only words Polish and the others spell differently.
+    "cs": frozenset("""jsou že kdy kde proč který která které můj náš naše váš vaše
+        mám máme může můžete prosím děkuji děkujeme nebo při už ještě velmi není nejsou
+        jsem jste jsme tento tato toto také jen podle vám nám jaký jaká jaké kolik jestli
+        protože bych abych dobrý pomoci pomoct""".split()),
     "tr": frozenset("""bir ve bu şu da de ile için ne mi mı mu mü nasıl neden niçin nerede
         ne zaman kim hangi ben biz siz onlar bizim sizin çok daha ama veya gibi var yok
         değil olarak olan sonra önce lütfen""".split()),

@@ -19,6 +19,8 @@ def test_a_reply_is_told_the_language_its_reader_wrote_in() -> None:
         "Onze deploys mislukken sinds vanochtend, kan iemand ons helpen?": "nl",
         "Våra driftsättningar har misslyckats sedan i morse, kan någon hjälpa oss?": "sv",
         "Nasze wdrożenia nie działają od rana, czy ktoś może pomóc?": "pl",
+        # Czech shares "na", "do", "od" with Polish: it was read as Polish.
+        "Naše nasazení od rána selhávají, může nám někdo pomoct?": "cs",
         "Bu sabahtan beri dağıtımlarımız başarısız oluyor, yardım eder misiniz?": "tr",
         "Наши деплои падают с утра, помогите пожалуйста": "ru",
         "Наші деплої падають з ранку, допоможіть": "uk",  # its own letters
