@@ -21,7 +21,8 @@ __all__ = ["LANGUAGES", "UNDETERMINED", "reply_language"]
 UNDETERMINED = "und"  # as in BCP 47: a language not told
 # The language a script is written in, where one is far the most likely, for the
 # scripts Tandem has words in; Cyrillic with Ukrainian's own letters is Ukrainian.
-_SCRIPT_LANGUAGES = {"hangul": "ko", "cyrillic": "ru", "arabic": "ar"}
+_SCRIPT_LANGUAGES = {"hangul": "ko", "cyrillic": "ru", "arabic": "ar", "hebrew": "he",
+                     "thai": "th", "devanagari": "hi"}
 _UKRAINIAN = re.compile("[іїєґІЇЄҐ]")
 # Every language `reply_language` tells: the prompts' openings and the bot's own words
 # have each of them.

@@ -25,7 +25,9 @@ CUT_LENGTH = "length"  # the model stopped at `max_tokens`, mid-sentence as ofte
 MIN_COPIES = 3
 MIN_SPAN = 80  # characters that the copies cover together
 MAX_UNIT = 400  # the longest stretch looked for, in characters
-_ENDS = ".!?\n。！？"  # where a sentence or line ends, Chinese and Japanese stops too
+# Where a sentence or line ends: Chinese and Japanese stops too, the Devanagari danda and
+# the Arabic question mark.
+_ENDS = ".!?\n。！？।؟"
 _LAYOUT = set("|-:=*_#>[]+. \t\n")  # what tables, rules, lists and boxes are drawn with
 
 

@@ -28,7 +28,7 @@ CITATION = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 CUT_LISTING = "made_up_sources"
 # A line opening with a source number, as the prompt lists its sources: "[6] A title".
 _NUMBERED = re.compile(r"[ \t]*\[(\d+)\][ \t]*(.*)")
-_SENTENCE_END = (".", "!", "?", "。", "！", "？")
+_SENTENCE_END = (".", "!", "?", "。", "！", "？", "।", "؟")
 
 
 def cited_numbers(answer: str) -> list[int]:

@@ -26,6 +26,9 @@ def test_a_reply_is_told_the_language_its_reader_wrote_in() -> None:
         "Наші деплої падають з ранку, допоможіть": "uk",  # its own letters
         "오늘 아침부터 배포가 실패하고 있어요. 도와주세요": "ko",
         "عمليات النشر لدينا تفشل منذ الصباح، هل يمكن لأحد المساعدة؟": "ar",
+        "הפריסות שלנו נכשלות מהבוקר, אפשר עזרה?": "he",
+        "การปรับใช้ของเราล้มเหลวตั้งแต่เช้า ช่วยได้ไหม": "th",
+        "सुबह से हमारी डिप्लॉयमेंट विफल हो रही हैं, क्या कोई मदद कर सकता है?": "hi",
         "what is the escalation policy?": "en",
         "VPN setup": "en",  # bare keywords
         "invoice shows wrong VAT number again": "en",  # terse, under six words
@@ -34,9 +37,10 @@ def test_a_reply_is_told_the_language_its_reader_wrote_in() -> None:
 
 
 def test_a_language_tandem_has_no_words_for_is_undetermined_not_english() -> None:
-    # Hebrew and Thai letters; Finnish and Greek with no English function word.
-    assert reply_language("הפריסות שלנו נכשלות מהבוקר, אפשר עזרה?") == UNDETERMINED
-    assert reply_language("การปรับใช้ของเราล้มเหลวตั้งแต่เช้า ช่วยได้ไหม") == UNDETERMINED
+    # Georgian and Armenian letters; Finnish and Greek with no English function word.
+    assert reply_language("ჩვენი განთავსებები დილიდან ვერ ხერხდება, დაგვეხმარებით?") \
+        == UNDETERMINED
+    assert reply_language("Մեր տեղակայումները առավոտից ձախողվում են, կօգնե՞ք") == UNDETERMINED
     assert reply_language("Meidän julkaisumme ovat epäonnistuneet aamusta asti, voitteko "
                           "auttaa nopeasti?") == UNDETERMINED
     assert reply_language("Οι αναπτύξεις μας αποτυγχάνουν από το πρωί, μπορείτε να "

@@ -75,6 +75,11 @@ def test_a_draft_stopped_mid_sentence_keeps_its_last_whole_sentence() -> None:
         == "1. Merge to main.\n2. Wait for CI."
     assert finished_part("当番は15分後にエスカレーションします。次に副当番のエンジ") \
         == "当番は15分後にエスカレーションします。"
+    # Hindi ends a sentence with a danda, and Arabic asks with its own question mark.
+    assert finished_part("हम आज आपका इनवॉइस ठीक कर देंगे। कृपया अपना ऑर्डर नंबर भे") \
+        == "हम आज आपका इनवॉइस ठीक कर देंगे।"
+    assert finished_part("هل يمكنك إرسال رقم الطلب؟ سنقوم بإصلاح الفاتو") \
+        == "هل يمكنك إرسال رقم الطلب؟"
 
 
 def test_abbreviations_and_decimals_end_no_sentence() -> None:
