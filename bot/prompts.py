@@ -159,12 +159,17 @@ def joined(opening: str, first: str) -> str:
     return first
 
 
+# Scripts written without spaces between words.
+_UNSPACED = ("han", "kana", "thai", "lao", "khmer", "myanmar")
+
+
 def _spaced_after(c: str) -> bool:
-    """Whether a word after `c` is set apart by a space: not after a space, a Chinese or
-    Japanese letter, or their punctuation ("。", "，")."""
+    """Whether a word after `c` is set apart by a space: not after a space, a letter of a
+    script written without them (Chinese, Japanese, Thai …), or Chinese and Japanese
+    punctuation ("。", "，")."""
     if c.isspace() or "\u3000" <= c <= "\u303f" or "\uff00" <= c <= "\uffef":
         return False
-    return script_of(c) not in ("han", "kana")
+    return script_of(c) not in _UNSPACED
 
 
 # An answer's lead: the words before its first citation marker, the marker, and those

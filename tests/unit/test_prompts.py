@@ -94,6 +94,8 @@ def test_the_models_first_words_are_spaced_from_the_opening_only_where_a_space_i
     assert joined("お問い合わせいただきありがとうございます。", "確認") == "確認"
     assert joined("Здравствуйте, спасибо, что написали нам. Мы", "проверим") == " проверим"
     assert joined("안녕하세요, 문의해 주셔서 감사합니다. 저희는", "확인") == " 확인"
+    assert joined("สวัสดี ขอบคุณที่ติดต่อเรา เรา", "จะตรวจสอบ") == "จะตรวจสอบ"  # no spaces
+    assert joined("שלום, תודה שפנית אלינו. אנחנו", "נבדוק") == " נבדוק"
     assert joined("", "Hello") == "Hello"
 
 
