@@ -15,8 +15,10 @@ that drafts the way they edit, measured with `tandem stats`.
 
 The support prompt runs without its few-shot example and with short drafts, to keep CPU
 training and generation within minutes, sampled at temperature 0.2 in both phases.
-Training runs 7 epochs: after 5, a clean-clone CI run of 2026-12-04 signed 4 of 20
-held-out drafts "— The Tandem Team" (capital T) and missed the 80 % goal.
+Training runs 8 epochs: after 5, a clean-clone CI run of 2026-12-04 signed 4 of 20
+held-out drafts "— The Tandem Team" (capital T) and missed the 80 % goal; after 7, five
+runs signed 20, 19, 19, 14 and 20 of 20, the 14 (CI, 2026-12-06) for an adapter that
+signed off and went on to write a second reply, as if it had not learnt to stop there.
 Results: JSON on stdout and in `$TANDEM_PROOF_JSON` (default
 `.data/learning_loop_proof.json`).
 """
@@ -153,7 +155,7 @@ async def test_reviewer_edits_in_slack_teach_an_adapter_the_sign_off(
         out = tmp_path / "adapters" / "proof"
         cli("tune", "train", "--format", "sft", "--base", str(vllm_server.model_dir),
             "--data", str(data), "--out", str(out), "--epochs",
-            os.environ.get("TANDEM_PROOF_EPOCHS", "7"), "--lr", "4e-4", env=env)
+            os.environ.get("TANDEM_PROOF_EPOCHS", "8"), "--lr", "4e-4", env=env)
         timings["export_and_train_s"] = time.monotonic() - t
         deployed = cli("tune", "deploy", "tandem", str(out), "--next", env=env)
         name = re.findall(r"tandem-v\d+", deployed)[-1]
