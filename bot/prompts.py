@@ -33,7 +33,8 @@ from bot.errors import ConfigError
 from bot.kb.citations import CITATION
 
 __all__ = ["REPEATS_EXAMPLE", "Prompt", "PromptBook", "continues", "default_prompt_dir",
-           "joined", "model_part", "opening_quote", "repeats_example", "without_lead"]
+           "joined", "model_part", "opening_quote", "repeats_example", "the_ask",
+           "without_lead"]
 
 
 def default_prompt_dir() -> Path:
@@ -136,12 +137,21 @@ def repeats_example(text: str, messages: list[dict[str, str]]) -> bool:
     the ask itself (its sources, the conversation, the request) does not hold. A small
     base model does this often: with the packaged model, 18 of 24 question drafts
     opened with the example's on-call answer, cited as if an npm page said it."""
-    messages = messages[:-1] if continues(messages) else messages
-    examples = [m["content"] for m in messages if m.get("role") == "assistant"]
-    if not examples or messages[-1].get("role") != "user":
+    ask = the_ask(messages)
+    turns = messages[:-1] if continues(messages) else messages
+    examples = [m["content"] for m in turns if m.get("role") == "assistant"]
+    if not examples or ask is None:
         return False
     copied = _runs(text) & set().union(*map(_runs, examples))
-    return bool(copied - _runs(messages[-1]["content"]))
+    return bool(copied - _runs(ask))
+
+
+def the_ask(messages: list[dict[str, Any]]) -> str | None:
+    """The ask `render` put last (the sources, the conversation, the request), before any
+    opening; None where the turn there is not the user's."""
+    turns = messages[:-1] if continues(messages) else messages
+    last = turns[-1] if turns else {}
+    return str(last.get("content") or "") if last.get("role") == "user" else None
 
 
 def continues(messages: list[dict[str, Any]]) -> str:

@@ -19,7 +19,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from bot.prompts import continues
+from bot.prompts import the_ask
 
 __all__ = ["INVENTED_CONTACT", "contacts", "invented_contacts", "shown"]
 
@@ -64,7 +64,8 @@ def invented_contacts(text: str, given: Iterable[str]) -> tuple[str, ...]:
     invented = []
     for kind, detail in contacts(text):
         if kind == "phone":
-            held = any(_same_number(_digits(detail), other) for other in numbers)
+            digits = _digits(detail)
+            held = any(_same_number(digits, other) for other in numbers)
         else:
             held = _holds(lower, _bare(detail), subdomains=kind == "link")
         if not held:
@@ -72,15 +73,14 @@ def invented_contacts(text: str, given: Iterable[str]) -> tuple[str, ...]:
     return tuple(invented)
 
 
-def shown(messages: list[dict[str, Any]],
-          sources: Iterable[Mapping[str, Any]] = ()) -> list[str]:
-    """What the model was shown that a draft's contact details may come from: the ask
+def shown(messages: list[dict[str, Any]], sources: Iterable[Mapping[str, Any]] = (),
+          team: Iterable[str] = ()) -> list[str]:
+    """What a draft's contact details may come from: what the model was shown, the ask
     (its conversation, request and sources' text; not the prompt's examples, which are
-    made up) and the sources' links."""
-    asked = messages[:-1] if continues(messages) else messages
-    ask = [str(asked[-1].get("content") or "")] if asked and asked[-1].get("role") == "user" \
-        else []
-    return ask + [str(src.get("url") or "") for src in sources]
+    made up) and the sources' links, and the `team`'s own (`Settings.contacts`)."""
+    ask = the_ask(messages)
+    return [*([] if ask is None else [ask]), *(str(src.get("url") or "") for src in sources),
+            *team]
 
 
 def _bare(detail: str) -> str:

@@ -462,8 +462,7 @@ class DraftingService:
             # The quote from its sources an answer opened with, still at its start.
             quoted = bool(opening_quote(messages)) and text.startswith(continues(messages))
             # Addresses, links and phone numbers that nothing it was shown holds.
-            made_up = invented_contacts(text, [*shown(messages, sources),
-                                               *s.settings.contacts]) \
+            made_up = invented_contacts(text, shown(messages, sources, s.settings.contacts)) \
                 if stream is not None else ()
             if made_up:
                 s.metrics.flagged.labels(draft.job, INVENTED_CONTACT).inc()

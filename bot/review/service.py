@@ -403,7 +403,7 @@ def _invented(draft: Draft, team: list[str]) -> tuple[str, ...]:
     if not draft.text or not draft.messages:
         return ()
     return invented_contacts(answer_part(draft.text),
-                             [*shown(draft.messages, draft.sources or []), *team])
+                             shown(draft.messages, draft.sources or [], team))
 
 
 def thread_of(request: Request) -> str | None:

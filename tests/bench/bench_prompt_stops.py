@@ -35,7 +35,7 @@ from bot.kb.evaluation import load_queries
 from bot.kb.evidence import best_sentence
 from bot.kb.service import KnowledgeBase
 from bot.kb.store_sqlite import SqliteStore
-from bot.prompts import PromptBook, continues, repeats_example
+from bot.prompts import PromptBook, continues, repeats_example, the_ask
 from tests.bench._common import embedded_llm
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -144,7 +144,7 @@ async def main(args: argparse.Namespace) -> None:
                 with Path(args.save).open("a") as out:
                     for (job, _request, messages, _sources), stream in zip(cases, streams,
                                                                            strict=True):
-                        ask = [m for m in messages if m["role"] == "user"][-1]["content"]
+                        ask = the_ask(messages)
                         out.write(json.dumps({
                             "run": run, "job": job, "ask": ask,
                             "text": continues(messages) + stream.text,
