@@ -40,7 +40,7 @@ class BotMetrics:
         self.flagged = Counter("tandem_drafts_flagged", "Ready drafts shown with a warning, "
                                "by job and why (repeats_example, made_up_sources, "
                                "not_in_sources, invented_contact, script, repetition, "
-                               "length)", ["job", "flag"], registry=self.registry)
+                               "restart, length)", ["job", "flag"], registry=self.registry)
         self.decisions = Counter("tandem_decisions", "Decisions by job and verdict",
                                  ["job", "verdict"], registry=self.registry)
         # How often the knowledge base has something for a question is how well it

@@ -13,6 +13,8 @@ class T:
     CUTS = {"made_up_sources": ":scissors: cut where the model began listing sources of "
                                "its own (not the ones it was given)",
             "repetition": ":scissors: cut where the model began repeating itself",
+            "restart": ":scissors: cut where the model wrote its opening again, starting a "
+                       "second reply",
             "script": ":scissors: cut where the model switched to a script no one in the "
                       "conversation writes in (it had lost the thread)",
             "length": ":scissors: stopped at the model's length limit, so it may be "

@@ -16,12 +16,15 @@ which the packaged model wrote under a customer reply, does not).
 
 from __future__ import annotations
 
-__all__ = ["CUT_LENGTH", "CUT_REPETITION", "LoopGuard", "StreamCut", "finished_part",
-           "loop_start"]
+import re
+
+__all__ = ["CUT_LENGTH", "CUT_REPETITION", "CUT_RESTART", "LoopGuard", "StreamCut",
+           "finished_part", "loop_start", "restart_key", "restart_start"]
 
 # Recorded in a draft's usage as what its end was cut for.
 CUT_REPETITION = "repetition"
 CUT_LENGTH = "length"  # the model stopped at `max_tokens`, mid-sentence as often as not
+CUT_RESTART = "restart"  # it wrote its opening again: a second reply after the first
 MIN_COPIES = 3
 MIN_SPAN = 80  # characters that the copies cover together
 MAX_UNIT = 400  # the longest stretch looked for, in characters
@@ -29,6 +32,7 @@ MAX_UNIT = 400  # the longest stretch looked for, in characters
 # the Arabic question mark.
 _ENDS = ".!?\n。！？।؟"
 _LAYOUT = set("|-:=*_#>[]+. \t\n")  # what tables, rules, lists and boxes are drawn with
+RESTART_KEY = 24  # characters of an opening that, written again, begin a second reply
 
 
 def loop_start(text: str) -> int | None:
@@ -50,6 +54,28 @@ def loop_start(text: str) -> int | None:
             return next((p for p in range(keep, start + 2 * unit) if text[p - 1] in _ENDS),
                         keep)
     return None
+
+
+def restart_key(opening: str) -> str | None:
+    """What of a draft's `opening`, written again further on, begins a second reply: its
+    first `RESTART_KEY` characters, or its first sentence when that is shorter ("您好，感谢您
+    联系我们。"); None when neither is there ("According to [1]:", a lead alone, which an
+    answer may well write again for another of the source's points)."""
+    opening = opening.strip()
+    end = next((p + 1 for p, c in enumerate(opening[:RESTART_KEY]) if c in _ENDS), None)
+    if end is None and len(opening) < RESTART_KEY:
+        return None
+    key = opening[:end or RESTART_KEY].strip()
+    return key or None
+
+
+def restart_start(text: str, key: str, fed_from: int = 0) -> int | None:
+    """Where `text` writes `key` (an opening's start, `restart_key`) again, in any case, at a
+    line's or sentence's start past its first character and in its part from `fed_from`
+    (or in a copy that began before and ends there), or None."""
+    again = re.compile(re.escape(key), re.IGNORECASE)
+    return next((m.start() for m in again.finditer(text, max(1, fed_from - len(key) + 1))
+                 if text[:m.start()].rstrip(" \t")[-1:] in tuple(_ENDS)), None)
 
 
 def finished_part(text: str) -> str:
@@ -117,7 +143,19 @@ class StreamCut:
 
 class LoopGuard(StreamCut):
     """A streamed draft, up to where it starts repeating itself: everything before the
-    loop and its first copy is kept."""
+    loop and its first copy is kept. Given the `opening` the model continues, also up to
+    where it writes that again (`restarted`): having signed off, a model may begin a
+    second reply ("… — The Tandem team. Hi, thanks for reaching out to us. We …")."""
 
-    def where(self, fed_from: int) -> int | None:  # noqa: ARG002 (a loop spans old text)
-        return loop_start(self.text)
+    def __init__(self, opening: str = "") -> None:
+        super().__init__()
+        self._key = restart_key(opening) if opening else None
+        self.restarted = False
+
+    def where(self, fed_from: int) -> int | None:
+        if self._key:
+            at = restart_start(self.text, self._key, fed_from)
+            if at is not None:
+                self.restarted = True
+                return at
+        return loop_start(self.text)  # a loop may span text fed before

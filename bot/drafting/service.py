@@ -26,7 +26,7 @@ from bot.drafting.context import (
 from bot.drafting.echo import frame_labels, without_echo
 from bot.drafting.intake import Ask, channel_kind, check_text, placement
 from bot.drafting.language import reply_language
-from bot.drafting.loops import CUT_LENGTH, CUT_REPETITION, LoopGuard, finished_part
+from bot.drafting.loops import CUT_LENGTH, CUT_REPETITION, CUT_RESTART, LoopGuard, finished_part
 from bot.drafting.safety import neutralise, to_mrkdwn
 from bot.drafting.scripts import CUT_SCRIPT, ScriptGuard, allowed_scripts
 from bot.drafting.writer import DraftWriter, Surface
@@ -425,11 +425,11 @@ class DraftingService:
             else:
                 # An answer ends where the model starts listing sources of its own, and
                 # any draft where it switches to a script no one in the conversation
-                # used or starts repeating itself.
+                # used, starts repeating itself or writes its opening again.
                 listing = ListingGuard({x["n"] for x in sources}) if sources else None
                 script = ScriptGuard(allowed_scripts((m["content"] for m in messages),
                                                      request.text))
-                loop = LoopGuard()
+                loop = LoopGuard(continues(messages))
                 ttft = await _stream_into(writer, stream, continues(messages), listing,
                                           script, loop, started)
                 text, usage = loop.text.strip(), stream.usage or {}
@@ -439,7 +439,7 @@ class DraftingService:
                     text, usage = kept, {**usage, "echo_chars": len(text) - len(kept)}
                     trimmed = True
                 cut = CUT_LISTING if listing and listing.cut else CUT_SCRIPT if script.cut \
-                    else CUT_REPETITION if loop.cut else None
+                    else CUT_RESTART if loop.restarted else CUT_REPETITION if loop.cut else None
                 if cut is None and stream.finish_reason == "length":
                     # Stopped at max_tokens: the unfinished sentence goes, and it says so.
                     text, cut = finished_part(text), CUT_LENGTH

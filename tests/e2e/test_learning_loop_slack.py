@@ -19,6 +19,8 @@ Training runs 8 epochs: after 5, a clean-clone CI run of 2026-12-04 signed 4 of 
 held-out drafts "— The Tandem Team" (capital T) and missed the 80 % goal; after 7, five
 runs signed 20, 19, 19, 14 and 20 of 20, the 14 (CI, 2026-12-06) for an adapter that
 signed off and went on to write a second reply, as if it had not learnt to stop there.
+Drafts now end where the model writes its opening again (`LoopGuard`, for every draft),
+so such a reply ends at its sign-off.
 Results: JSON on stdout and in `$TANDEM_PROOF_JSON` (default
 `.data/learning_loop_proof.json`).
 """

@@ -123,6 +123,34 @@ async def test_a_reply_giving_an_address_or_number_no_one_gave_is_flagged_to_the
     assert "not given" not in text_of(second)
 
 
+async def test_a_reply_that_starts_over_after_signing_off_ends_at_its_sign_off(
+        tandem: Harness, fake_llm: FakeLLM) -> None:
+    slack = tandem.slack
+    assert slack is not None and tandem.bot is not None
+    # What a learning-loop adapter wrote for 1 of 20 held-out questions: its reply, the
+    # sign-off it had learnt, then the prompt's opening again and a second reply.
+    fake_llm.reply = lambda _body: (" will correct the invoice today.\n\n— The Tandem team. "
+                                    "Hi, thanks for reaching out to us. We are sorry about "
+                                    "the invoice and " + "will check it again " * 40)
+    fake_llm.token_delay = 0.01
+    ts = await slack.post("acme-shared", "carol", "My invoice is wrong")
+    draft = await slack.wait_for(lambda: _review_draft(tandem), timeout=30)
+    (record,) = drafts(tandem)
+    assert record.text == ("Hi, thanks for reaching out to us. We will correct the invoice "
+                           "today.\n\n— The Tandem team.")
+    assert record.usage["cut"] == "restart"
+    assert "cut where the model wrote its opening again" in text_of(draft)
+    assert "check it again" not in text_of(draft)
+    # The stream was dropped there, not run to the model's limit.
+    assert fake_llm.dropped and fake_llm.dropped[0] < 40
+    assert tandem.bot.services.metrics.registry.get_sample_value(
+        "tandem_drafts_flagged_total", {"job": "support", "flag": "restart"}) == 1
+    # Approved, the customer gets the one reply.
+    await slack.click("bob", "tandem_approve", channel="C0REVIEWS", ts=draft["ts"])
+    (posted,) = await slack.wait_for(lambda: finals(tandem, "C0ACME", ts))
+    assert text_of(posted).count("thanks for reaching out") == 1
+
+
 @pytest.mark.harness(settings_overrides={"contacts": ["billing@tandem-team.test",
                                                       "https://status.tandem-team.test"]})
 async def test_the_teams_own_contacts_from_its_config_are_given_to_every_draft(

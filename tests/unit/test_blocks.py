@@ -93,11 +93,11 @@ def test_the_evidence_line_of_an_answer_opening_with_the_sentence_names_only_its
 
 
 def test_every_reason_a_draft_is_cut_for_is_said_in_its_provenance() -> None:
-    from bot.drafting.loops import CUT_LENGTH, CUT_REPETITION
+    from bot.drafting.loops import CUT_LENGTH, CUT_REPETITION, CUT_RESTART
     from bot.drafting.scripts import CUT_SCRIPT
     from bot.kb.citations import CUT_LISTING
 
-    for cut in (CUT_LISTING, CUT_REPETITION, CUT_LENGTH, CUT_SCRIPT):
+    for cut in (CUT_LISTING, CUT_REPETITION, CUT_LENGTH, CUT_SCRIPT, CUT_RESTART):
         line = B.provenance_line(job="document", prompt="document", version="2", model="m",
                                  route_reason="", cut=cut)
         assert ":scissors:" in line, cut

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.drafting.loops import LoopGuard, finished_part, loop_start
+from bot.drafting.loops import LoopGuard, finished_part, loop_start, restart_key
 
 HANDBOOK_LOOP = ("The following will be available on the main server:\n#production\n"
                  "#deployment\n" + "#security\n" * 40)
@@ -96,3 +96,43 @@ def test_a_draft_with_no_sentence_end_late_enough_is_kept_whole() -> None:
 def test_a_draft_stopped_inside_a_code_block_gets_it_closed() -> None:
     text = "Run these:\n```\nmake build\nmake test\nmake depl"
     assert finished_part(text) == "Run these:\n```\nmake build\nmake test\n```"
+
+
+OPENING = "Hi, thanks for reaching out to us. We"
+# What the adapter of a learning-loop proof run wrote for 1 of 20 held-out questions:
+# its reply, the sign-off it had learnt, then a second reply from the opening on.
+SECOND_REPLY = (OPENING + " are sorry the export stopped halfway. Could you send us the "
+                "file name?\n\n— The Tandem team. Hi, thanks for reaching out to us! We "
+                "will look into it and get back to you.")
+
+
+@pytest.mark.parametrize("step", [1, 4, 9, 200])
+def test_a_draft_that_writes_its_opening_again_ends_before_the_second_reply(
+        step: int) -> None:
+    guard, shown = LoopGuard(OPENING), ""
+    for i in range(0, len(SECOND_REPLY), step):
+        shown += guard.feed(SECOND_REPLY[i:i + step])
+    assert guard.cut and guard.restarted
+    assert guard.text.rstrip().endswith("file name?\n\n— The Tandem team.")
+    assert "will look into it" not in shown
+
+
+def test_the_opening_itself_and_its_words_within_a_sentence_are_no_restart() -> None:
+    guard = LoopGuard(OPENING)
+    text = OPENING + (" have forwarded your note; she said hi, thanks for reaching out to "
+                      "us so quickly. We will write again tomorrow.")
+    assert guard.feed(text) == text and not guard.cut
+
+
+@pytest.mark.parametrize(("opening", "key"), [
+    ("Hi, thanks for reaching out to us. We", "Hi, thanks for reaching"),
+    ("您好，感谢您联系我们。我们", "您好，感谢您联系我们。"),  # its first sentence, shorter
+    ("According to [1]: Pages go to the primary on-call engineer first.",
+     "According to [1]: Pages"),
+    # A lead alone: an answer may name its source again for another point.
+    ("According to [1]:", None),
+    ("根据[1]：", None),
+])
+def test_what_of_an_opening_written_again_begins_a_second_reply(
+        opening: str, key: str | None) -> None:
+    assert restart_key(opening) == key
