@@ -32,6 +32,10 @@ class T:
     INVENTED_CONTACTS = (":warning: *gives contact details it was not given*: {details}: in "
                          "none of the conversation, the request or the sources; check them "
                          "before approving")
+    # `bot.drafting.figures`: numbers a reply or answer states that no one gave it.
+    INVENTED_FIGURES = (":warning: *gives figures it was not given*: {figures}: in none of "
+                        "the conversation, the request or the sources; check them before "
+                        "approving")
     AUTO_WRITING = (":speech_balloon: *Answer from Tandem* — being written; it is checked "
                     "against its sources before it is shown.")
     AUTO_HELD = (":memo: *Draft* — held for review: this channel posts answers without "
@@ -39,6 +43,7 @@ class T:
     HELD_BECAUSE = {"repeats_example": "repeats the example answer in its prompt",
                     "not_in_sources": "is mostly not in its sources",
                     "invented_contact": "gives contact details it was not given",
+                    "invented_figure": "gives figures it was not given",
                     "script": "was cut where the model switched to a script no one in the "
                               "conversation writes in",
                     "repetition": "was cut where the model began repeating itself"}

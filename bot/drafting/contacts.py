@@ -21,7 +21,7 @@ from typing import Any
 
 from bot.prompts import the_ask
 
-__all__ = ["INVENTED_CONTACT", "contacts", "invented_contacts", "shown"]
+__all__ = ["INVENTED_CONTACT", "contacts", "invented_contacts", "shown", "without_contacts"]
 
 # The flag's name, in `tandem_drafts_flagged_total{flag=...}` and `T.HELD_BECAUSE`.
 INVENTED_CONTACT = "invented_contact"
@@ -47,11 +47,15 @@ def contacts(text: str) -> list[tuple[str, str]]:
         found["email", match.group().rstrip(_TRAILING)] = None
     for match in _PHONE.finditer(_EMAIL.sub(" ", without_links)):
         number = match.group().strip(" .-")
-        digits = _digits(number)
-        if PHONE_DIGITS[0] <= len(digits) <= PHONE_DIGITS[1] and not _DATE.search(number) \
-                and (number.startswith("+") or re.search(r"\d[ ().-]+\d", number)):
+        if _is_phone(number):
             found["phone", number] = None
     return list(found)
+
+
+def without_contacts(text: str) -> str:
+    """`text` with its email addresses, links and phone numbers blanked out."""
+    text = _EMAIL.sub(" ", _URL.sub(" ", text))
+    return _PHONE.sub(lambda m: " " if _is_phone(m.group().strip(" .-")) else m.group(), text)
 
 
 def invented_contacts(text: str, given: Iterable[str]) -> tuple[str, ...]:
@@ -81,6 +85,14 @@ def shown(messages: list[dict[str, Any]], sources: Iterable[Mapping[str, Any]] =
     ask = the_ask(messages)
     return [*([] if ask is None else [ask]), *(str(src.get("url") or "") for src in sources),
             *team]
+
+
+def _is_phone(number: str) -> bool:
+    """Whether a run of digit groups is a phone number: 9 to 15 digits, not a date, with
+    a "+" or in groups."""
+    digits = _digits(number)
+    return PHONE_DIGITS[0] <= len(digits) <= PHONE_DIGITS[1] and not _DATE.search(number) \
+        and (number.startswith("+") or re.search(r"\d[ ().-]+\d", number) is not None)
 
 
 def _bare(detail: str) -> str:

@@ -24,6 +24,7 @@ from bot.drafting.context import (
     search_query,
 )
 from bot.drafting.echo import frame_labels, without_echo
+from bot.drafting.figures import FIGURE_JOBS, INVENTED_FIGURE, invented_figures
 from bot.drafting.intake import Ask, channel_kind, check_text, placement
 from bot.drafting.language import reply_language
 from bot.drafting.loops import CUT_LENGTH, CUT_REPETITION, CUT_RESTART, LoopGuard, finished_part
@@ -462,15 +463,21 @@ class DraftingService:
             # The quote from its sources an answer opened with, still at its start.
             quoted = bool(opening_quote(messages)) and text.startswith(continues(messages))
             # Addresses, links and phone numbers that nothing it was shown holds.
-            made_up = invented_contacts(text, shown(messages, sources, s.settings.contacts)) \
-                if stream is not None else ()
+            given = shown(messages, sources, s.settings.contacts)
+            made_up = invented_contacts(text, given) if stream is not None else ()
             if made_up:
                 s.metrics.flagged.labels(draft.job, INVENTED_CONTACT).inc()
+            # Order numbers, deadlines and amounts that nothing it was shown holds.
+            figures = invented_figures(text, [*given, continues(messages)]) \
+                if stream is not None and draft.job in FIGURE_JOBS else ()
+            if figures:
+                s.metrics.flagged.labels(draft.job, INVENTED_FIGURE).inc()
             provenance = B.provenance_line(
                 job=draft.job, prompt=prompt.name, version=prompt.version, model=model,
                 route_reason=request.route_reason, sources=sources,
                 draft_version=draft.version, repeats_example=echo, cut=cut,
-                not_in_sources=basis, after_quote=quoted, invented_contacts=made_up)
+                not_in_sources=basis, after_quote=quoted, invented_contacts=made_up,
+                invented_figures=figures)
             # Beside the answer, the sentence of its sources that best matches what was
             # searched, or where the answer's opening quotes it, which page it is from.
             evidence = neutralise(B.evidence_line(*best, sources, quoted=quoted), allowed) \
@@ -484,11 +491,12 @@ class DraftingService:
             final = neutralise(to_mrkdwn(text), allowed)
             # An answer that copies its prompt's example, or that its sources mostly do
             # not hold, is most likely not the sources' answer; one that gives a way to
-            # reach someone that no one gave it sends the reader nowhere; and one cut
+            # reach someone that no one gave it sends the reader nowhere, one stating
+            # figures no one gave it commits the team to them; and one cut
             # where the model lost the thread (another script, a loop) may have lost it
             # before: where the channel posts without review, it waits for a person.
             doubt = REPEATS_EXAMPLE if echo else NOT_IN_SOURCES if unheld \
-                else INVENTED_CONTACT if made_up \
+                else INVENTED_CONTACT if made_up else INVENTED_FIGURE if figures \
                 else cut if cut in (CUT_SCRIPT, CUT_REPETITION) else None
             held = auto and doubt is not None
             why = None if doubt is None else T.HELD_AFTER_QUOTE \

@@ -46,7 +46,8 @@ def provenance_line(*, job: str, prompt: str, version: str, model: str, route_re
                     sources: list[dict[str, Any]] | None = None, draft_version: int = 1,
                     repeats_example: bool = False, cut: str | None = None,
                     not_in_sources: Grounding | None = None, after_quote: bool = False,
-                    invented_contacts: Sequence[str] = ()) -> str:
+                    invented_contacts: Sequence[str] = (),
+                    invented_figures: Sequence[str] = ()) -> str:
     """What a draft is, where it came from, and what to check before approving it: its
     job, prompt, model and sources, and the warnings drafting found (`after_quote`: its
     grounding judged what the answer adds to its opening's quote)."""
@@ -70,6 +71,9 @@ def provenance_line(*, job: str, prompt: str, version: str, model: str, route_re
     if invented_contacts:  # `bot.drafting.contacts`
         details = ", ".join(f"`{escape_mrkdwn(d).replace('`', '')}`" for d in invented_contacts)
         bits.append(T.INVENTED_CONTACTS.format(details=details))
+    if invented_figures:  # `bot.drafting.figures`
+        figures = ", ".join(f"`{escape_mrkdwn(f).replace('`', '')}`" for f in invented_figures)
+        bits.append(T.INVENTED_FIGURES.format(figures=figures))
     return " · ".join(bits)
 
 

@@ -17,11 +17,12 @@ from slack_sdk.errors import SlackApiError
 
 from bot.drafting.contacts import invented_contacts, shown
 from bot.drafting.context import search_query
+from bot.drafting.figures import FIGURE_JOBS, invented_figures
 from bot.drafting.split import MESSAGE_LIMIT, split_text
 from bot.kb.citations import answer_basis, answer_part
 from bot.kb.evidence import quoted_answer
 from bot.kb.grounding import Grounding, grounding
-from bot.prompts import model_part, opening_quote, repeats_example, without_lead
+from bot.prompts import continues, model_part, opening_quote, repeats_example, without_lead
 from bot.review import blocks as B
 from bot.review.policy import refusal
 from bot.store import repo
@@ -229,7 +230,8 @@ class ReviewService:
                                        not_in_sources=_grounding(draft, request),
                                        after_quote=bool(opening_quote(draft.messages or [])),
                                        invented_contacts=_invented(
-                                           draft, self.s.settings.contacts))
+                                           draft, self.s.settings.contacts),
+                                       invented_figures=_figures(draft))
         try:
             await self.s.client.chat_update(
                 channel=draft.message_channel_id, ts=draft.message_ts,
@@ -404,6 +406,16 @@ def _invented(draft: Draft, team: list[str]) -> tuple[str, ...]:
         return ()
     return invented_contacts(answer_part(draft.text),
                              shown(draft.messages, draft.sources or [], team))
+
+
+def _figures(draft: Draft) -> tuple[str, ...]:
+    """The figures of a reply's or answer's text it was not given (`bot.drafting.figures`),
+    as drafting judged them: without the Sources block."""
+    if not draft.text or not draft.messages or draft.job not in FIGURE_JOBS:
+        return ()
+    return invented_figures(answer_part(draft.text),
+                            [*shown(draft.messages, draft.sources or []),
+                             continues(draft.messages)])
 
 
 def thread_of(request: Request) -> str | None:

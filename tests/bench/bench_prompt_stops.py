@@ -5,12 +5,14 @@ asks of the routing dev set and the first N questions about the Node.js/npm docs
 sources the knowledge base finds (the store `bench_kb_docs.py` builds). Prints one JSON
 line per run and job: drafts, those that wrote the template's next turn, tokens generated,
 drafts that ran to max_tokens, drafts `repeats_example` flags, drafts that loop (a
-stretch repeated to the end, which drafting cuts: `bot.drafting.loops`), the characters
+stretch repeated to the end, which drafting cuts: `bot.drafting.loops`) or restart (write
+their opening again: a second reply, cut there too), the characters
 of unfinished last sentences that drafting leaves out of the others that ran to max_tokens,
 the drafts (and their characters) cut where they switched to a script the prompt does
 not use (`bot.drafting.scripts`), the drafts whose last lines echo the prompt's frame,
 which drafting drops (`bot.drafting.echo`), and the drafts giving an email address, link
-or phone number that nothing they were shown holds (`bot.drafting.contacts`).
+or phone number that nothing they were shown holds (`bot.drafting.contacts`), and the
+replies and answers stating figures nothing they were shown holds (`bot.drafting.figures`).
 
     PYTHONPATH=. python3 tests/bench/bench_prompt_stops.py [--questions 24] [--save F.jsonl]
         [--no-opening]
@@ -26,6 +28,7 @@ from typing import Any
 
 from bot.drafting.contacts import invented_contacts, shown
 from bot.drafting.echo import frame_labels, without_echo
+from bot.drafting.figures import FIGURE_JOBS, invented_figures
 from bot.drafting.language import reply_language
 from bot.drafting.loops import LoopGuard, StreamCut, finished_part
 from bot.drafting.scripts import ScriptGuard, allowed_scripts
@@ -113,20 +116,24 @@ async def main(args: argparse.Namespace) -> None:
                                               "repeats_example": 0, "loops": 0,
                                               "length_cut_chars": 0, "script_cuts": 0,
                                               "script_cut_chars": 0, "echo_trims": 0,
-                                              "invented_contacts": 0})
+                                              "invented_contacts": 0,
+                                              "invented_figures": 0, "restarts": 0})
                 row["drafts"] += 1
                 row["template_turns"] += any(t in text for t in TURNS)
                 row["tokens"] += tokens
                 row["ran_to_max_tokens"] += tokens >= book.get(job).params["max_tokens"]
                 row["repeats_example"] += repeats_example(text, messages)
-                looped = streamed(LoopGuard(), text).cut
+                # Where drafting cuts a loop, or a second reply from the opening on.
+                guard = streamed(LoopGuard(continues(messages)), text)
+                looped = guard.cut
+                row["restarts"] += guard.restarted
                 # Where drafting cuts a draft that switched to a script no one used.
                 script = streamed(ScriptGuard(allowed_scripts(
                     (m["content"] for m in messages), request)), text)
                 if script.cut:
                     row["script_cuts"] += 1
                     row["script_cut_chars"] += len(text) - len(script.text)
-                row["loops"] += looped
+                row["loops"] += looped and not guard.restarted
                 # Where drafting drops lines at the end that echo the prompt's frame.
                 kept = (script.text if script.cut else text).rstrip()
                 row["echo_trims"] += without_echo(
@@ -134,6 +141,9 @@ async def main(args: argparse.Namespace) -> None:
                 # Where drafting flags contact details no one gave the model.
                 row["invented_contacts"] += bool(invented_contacts(
                     kept, shown(messages, sources)))
+                # ...and figures, in a reply or an answer.
+                row["invented_figures"] += job in FIGURE_JOBS and bool(invented_figures(
+                    kept, [*shown(messages, sources), continues(messages)]))
                 if stream.finish_reason == "length" and not looped:
                     # What drafting leaves out of a draft stopped mid-sentence.
                     row["length_cut_chars"] += len(text.rstrip()) \

@@ -470,6 +470,33 @@ async def test_an_answer_giving_a_link_no_source_has_waits_for_review_where_answ
         await h.stop()
 
 
+async def test_an_answer_stating_a_figure_no_source_has_waits_for_review_where_answers_post_unreviewed(  # noqa: E501
+        tmp_path: Path, fake_llm: FakeLLM) -> None:
+    h = await _with_handbook(tmp_path, fake_llm,
+                             channels={"general": ChannelPolicy(auto_post=["question"])})
+    try:
+        slack = h.slack
+        assert slack is not None and h.bot is not None
+        # The handbook says 40 euros; it says nothing of when claims are paid.
+        fake_llm.reply = lambda _body: (" meals are 40 euros a day with receipts, paid back "
+                                        "within 14 days.")
+        ts = await slack.post("general", "alice", ASK_MEALS)
+        held = await h.wait_draft("C0GENERAL", ts, timeout=60)
+        assert "held for review" in text_of(held)
+        assert "but this one gives figures it was not given" in text_of(held)
+        assert "*gives figures it was not given*: `14`: in none of the conversation" \
+            in text_of(held)
+        assert await finals(h, "C0GENERAL", ts) == []
+        assert h.bot.services.metrics.registry.get_sample_value(
+            "tandem_drafts_flagged_total", {"job": "question", "flag": "invented_figure"}) == 1
+        # Approved, the verdict keeps the warning.
+        await slack.click("bob", "tandem_approve", channel="C0GENERAL", ts=held["ts"])
+        decided = await wait_verdict(h, "C0GENERAL", ts, held["ts"], "Approved by <@U0BOB>")
+        assert "*gives figures it was not given*: `14`" in text_of(decided)
+    finally:
+        await h.stop()
+
+
 async def test_an_answer_opening_with_a_quote_ends_with_the_quotes_paragraph(
         kb_harness: Harness, fake_llm: FakeLLM) -> None:
     h = kb_harness

@@ -123,6 +123,30 @@ async def test_a_reply_giving_an_address_or_number_no_one_gave_is_flagged_to_the
     assert "not given" not in text_of(second)
 
 
+async def test_a_reply_stating_figures_no_one_gave_is_flagged_to_the_reviewer(
+        tandem: Harness, fake_llm: FakeLLM) -> None:
+    slack = tandem.slack
+    assert slack is not None and tandem.bot is not None
+    # What the packaged model wrote in customer replies: an order number, a deadline and
+    # an amount of its own. The customer's order number is hers.
+    fake_llm.reply = lambda _body: (" found order 5521 and order 106352984. A corrected "
+                                    "invoice follows within 3 business days, with $250 "
+                                    "credited.")
+    ts = await slack.post("acme-shared", "carol", "The invoice for order 5521 is wrong")
+    draft = await slack.wait_for(lambda: _review_draft(tandem))
+    warning = ("*gives figures it was not given*: `106352984`, `3`, `$250`: in none of the "
+               "conversation, the request or the sources; check them before approving")
+    assert warning in text_of(draft) and "`5521`" not in text_of(draft)
+    assert tandem.bot.services.metrics.registry.get_sample_value(
+        "tandem_drafts_flagged_total", {"job": "support", "flag": "invented_figure"}) == 1
+    await slack.click("bob", "tandem_approve", channel="C0REVIEWS", ts=draft["ts"])
+    decided = await slack.wait_for(
+        lambda: _shows_verdict(tandem, draft["ts"], "Approved by <@U0BOB>"))
+    assert warning in text_of(decided)
+    (posted,) = await slack.wait_for(lambda: finals(tandem, "C0ACME", ts))
+    assert "not given" not in text_of(posted) and "$250" in text_of(posted)
+
+
 async def test_a_reply_that_starts_over_after_signing_off_ends_at_its_sign_off(
         tandem: Harness, fake_llm: FakeLLM) -> None:
     slack = tandem.slack
@@ -142,7 +166,7 @@ async def test_a_reply_that_starts_over_after_signing_off_ends_at_its_sign_off(
     assert "cut where the model wrote its opening again" in text_of(draft)
     assert "check it again" not in text_of(draft)
     # The stream was dropped there, not run to the model's limit.
-    assert fake_llm.dropped and fake_llm.dropped[0] < 40
+    assert fake_llm.dropped and fake_llm.dropped[0] < 100  # of 180
     assert tandem.bot.services.metrics.registry.get_sample_value(
         "tandem_drafts_flagged_total", {"job": "support", "flag": "restart"}) == 1
     # Approved, the customer gets the one reply.

@@ -1,0 +1,63 @@
+"""Figures a reply gives that no one gave the model.
+
+Pure functions. Asked to help a customer, the packaged base model states numbers as
+facts: an order number ("your order 106352984"), a deadline ("shipped within 1 business
+day", "within 40 days of the notice"), an amount ("a fee of $250"). None of them came
+from the conversation, the request or the sources: 45 of 96 saved support replies of
+four bench runs gave one (`tests/bench/bench_prompt_stops.py --save`). A customer holds
+the team to them. Such a reply or answer is flagged beside its provenance, naming them,
+and where the channel posts without review it waits for a person.
+
+A figure is a number written in digits, with what is glued to it ("$250", "10%",
+"9:30", "1.0.7"). Not figures: a citation's "[1]", a numbered list's "1.", digits inside
+a word ("Q3", "COVID-19", "2nd"), and contact details (`bot.drafting.contacts` judges
+those). A figure counts as given when what the model was shown has the same digits, as a
+number or within one ("5521" in "5521-A"), or in words for small English numbers ("two
+weeks" gives "2 weeks").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from bot.drafting.contacts import without_contacts
+
+__all__ = ["FIGURE_JOBS", "INVENTED_FIGURE", "figures", "invented_figures"]
+
+# The flag's name, in `tandem_drafts_flagged_total{flag=...}` and `T.HELD_BECAUSE`.
+INVENTED_FIGURE = "invented_figure"
+# The jobs whose text someone acts on as the team's word: a customer reply, an answer.
+# A document is the requester's own draft, in which figures are theirs to fill in.
+FIGURE_JOBS = frozenset({"support", "question"})
+
+_FIGURE = re.compile(r"(?<![\w\[.,:/-])[$€£¥]?\d+(?:[.,:/]\d+)*(?:%|€)?(?![\w\]]|[.,:/]\d)")
+_LIST_MARKER = re.compile(r"^[ \t]*(?:[-*>#]+[ \t]*)?\d+[.)](?=\s)", re.MULTILINE)
+_DIGITS = re.compile(r"\d+(?:[.,:/]\d+)*")
+_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+          "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15,
+          "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "ninety": 90,
+          "hundred": 100, "thousand": 1000}
+_WORD = re.compile(r"\b(" + "|".join(_WORDS) + r")\b", re.IGNORECASE)
+
+
+def figures(text: str) -> list[str]:
+    """The figures in `text`, as written, each once, in order."""
+    text = _LIST_MARKER.sub(" ", without_contacts(text))
+    return list(dict.fromkeys(m.group() for m in _FIGURE.finditer(text)))
+
+
+def invented_figures(text: str, given: Iterable[str]) -> tuple[str, ...]:
+    """The figures in `text`, as written, that none of the `given` texts (what the model
+    was shown: the ask with its conversation and sources, and the opening it continued)
+    holds."""
+    seen = "\n".join(given)
+    held = {_key(m.group()) for m in _DIGITS.finditer(seen)}
+    held |= set(re.findall(r"\d+", seen))
+    held |= {str(_WORDS[w.lower()]) for w in _WORD.findall(seen)}
+    return tuple(f for f in figures(text) if _key(f) not in held)
+
+
+def _key(figure: str) -> str:
+    """A figure as compared: its digits, without separators ("1,000" is "1000")."""
+    return re.sub(r"\D", "", figure)

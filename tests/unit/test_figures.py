@@ -1,0 +1,36 @@
+"""Figures a reply gives that no one gave the model are found, and only those."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.drafting.figures import figures, invented_figures
+
+
+def test_order_numbers_deadlines_and_amounts_are_figures_as_written() -> None:
+    # What the packaged model wrote in customer replies of the stops bench.
+    text = ("We found your order 106352984. Returns are accepted within 30 days, and the "
+            "fee of $250 (10%) is refunded by 9:30 on 12/05/2024; see version 1.0.7.")
+    assert figures(text) == ["106352984", "30", "$250", "10%", "9:30", "12/05/2024", "1.0.7"]
+
+
+def test_citations_list_numbers_words_with_digits_and_contacts_are_not_figures() -> None:
+    text = ("Pages escalate [1].\n1. Open Q3's report on COVID-19.\n2) Ask the 2nd shift.\n"
+            "- 3. Call +1 (555) 010-0199 or see https://status.example.com/v2/123.")
+    assert figures(text) == []
+
+
+@pytest.mark.parametrize(("text", "given"), [
+    ("Your order 5521 ships today.", "Where is order 5521-A?"),  # within a number
+    ("A refund of 1000 euros.", "I paid 1,000 euros"),  # separators
+    ("We will reply in 2 weeks.", "You said two weeks ago it was fixed"),  # in words
+    ("Install 1.0.8.", "npm 1.0.8 fails"),
+])
+def test_a_figure_the_conversation_holds_is_given(text: str, given: str) -> None:
+    assert invented_figures(text, [given]) == ()
+
+
+def test_a_figure_nothing_shown_holds_is_invented_once() -> None:
+    given = ["Customer message: my order 5521 arrived broken"]
+    text = "Order 5521 will be replaced within 3 days; within 3 days you get $40 back."
+    assert invented_figures(text, given) == ("3", "$40")
