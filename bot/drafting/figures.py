@@ -19,11 +19,13 @@ weeks" gives "2 weeks").
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
-from bot.drafting.contacts import without_contacts
+from bot.drafting.contacts import shown, without_contacts
+from bot.prompts import continues
 
-__all__ = ["FIGURE_JOBS", "INVENTED_FIGURE", "figures", "invented_figures"]
+__all__ = ["FIGURE_JOBS", "INVENTED_FIGURE", "figures", "figures_shown", "invented_figures"]
 
 # The flag's name, in `tandem_drafts_flagged_total{flag=...}` and `T.HELD_BECAUSE`.
 INVENTED_FIGURE = "invented_figure"
@@ -56,6 +58,16 @@ def invented_figures(text: str, given: Iterable[str]) -> tuple[str, ...]:
     held |= set(re.findall(r"\d+", seen))
     held |= {str(_WORDS[w.lower()]) for w in _WORD.findall(seen)}
     return tuple(f for f in figures(text) if _key(f) not in held)
+
+
+def figures_shown(messages: list[dict[str, Any]],
+                  sources: Iterable[Mapping[str, Any]] = ()) -> list[str]:
+    """What a draft's figures may come from: what the model was shown (the ask, with its
+    conversation, request and sources; `bot.drafting.contacts.shown`), the opening it
+    continued, and the prompt's system text, where a team states its fixed figures (not
+    its examples, which are made up)."""
+    system = [m["content"] for m in messages[:1] if m.get("role") == "system"]
+    return [*shown(messages, sources), continues(messages), *system]
 
 
 def _key(figure: str) -> str:

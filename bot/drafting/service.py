@@ -24,7 +24,12 @@ from bot.drafting.context import (
     search_query,
 )
 from bot.drafting.echo import frame_labels, without_echo
-from bot.drafting.figures import FIGURE_JOBS, INVENTED_FIGURE, invented_figures
+from bot.drafting.figures import (
+    FIGURE_JOBS,
+    INVENTED_FIGURE,
+    figures_shown,
+    invented_figures,
+)
 from bot.drafting.intake import Ask, channel_kind, check_text, placement
 from bot.drafting.language import reply_language
 from bot.drafting.loops import CUT_LENGTH, CUT_REPETITION, CUT_RESTART, LoopGuard, finished_part
@@ -468,7 +473,7 @@ class DraftingService:
             if made_up:
                 s.metrics.flagged.labels(draft.job, INVENTED_CONTACT).inc()
             # Order numbers, deadlines and amounts that nothing it was shown holds.
-            figures = invented_figures(text, [*given, continues(messages)]) \
+            figures = invented_figures(text, figures_shown(messages, sources)) \
                 if stream is not None and draft.job in FIGURE_JOBS else ()
             if figures:
                 s.metrics.flagged.labels(draft.job, INVENTED_FIGURE).inc()

@@ -17,12 +17,12 @@ from slack_sdk.errors import SlackApiError
 
 from bot.drafting.contacts import invented_contacts, shown
 from bot.drafting.context import search_query
-from bot.drafting.figures import FIGURE_JOBS, invented_figures
+from bot.drafting.figures import FIGURE_JOBS, figures_shown, invented_figures
 from bot.drafting.split import MESSAGE_LIMIT, split_text
 from bot.kb.citations import answer_basis, answer_part
 from bot.kb.evidence import quoted_answer
 from bot.kb.grounding import Grounding, grounding
-from bot.prompts import continues, model_part, opening_quote, repeats_example, without_lead
+from bot.prompts import model_part, opening_quote, repeats_example, without_lead
 from bot.review import blocks as B
 from bot.review.policy import refusal
 from bot.store import repo
@@ -414,8 +414,7 @@ def _figures(draft: Draft) -> tuple[str, ...]:
     if not draft.text or not draft.messages or draft.job not in FIGURE_JOBS:
         return ()
     return invented_figures(answer_part(draft.text),
-                            [*shown(draft.messages, draft.sources or []),
-                             continues(draft.messages)])
+                            figures_shown(draft.messages, draft.sources or []))
 
 
 def thread_of(request: Request) -> str | None:

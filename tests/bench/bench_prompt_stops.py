@@ -28,7 +28,7 @@ from typing import Any
 
 from bot.drafting.contacts import invented_contacts, shown
 from bot.drafting.echo import frame_labels, without_echo
-from bot.drafting.figures import FIGURE_JOBS, invented_figures
+from bot.drafting.figures import FIGURE_JOBS, figures_shown, invented_figures
 from bot.drafting.language import reply_language
 from bot.drafting.loops import LoopGuard, StreamCut, finished_part
 from bot.drafting.scripts import ScriptGuard, allowed_scripts
@@ -143,7 +143,7 @@ async def main(args: argparse.Namespace) -> None:
                     kept, shown(messages, sources)))
                 # ...and figures, in a reply or an answer.
                 row["invented_figures"] += job in FIGURE_JOBS and bool(invented_figures(
-                    kept, [*shown(messages, sources), continues(messages)]))
+                    kept, figures_shown(messages, sources)))
                 if stream.finish_reason == "length" and not looped:
                     # What drafting leaves out of a draft stopped mid-sentence.
                     row["length_cut_chars"] += len(text.rstrip()) \

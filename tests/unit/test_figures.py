@@ -34,3 +34,15 @@ def test_a_figure_nothing_shown_holds_is_invented_once() -> None:
     given = ["Customer message: my order 5521 arrived broken"]
     text = "Order 5521 will be replaced within 3 days; within 3 days you get $40 back."
     assert invented_figures(text, given) == ("3", "$40")
+
+
+def test_a_figure_in_the_prompts_system_text_is_given_but_not_one_in_its_examples() -> None:
+    from bot.drafting.figures import figures_shown
+
+    messages = [{"role": "system", "content": "Returns are accepted within 30 days."},
+                {"role": "user", "content": "Customer message: where is my order?"},
+                {"role": "assistant", "content": "It ships in 5 days."},  # an example
+                {"role": "user", "content": "Customer message: can I return my shoes?"},
+                {"role": "assistant", "content": "Hi, thanks for reaching out to us. We"}]
+    text = "Hi, thanks for reaching out to us. We accept returns within 30 days, in 5 days."
+    assert invented_figures(text, figures_shown(messages)) == ("5",)
