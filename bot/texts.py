@@ -108,6 +108,11 @@ class T:
               "Spróbuj zadać pytanie inaczej albo zapytaj zespół odpowiedzialny za ten temat.",
         "cs": "Ve znalostní bázi jsem k tomu nic nenašel, takže nebudu hádat. Zkuste otázku "
               "položit jinak, nebo se zeptejte týmu, který má téma na starosti.",
+        "fi": "En löytänyt tästä mitään tietopankista, joten en arvaa. Kysy toisin sanoin "
+              "tai kysy tiimiltä, joka vastaa aiheesta.",
+        "el": "Δεν βρήκα τίποτα σχετικό στη βάση γνώσεων, οπότε δεν θα μαντέψω. "
+              "Διατυπώστε την ερώτηση αλλιώς ή ρωτήστε την ομάδα που είναι υπεύθυνη για το "
+              "θέμα.",
         "tr": "Bilgi tabanında bununla ilgili bir şey bulamadım, bu yüzden tahmin "
               "yürütmeyeceğim. Soruyu farklı şekilde sorun ya da bu konudan sorumlu ekibe "
               "danışın.",

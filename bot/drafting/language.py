@@ -24,9 +24,12 @@ UNDETERMINED = "und"  # as in BCP 47: a language not told
 _SCRIPT_LANGUAGES = {"hangul": "ko", "cyrillic": "ru", "arabic": "ar", "hebrew": "he",
                      "thai": "th", "devanagari": "hi"}
 _UKRAINIAN = re.compile("[іїєґІЇЄҐ]")
+# Greek is no script of `script_of`'s (its letters are maths' too: "α = 0.05"), so a
+# message in it is told by its own letters.
+_GREEK = re.compile("[\u0370-\u03ff\u1f00-\u1fff]")
 # Every language `reply_language` tells: the prompts' openings and the bot's own words
 # have each of them.
-LANGUAGES = frozenset({"en", "zh", "ja", "uk", *_SCRIPT_LANGUAGES.values(),
+LANGUAGES = frozenset({"en", "zh", "ja", "uk", "el", *_SCRIPT_LANGUAGES.values(),
                        *FUNCTION_WORD_LANGUAGES})
 _WORD = re.compile(r"\w+")
 # A message this long with not one English function word is not English ("deploy
@@ -40,6 +43,9 @@ def reply_language(text: str) -> str:
     script most of its letters are in (Korean, Russian or Ukrainian, Arabic, …), or
     `UNDETERMINED`."""
     letters = Counter(script_of(c) for c in text if c.isalpha())
+    greek = len(_GREEK.findall(text))
+    if 2 * greek >= letters.total() > 0:
+        return "el"
     language = query_language(text)
     if language == "cjk":
         return "ja" if letters["kana"] else "zh"

@@ -42,8 +42,9 @@ _FUNCTION_WORDS = {
     "it": frozenset("""il lo la gli le un una uno e o che di del della dei delle in nel nella
         per con senza si è sono come quale quali quando dove chi quanto quanti quante perché
         mio mia miei mie ho ha posso può devo deve fare anche""".split()),
-    # Dutch, Swedish, Polish, Czech and Turkish: languages customers write in whose words the
-    # ones above miss, so that a reply can be opened in them (`reply_language`).
+    # Dutch, Swedish, Polish, Czech, Finnish and Turkish: languages customers write in
+    # whose words the ones above miss, so that a reply can be opened in them
+    # (`reply_language`).
     "nl": frozenset("""de het een en van op te voor met niet ik wij we je jij u hij zij ons
         onze jullie hoe wat wanneer waar waarom wie welke kan kunnen moet moeten wordt
         worden zijn heb hebben heeft ook nog maar naar bij uit dat die dit deze geen
@@ -60,6 +61,11 @@ _FUNCTION_WORDS = {
         mám máme může můžete prosím děkuji děkujeme nebo při už ještě velmi není nejsou
         jsem jste jsme tento tato toto také jen podle vám nám jaký jaká jaké kolik jestli
         protože bych abych dobrý pomoci pomoct""".split()),
+    # Finnish: no word of it is a word of the languages above.
+    "fi": frozenset("""ja ei että kun mitä miten missä miksi kuka mikä mitkä voi voiko
+        voitteko voin voimme minä sinä te he tämä tuo nämä ne ovat olen olemme oli ole
+        olla myös mutta tai jos kanssa meidän teidän sinun minun kiitos hei vielä jo nyt
+        koska pitää täytyy saada asti jälkeen ennen aina kaikki""".split()),
     "tr": frozenset("""bir ve bu şu da de ile için ne mi mı mu mü nasıl neden niçin nerede
         ne zaman kim hangi ben biz siz onlar bizim sizin çok daha ama veya gibi var yok
         değil olarak olan sonra önce lütfen""".split()),
