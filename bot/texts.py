@@ -33,6 +33,7 @@ class T:
                          "none of the conversation, the request or the sources; check them "
                          "before approving")
     # `bot.drafting.figures`: numbers a reply or answer states that no one gave it.
+    AND_MORE = " and {n} more"
     INVENTED_FIGURES = (":warning: *gives figures it was not given*: {figures}: in none of "
                         "the conversation, the request or the sources; check them before "
                         "approving")

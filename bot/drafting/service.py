@@ -468,8 +468,8 @@ class DraftingService:
             # The quote from its sources an answer opened with, still at its start.
             quoted = bool(opening_quote(messages)) and text.startswith(continues(messages))
             # Addresses, links and phone numbers that nothing it was shown holds.
-            given = shown(messages, sources, s.settings.contacts)
-            made_up = invented_contacts(text, given) if stream is not None else ()
+            made_up = invented_contacts(text, shown(messages, sources, s.settings.contacts)) \
+                if stream is not None else ()
             if made_up:
                 s.metrics.flagged.labels(draft.job, INVENTED_CONTACT).inc()
             # Order numbers, deadlines and amounts that nothing it was shown holds.

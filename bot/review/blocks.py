@@ -42,6 +42,9 @@ def _button(text: str, action_id: str, value: str, style: str | None = None) -> 
     return button
 
 
+FIGURES_NAMED = 5  # invented figures a provenance line names
+
+
 def provenance_line(*, job: str, prompt: str, version: str, model: str, route_reason: str,
                     sources: list[dict[str, Any]] | None = None, draft_version: int = 1,
                     repeats_example: bool = False, cut: str | None = None,
@@ -71,9 +74,12 @@ def provenance_line(*, job: str, prompt: str, version: str, model: str, route_re
     if invented_contacts:  # `bot.drafting.contacts`
         details = ", ".join(f"`{escape_mrkdwn(d).replace('`', '')}`" for d in invented_contacts)
         bits.append(T.INVENTED_CONTACTS.format(details=details))
-    if invented_figures:  # `bot.drafting.figures`
-        figures = ", ".join(f"`{escape_mrkdwn(f).replace('`', '')}`" for f in invented_figures)
-        bits.append(T.INVENTED_FIGURES.format(figures=figures))
+    if invented_figures:  # `bot.drafting.figures`, the first few: a listing may hold dozens
+        figures = ", ".join(f"`{escape_mrkdwn(f).replace('`', '')}`"
+                            for f in invented_figures[:FIGURES_NAMED])
+        more = len(invented_figures) - FIGURES_NAMED
+        bits.append(T.INVENTED_FIGURES.format(
+            figures=figures + (T.AND_MORE.format(n=more) if more > 0 else "")))
     return " · ".join(bits)
 
 

@@ -101,3 +101,10 @@ def test_every_reason_a_draft_is_cut_for_is_said_in_its_provenance() -> None:
         line = B.provenance_line(job="document", prompt="document", version="2", model="m",
                                  route_reason="", cut=cut)
         assert ":scissors:" in line, cut
+
+
+def test_a_provenance_line_names_the_first_five_invented_figures_and_counts_the_rest() -> None:
+    line = B.provenance_line(job="support", prompt="support", version="6", model="m",
+                             route_reason="", invented_figures=[str(n) for n in range(8)])
+    assert "*gives figures it was not given*: `0`, `1`, `2`, `3`, `4` and 3 more: in none" \
+        in line
