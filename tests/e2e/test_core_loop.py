@@ -54,7 +54,7 @@ async def test_a_draft_that_loops_is_cut_after_its_first_copy_and_says_so(
     assert str(draft["blocks"]).count("#security") == 1
     assert "cut where the model began repeating itself" in text_of(draft)
     # The generation was stopped soon after the loop was plain, not at its token limit.
-    assert fake_llm.dropped and fake_llm.dropped[0] < 60
+    assert await fake_llm.wait_dropped() < 60  # of 207
     (record,) = drafts(tandem)
     assert record.text == opening + "#security"
     assert record.usage["cut"] == "repetition"
@@ -79,7 +79,7 @@ async def test_a_draft_that_drifts_into_a_script_no_one_used_is_cut_there_and_sa
     draft = await tandem.wait_draft("C0GENERAL", ts, timeout=60)
     assert "我" not in str(draft["blocks"]) and "yerine" not in str(draft["blocks"])
     assert "switched to a script no one in the conversation writes in" in text_of(draft)
-    assert fake_llm.dropped and fake_llm.dropped[0] < 60  # the stream was stopped there
+    assert await fake_llm.wait_dropped() < 60  # of 213: the stream was stopped there
     (record,) = drafts(tandem)
     assert record.text == kept and record.usage["cut"] == "script"
     assert tandem.bot.services.metrics.registry.get_sample_value(

@@ -328,7 +328,9 @@ async def test_an_answer_ends_where_the_model_starts_listing_sources_of_its_own(
     assert "cut where the model began listing sources of its own" in shown
     streamed = " ".join(str(c) for c in await slack.calls())
     assert "Travel policy 2019" not in streamed and "100 euros" not in streamed  # never shown
-    assert fake_llm.dropped and fake_llm.dropped[0] < 20  # the generation was stopped there
+    # The generation was stopped there, not run through its 221 tokens (how
+    # many more the server sent before it noticed depends on the machine's load).
+    assert await fake_llm.wait_dropped() < 100
     (record,) = drafts(h)
     assert record.text.startswith("Laut [1]: nach 15 Minuten an den secondary [1].\n\n"
                                   "*Sources*")

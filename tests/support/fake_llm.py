@@ -64,8 +64,20 @@ class FakeLLM:
         self._released = asyncio.Event()
         self.in_flight = 0
         self.max_in_flight = 0
-        self.dropped: list[int] = []  # per stream the client left: tokens it had been sent
+        # Per stream the client left: the tokens it had been sent. Known at the server's
+        # next write after the client closed (`wait_dropped`), not when the client closed.
+        self.dropped: list[int] = []
         self._relisten: asyncio.Task[None] | None = None
+
+    async def wait_dropped(self, timeout: float = 10) -> int:
+        """The tokens the first stream a client left had been sent, once the server has
+        noticed (its next write fails: a token interval later, more on a busy machine)."""
+        deadline = time.monotonic() + timeout
+        while not self.dropped:
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"no stream was left by its client within {timeout}s")
+            await asyncio.sleep(0.01)
+        return self.dropped[0]
 
     # -- lifecycle ----------------------------------------------------------
 
