@@ -141,7 +141,11 @@ def _best(question: str, sources: Sequence[Mapping[str, Any]], asked: str
              for i, s in enumerate(paragraph)]
     if not wanted or not found:
         return None
-    holding = {t: sum(t in words or t in head for *_, words, head in found) for t in wanted}
+    holding = {t: sum(t in words or t in head for *_, words, head in found)
+               for t in sorted(wanted)}
+    # In a fixed order: summed in the set's order, which differs from process to process,
+    # two sentences holding equally rare words tied to within a rounding, and which won
+    # changed from run to run.
     weight = {t: math.log(1 + len(found) / n) for t, n in holding.items() if n}
     first = min(n for n, *_ in found)
     focus = _stems(asked) & set(weight)
@@ -150,8 +154,8 @@ def _best(question: str, sources: Sequence[Mapping[str, Any]], asked: str
     for n, paragraph, i, words, head in competing:
         score = sum(w if t in words else HEADING_SHARE * w
                     for t, w in weight.items() if t in words or t in head)
-        score /= 1 + RANK_DISCOUNT * (n - first)
-        if score > best_score:
+        score = round(score / (1 + RANK_DISCOUNT * (n - first)), 9)
+        if score > best_score:  # a tie goes to the first
             best, best_score = (n, paragraph, i), score
     return best
 
