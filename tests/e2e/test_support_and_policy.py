@@ -92,6 +92,25 @@ async def test_lines_echoing_the_prompts_frame_at_a_replys_end_are_left_out_of_t
     assert "(none)" not in str(draft["blocks"]) and "customer email" not in str(draft["blocks"])
 
 
+async def _flagged_then_approved(tandem: Harness, ask: str, warning: str,
+                                 flag: str) -> tuple[dict, dict]:
+    """Carol asks; the draft in #reviews shows `warning` and counts as `flag`; approved,
+    it keeps the warning beside the verdict. Returns the draft and what Carol got."""
+    slack = tandem.slack
+    assert slack is not None and tandem.bot is not None
+    ts = await slack.post("acme-shared", "carol", ask)
+    draft = await slack.wait_for(lambda: _review_draft(tandem))
+    assert warning in text_of(draft)
+    assert tandem.bot.services.metrics.registry.get_sample_value(
+        "tandem_drafts_flagged_total", {"job": "support", "flag": flag}) == 1
+    await slack.click("bob", "tandem_approve", channel="C0REVIEWS", ts=draft["ts"])
+    decided = await slack.wait_for(
+        lambda: _shows_verdict(tandem, draft["ts"], "Approved by <@U0BOB>"))
+    assert warning in text_of(decided)
+    (posted,) = await slack.wait_for(lambda: finals(tandem, "C0ACME", ts))
+    return draft, posted
+
+
 async def test_a_reply_giving_an_address_or_number_no_one_gave_is_flagged_to_the_reviewer(
         tandem: Harness, fake_llm: FakeLLM) -> None:
     slack = tandem.slack
@@ -101,20 +120,12 @@ async def test_a_reply_giving_an_address_or_number_no_one_gave_is_flagged_to_the
     fake_llm.reply = lambda _body: (" will write to carol@acme.test today. You can also "
                                     "email customer service@thrivetech.com or call "
                                     "+1 (555) 010-0199.")
-    ts = await slack.post("acme-shared", "carol", "My invoice is wrong. I'm at Carol@acme.test")
-    draft = await slack.wait_for(lambda: _review_draft(tandem))
     warning = ("*gives contact details it was not given*: `service@thrivetech.com`, "
                "`+1 (555) 010-0199`: in none of the conversation, the request or the "
                "sources; check them before approving")
-    assert warning in text_of(draft) and "`carol@acme.test`" not in text_of(draft)
-    assert tandem.bot.services.metrics.registry.get_sample_value(
-        "tandem_drafts_flagged_total", {"job": "support", "flag": "invented_contact"}) == 1
-    # Decided, the draft keeps the warning beside the verdict; the customer gets the text.
-    await slack.click("bob", "tandem_approve", channel="C0REVIEWS", ts=draft["ts"])
-    decided = await slack.wait_for(
-        lambda: _shows_verdict(tandem, draft["ts"], "Approved by <@U0BOB>"))
-    assert warning in text_of(decided)
-    (posted,) = await slack.wait_for(lambda: finals(tandem, "C0ACME", ts))
+    draft, posted = await _flagged_then_approved(
+        tandem, "My invoice is wrong. I'm at Carol@acme.test", warning, "invented_contact")
+    assert "`carol@acme.test`" not in text_of(draft)
     assert "not given" not in text_of(posted)
     # A reply with only the customer's own address is not flagged.
     fake_llm.reply = lambda _body: " will write to carol@acme.test today."
@@ -132,18 +143,11 @@ async def test_a_reply_stating_figures_no_one_gave_is_flagged_to_the_reviewer(
     fake_llm.reply = lambda _body: (" found order 5521 and order 106352984. A corrected "
                                     "invoice follows within 3 business days, with $250 "
                                     "credited.")
-    ts = await slack.post("acme-shared", "carol", "The invoice for order 5521 is wrong")
-    draft = await slack.wait_for(lambda: _review_draft(tandem))
     warning = ("*gives figures it was not given*: `106352984`, `3`, `$250`: in none of the "
                "conversation, the request or the sources; check them before approving")
-    assert warning in text_of(draft) and "`5521`" not in text_of(draft)
-    assert tandem.bot.services.metrics.registry.get_sample_value(
-        "tandem_drafts_flagged_total", {"job": "support", "flag": "invented_figure"}) == 1
-    await slack.click("bob", "tandem_approve", channel="C0REVIEWS", ts=draft["ts"])
-    decided = await slack.wait_for(
-        lambda: _shows_verdict(tandem, draft["ts"], "Approved by <@U0BOB>"))
-    assert warning in text_of(decided)
-    (posted,) = await slack.wait_for(lambda: finals(tandem, "C0ACME", ts))
+    draft, posted = await _flagged_then_approved(
+        tandem, "The invoice for order 5521 is wrong", warning, "invented_figure")
+    assert "`5521`" not in text_of(draft)
     assert "not given" not in text_of(posted) and "$250" in text_of(posted)
 
 
