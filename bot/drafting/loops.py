@@ -32,6 +32,7 @@ MAX_UNIT = 400  # the longest stretch looked for, in characters
 # the Arabic question mark.
 _ENDS = ".!?\n。！？।؟"
 _LAYOUT = set("|-:=*_#>[]+. \t\n")  # what tables, rules, lists and boxes are drawn with
+_END_CHARS = tuple(_ENDS)
 RESTART_KEY = 24  # characters of an opening that, written again, begin a second reply
 
 
@@ -69,13 +70,13 @@ def restart_key(opening: str) -> str | None:
     return key or None
 
 
-def restart_start(text: str, key: str, fed_from: int = 0) -> int | None:
-    """Where `text` writes `key` (an opening's start, `restart_key`) again, in any case, at a
-    line's or sentence's start past its first character and in its part from `fed_from`
+def restart_start(text: str, again: re.Pattern[str], fed_from: int = 0) -> int | None:
+    """Where `text` writes an opening's start again (`again`: `restart_key`, any case), at
+    a line's or sentence's start past its first character and in its part from `fed_from`
     (or in a copy that began before and ends there), or None."""
-    again = re.compile(re.escape(key), re.IGNORECASE)
-    return next((m.start() for m in again.finditer(text, max(1, fed_from - len(key) + 1))
-                 if text[:m.start()].rstrip(" \t")[-1:] in tuple(_ENDS)), None)
+    back = len(again.pattern)  # at least the key's length: escaping only lengthens it
+    return next((m.start() for m in again.finditer(text, max(1, fed_from - back + 1))
+                 if text[:m.start()].rstrip(" \t")[-1:] in _END_CHARS), None)
 
 
 def finished_part(text: str) -> str:
@@ -149,12 +150,14 @@ class LoopGuard(StreamCut):
 
     def __init__(self, opening: str = "") -> None:
         super().__init__()
-        self._key = restart_key(opening) if opening else None
+        key = restart_key(opening) if opening else None
+        # Compiled once: `where` runs for every piece the model streams.
+        self._again = re.compile(re.escape(key), re.IGNORECASE) if key else None
         self.restarted = False
 
     def where(self, fed_from: int) -> int | None:
-        if self._key:
-            at = restart_start(self.text, self._key, fed_from)
+        if self._again:
+            at = restart_start(self.text, self._again, fed_from)
             if at is not None:
                 self.restarted = True
                 return at

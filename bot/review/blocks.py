@@ -45,6 +45,11 @@ def _button(text: str, action_id: str, value: str, style: str | None = None) -> 
 FIGURES_NAMED = 5  # invented figures a provenance line names
 
 
+def _as_code(items: Sequence[str]) -> str:
+    """`items` as code spans, comma-separated: "`a`, `b`" (a backtick in one is dropped)."""
+    return ", ".join(f"`{escape_mrkdwn(i).replace('`', '')}`" for i in items)
+
+
 def provenance_line(*, job: str, prompt: str, version: str, model: str, route_reason: str,
                     sources: list[dict[str, Any]] | None = None, draft_version: int = 1,
                     repeats_example: bool = False, cut: str | None = None,
@@ -72,14 +77,12 @@ def provenance_line(*, job: str, prompt: str, version: str, model: str, route_re
         bits.append(said.format(unheld=len(not_in_sources.unheld),
                                 words=not_in_sources.words, examples=examples))
     if invented_contacts:  # `bot.drafting.contacts`
-        details = ", ".join(f"`{escape_mrkdwn(d).replace('`', '')}`" for d in invented_contacts)
-        bits.append(T.INVENTED_CONTACTS.format(details=details))
+        bits.append(T.INVENTED_CONTACTS.format(details=_as_code(invented_contacts)))
     if invented_figures:  # `bot.drafting.figures`, the first few: a listing may hold dozens
-        figures = ", ".join(f"`{escape_mrkdwn(f).replace('`', '')}`"
-                            for f in invented_figures[:FIGURES_NAMED])
         more = len(invented_figures) - FIGURES_NAMED
         bits.append(T.INVENTED_FIGURES.format(
-            figures=figures + (T.AND_MORE.format(n=more) if more > 0 else "")))
+            figures=_as_code(invented_figures[:FIGURES_NAMED])
+            + (T.AND_MORE.format(n=more) if more > 0 else "")))
     return " · ".join(bits)
 
 
