@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -81,37 +82,51 @@ async def kb_harness(tmp_path: Path, fake_llm: FakeLLM) -> Harness:  # type: ign
     await h.stop()
 
 
-async def test_an_answer_posted_without_review_becomes_knowledge_on_a_thumbs_up_only(
-        tmp_path: Path, fake_llm: FakeLLM) -> None:
-    h = await _with_handbook(tmp_path, fake_llm,
-                             channels={"general": ChannelPolicy(auto_post=["question"])})
-    try:
-        slack = h.slack
-        assert slack is not None and h.bot is not None and h.bot.services.kb is not None
-        kb = h.bot.services.kb
-        for reply, question, vote in (
-                ("Meals: 40 euros a day [1].", "how much are travel meals reimbursed?",
-                 "tandem_feedback_down"),
-                ("Pages escalate after 15 minutes [1].", "when does an unacknowledged page "
-                 "escalate?", "tandem_feedback_up")):
-            fake_llm.reply = lambda _body, reply=reply: reply
-            ts = await slack.post("general", "alice", f"<@U0BOT> {question}")
-            answer = await wait_posted(h, "C0GENERAL", ts)
-            assert reply.split(" [")[0] in text_of(answer)
-            await slack.click("bob", vote, channel="C0GENERAL", ts=answer["ts"])
+OpenHandbook = Callable[..., Awaitable[Harness]]
+AUTO_POST_QUESTIONS = {"general": ChannelPolicy(auto_post=["question"])}
 
-        async def learned() -> list[str]:
-            return [d.title for d in await kb.documents(collection="answers")]
 
-        await slack.wait_for(learned, timeout=20)
-        assert await learned() == ["when does an unacknowledged page escalate?"]
-        # Shown only whole, they are not timed as streams; a reviewed draft still is.
-        assert streams_timed(h) == 0
-        ts = await slack.post("reviews", "alice", ASK_MEALS)
-        await h.wait_draft("C0REVIEWS", ts, timeout=60)
-        assert streams_timed(h) == 1
-    finally:
+@pytest.fixture
+async def open_handbook(tmp_path: Path, fake_llm: FakeLLM) -> OpenHandbook:  # type: ignore[misc]
+    """Opens the handbook's harness with the options a test names, and stops it after."""
+    opened: list[Harness] = []
+
+    async def open_(**options: Any) -> Harness:
+        opened.append(await _with_handbook(tmp_path, fake_llm, **options))
+        return opened[-1]
+
+    yield open_
+    for h in opened:
         await h.stop()
+
+
+async def test_an_answer_posted_without_review_becomes_knowledge_on_a_thumbs_up_only(
+        open_handbook: OpenHandbook, fake_llm: FakeLLM) -> None:
+    h = await open_handbook(channels=AUTO_POST_QUESTIONS)
+    slack = h.slack
+    assert slack is not None and h.bot is not None and h.bot.services.kb is not None
+    kb = h.bot.services.kb
+    for reply, question, vote in (
+            ("Meals: 40 euros a day [1].", "how much are travel meals reimbursed?",
+             "tandem_feedback_down"),
+            ("Pages escalate after 15 minutes [1].", "when does an unacknowledged page "
+             "escalate?", "tandem_feedback_up")):
+        fake_llm.reply = lambda _body, reply=reply: reply
+        ts = await slack.post("general", "alice", f"<@U0BOT> {question}")
+        answer = await wait_posted(h, "C0GENERAL", ts)
+        assert reply.split(" [")[0] in text_of(answer)
+        await slack.click("bob", vote, channel="C0GENERAL", ts=answer["ts"])
+
+    async def learned() -> list[str]:
+        return [d.title for d in await kb.documents(collection="answers")]
+
+    await slack.wait_for(learned, timeout=20)
+    assert await learned() == ["when does an unacknowledged page escalate?"]
+    # Shown only whole, they are not timed as streams; a reviewed draft still is.
+    assert streams_timed(h) == 0
+    ts = await slack.post("reviews", "alice", ASK_MEALS)
+    await h.wait_draft("C0REVIEWS", ts, timeout=60)
+    assert streams_timed(h) == 1
 
 
 async def test_question_gets_cited_answer_with_sources_and_bad_citations_removed(
@@ -381,122 +396,106 @@ async def test_an_answer_of_nothing_but_made_up_sources_and_no_quote_fails_with_
 
 
 async def test_an_answer_copying_the_example_waits_for_review_where_answers_post_unreviewed(
-        tmp_path: Path, fake_llm: FakeLLM) -> None:
-    h = await _with_handbook(tmp_path, fake_llm,
-                             channels={"general": ChannelPolicy(auto_post=["question"])})
-    try:
-        slack = h.slack
-        assert slack is not None
-        fake_llm.reply = lambda _body: ("After 15 minutes without an answer, the page "
-                                        "escalates to the secondary on-call [1].")
-        ts = await slack.post("general", "alice", "<@U0BOT> how much are meals reimbursed "
-                              "when travelling?")
-        draft = await h.wait_draft("C0GENERAL", ts, timeout=60)
-        shown = text_of(draft)
-        assert "held for review" in shown and "repeats the example answer" in shown
-        assert "posted without review" not in shown
-        # Not streamed: no one read it as it was written, under a "posted" label.
-        assert await slack.calls("chat.startStream") == []
-        shown_while_writing = [c for c in await slack.calls("chat.postMessage")
-                               if "being written" in str(c)]
-        assert shown_while_writing and "secondary" not in str(shown_while_writing)
-        assert "tandem_feedback_up" not in button_values(draft)
-        (record,) = drafts(h)
-        assert record.status == DraftStatus.pending_review
-        assert await finals(h, "C0GENERAL", ts) == []  # nothing reached the team unreviewed
-        await slack.click("bob", "tandem_approve", channel="C0GENERAL", ts=draft["ts"])
-        (final,) = await slack.wait_for(lambda: finals(h, "C0GENERAL", ts), timeout=20)
-        assert "secondary on-call" in text_of(final)
-        # A grounded answer in the same channel is still posted without review.
-        fake_llm.reply = lambda _body: "Meals: 40 euros a day with receipts [1]."
-        ts = await slack.post("general", "alice", "<@U0BOT> are travel meals paid back?")
-        posted = await wait_posted(h, "C0GENERAL", ts)
-        assert "40 euros a day" in text_of(posted) and "posted without review" in text_of(posted)
-        assert "tandem_approve" not in button_values(posted)
-        # One its sources mostly do not hold waits too, saying why.
-        fake_llm.reply = lambda _body: STORY
-        ts = await slack.post("general", "alice", "<@U0BOT> who gets paged after 30 minutes?")
-        held = await h.wait_draft("C0GENERAL", ts, timeout=60)
-        assert "held for review" in text_of(held)
-        assert "but this one adds to its quote what its sources mostly do not hold" \
-            in text_of(held)
-        assert await finals(h, "C0GENERAL", ts) == []
-    finally:
-        await h.stop()
+        open_handbook: OpenHandbook, fake_llm: FakeLLM) -> None:
+    h = await open_handbook(channels=AUTO_POST_QUESTIONS)
+    slack = h.slack
+    assert slack is not None
+    fake_llm.reply = lambda _body: ("After 15 minutes without an answer, the page "
+                                    "escalates to the secondary on-call [1].")
+    ts = await slack.post("general", "alice", "<@U0BOT> how much are meals reimbursed "
+                          "when travelling?")
+    draft = await h.wait_draft("C0GENERAL", ts, timeout=60)
+    shown = text_of(draft)
+    assert "held for review" in shown and "repeats the example answer" in shown
+    assert "posted without review" not in shown
+    # Not streamed: no one read it as it was written, under a "posted" label.
+    assert await slack.calls("chat.startStream") == []
+    shown_while_writing = [c for c in await slack.calls("chat.postMessage")
+                           if "being written" in str(c)]
+    assert shown_while_writing and "secondary" not in str(shown_while_writing)
+    assert "tandem_feedback_up" not in button_values(draft)
+    (record,) = drafts(h)
+    assert record.status == DraftStatus.pending_review
+    assert await finals(h, "C0GENERAL", ts) == []  # nothing reached the team unreviewed
+    await slack.click("bob", "tandem_approve", channel="C0GENERAL", ts=draft["ts"])
+    (final,) = await slack.wait_for(lambda: finals(h, "C0GENERAL", ts), timeout=20)
+    assert "secondary on-call" in text_of(final)
+    # A grounded answer in the same channel is still posted without review.
+    fake_llm.reply = lambda _body: "Meals: 40 euros a day with receipts [1]."
+    ts = await slack.post("general", "alice", "<@U0BOT> are travel meals paid back?")
+    posted = await wait_posted(h, "C0GENERAL", ts)
+    assert "40 euros a day" in text_of(posted) and "posted without review" in text_of(posted)
+    assert "tandem_approve" not in button_values(posted)
+    # One its sources mostly do not hold waits too, saying why.
+    fake_llm.reply = lambda _body: STORY
+    ts = await slack.post("general", "alice", "<@U0BOT> who gets paged after 30 minutes?")
+    held = await h.wait_draft("C0GENERAL", ts, timeout=60)
+    assert "held for review" in text_of(held)
+    assert "but this one adds to its quote what its sources mostly do not hold" \
+        in text_of(held)
+    assert await finals(h, "C0GENERAL", ts) == []
 
 
 async def test_an_answer_cut_where_the_model_lost_the_thread_waits_for_review_where_answers_post_unreviewed(  # noqa: E501
-        tmp_path: Path, fake_llm: FakeLLM) -> None:
-    h = await _with_handbook(tmp_path, fake_llm,
-                             channels={"general": ChannelPolicy(auto_post=["question"])})
-    try:
-        slack = h.slack
-        assert slack is not None
-        # Grounded up to the drift, so only the cut says the model lost the thread.
-        fake_llm.reply = lambda _body: " meals are 40 euros a day with receipts. 我可以\n"
-        ts = await slack.post("general", "alice", ASK_MEALS)
-        held = await h.wait_draft("C0GENERAL", ts, timeout=60)
-        assert "held for review" in text_of(held) and "我" not in text_of(held)
-        assert "this one was cut where the model switched to a script" in text_of(held)
-        assert "tandem_approve" in button_values(held)
-        assert await finals(h, "C0GENERAL", ts) == []
-        (record,) = drafts(h)
-        assert record.status == DraftStatus.pending_review and record.usage["cut"] == "script"
-    finally:
-        await h.stop()
+        open_handbook: OpenHandbook, fake_llm: FakeLLM) -> None:
+    h = await open_handbook(channels=AUTO_POST_QUESTIONS)
+    slack = h.slack
+    assert slack is not None
+    # Grounded up to the drift, so only the cut says the model lost the thread.
+    fake_llm.reply = lambda _body: " meals are 40 euros a day with receipts. 我可以\n"
+    ts = await slack.post("general", "alice", ASK_MEALS)
+    held = await h.wait_draft("C0GENERAL", ts, timeout=60)
+    assert "held for review" in text_of(held) and "我" not in text_of(held)
+    assert "this one was cut where the model switched to a script" in text_of(held)
+    assert "tandem_approve" in button_values(held)
+    assert await finals(h, "C0GENERAL", ts) == []
+    (record,) = drafts(h)
+    assert record.status == DraftStatus.pending_review and record.usage["cut"] == "script"
 
 
 async def test_an_answer_giving_a_link_no_source_has_waits_for_review_where_answers_post_unreviewed(  # noqa: E501
-        tmp_path: Path, fake_llm: FakeLLM) -> None:
-    h = await _with_handbook(tmp_path, fake_llm,
-                             channels={"general": ChannelPolicy(auto_post=["question"])})
-    try:
-        slack = h.slack
-        assert slack is not None
-        fake_llm.reply = lambda _body: (" meals are 40 euros a day with receipts. Claim "
-                                        "them at https://expenses.example.com/claim.")
-        ts = await slack.post("general", "alice", ASK_MEALS)
-        held = await h.wait_draft("C0GENERAL", ts, timeout=60)
-        assert "held for review" in text_of(held)
-        assert "this one gives contact details it was not given" in text_of(held)
-        assert "`https://expenses.example.com/claim`" in text_of(held)
-        assert await finals(h, "C0GENERAL", ts) == []
-        # A link the asker gave is no invention.
-        fake_llm.reply = lambda _body: (" meals are 40 euros a day, not what "
-                                        "https://wiki.corp.test/meals says.")
-        ts = await slack.post("general", "alice", "<@U0BOT> are travel meals paid back? "
-                              "<https://wiki.corp.test/meals> says 30 euros")
-        posted = await wait_posted(h, "C0GENERAL", ts)
-        assert "posted without review" in text_of(posted) and "not given" not in text_of(posted)
-    finally:
-        await h.stop()
+        open_handbook: OpenHandbook, fake_llm: FakeLLM) -> None:
+    h = await open_handbook(channels=AUTO_POST_QUESTIONS)
+    slack = h.slack
+    assert slack is not None
+    fake_llm.reply = lambda _body: (" meals are 40 euros a day with receipts. Claim "
+                                    "them at https://expenses.example.com/claim.")
+    ts = await slack.post("general", "alice", ASK_MEALS)
+    held = await h.wait_draft("C0GENERAL", ts, timeout=60)
+    assert "held for review" in text_of(held)
+    assert "this one gives contact details it was not given" in text_of(held)
+    assert "`https://expenses.example.com/claim`" in text_of(held)
+    assert await finals(h, "C0GENERAL", ts) == []
+    # A link the asker gave is no invention.
+    fake_llm.reply = lambda _body: (" meals are 40 euros a day, not what "
+                                    "https://wiki.corp.test/meals says.")
+    ts = await slack.post("general", "alice", "<@U0BOT> are travel meals paid back? "
+                          "<https://wiki.corp.test/meals> says 30 euros")
+    posted = await wait_posted(h, "C0GENERAL", ts)
+    assert "posted without review" in text_of(posted) and "not given" not in text_of(posted)
 
 
 async def test_an_answer_stating_a_figure_no_source_has_waits_for_review_where_answers_post_unreviewed(  # noqa: E501
-        tmp_path: Path, fake_llm: FakeLLM) -> None:
-    h = await _with_handbook(tmp_path, fake_llm,
-                             channels={"general": ChannelPolicy(auto_post=["question"])})
-    try:
-        slack = h.slack
-        assert slack is not None and h.bot is not None
-        # The handbook says 40 euros; it says nothing of when claims are paid.
-        fake_llm.reply = lambda _body: (" meals are 40 euros a day with receipts, paid back "
-                                        "within 14 days.")
-        ts = await slack.post("general", "alice", ASK_MEALS)
-        held = await h.wait_draft("C0GENERAL", ts, timeout=60)
-        assert "held for review" in text_of(held)
-        assert "but this one gives figures it was not given" in text_of(held)
-        assert "*gives figures it was not given*: `14`: in none of the conversation" \
-            in text_of(held)
-        assert await finals(h, "C0GENERAL", ts) == []
-        assert h.bot.services.metrics.registry.get_sample_value(
-            "tandem_drafts_flagged_total", {"job": "question", "flag": "invented_figure"}) == 1
-        # Approved, the verdict keeps the warning.
-        await slack.click("bob", "tandem_approve", channel="C0GENERAL", ts=held["ts"])
-        decided = await wait_verdict(h, "C0GENERAL", ts, held["ts"], "Approved by <@U0BOB>")
-        assert "*gives figures it was not given*: `14`" in text_of(decided)
-    finally:
-        await h.stop()
+        open_handbook: OpenHandbook, fake_llm: FakeLLM) -> None:
+    h = await open_handbook(channels=AUTO_POST_QUESTIONS)
+    slack = h.slack
+    assert slack is not None and h.bot is not None
+    # The handbook says 40 euros; it says nothing of when claims are paid.
+    fake_llm.reply = lambda _body: (" meals are 40 euros a day with receipts, paid back "
+                                    "within 14 days.")
+    ts = await slack.post("general", "alice", ASK_MEALS)
+    held = await h.wait_draft("C0GENERAL", ts, timeout=60)
+    assert "held for review" in text_of(held)
+    assert "but this one gives figures it was not given" in text_of(held)
+    assert "*gives figures it was not given*: `14`: in none of the conversation" \
+        in text_of(held)
+    assert await finals(h, "C0GENERAL", ts) == []
+    assert h.bot.services.metrics.registry.get_sample_value(
+        "tandem_drafts_flagged_total", {"job": "question", "flag": "invented_figure"}) == 1
+    # Approved, the verdict keeps the warning.
+    await slack.click("bob", "tandem_approve", channel="C0GENERAL", ts=held["ts"])
+    decided = await wait_verdict(h, "C0GENERAL", ts, held["ts"], "Approved by <@U0BOB>")
+    assert "*gives figures it was not given*: `14`" in text_of(decided)
 
 
 async def test_an_answer_opening_with_a_quote_ends_with_the_quotes_paragraph(
@@ -526,26 +525,23 @@ async def test_an_answer_opening_with_a_quote_ends_with_the_quotes_paragraph(
 
 
 async def test_an_answer_posted_without_review_says_so_where_slack_cannot_stream(
-        tmp_path: Path, fake_llm: FakeLLM) -> None:
-    h = await _with_handbook(tmp_path, fake_llm, settings_overrides={"streaming": False},
-                             channels={"general": ChannelPolicy(auto_post=["question"])})
-    try:
-        slack = h.slack
-        assert slack is not None
-        fake_llm.reply = lambda _body: "Meals: 40 euros a day with receipts [1]."
-        ts = await slack.post("general", "alice", "<@U0BOT> are travel meals paid back?")
-        posted = await wait_posted(h, "C0GENERAL", ts)
-        # Posted, then rewritten in place with the answer: the label must survive that.
-        assert "posted without review" in text_of(posted)
-        assert await slack.calls("chat.startStream") == []
-        # A failure there says so, not that the answer is still being written.
-        fake_llm.mode = "error500"
-        ts = await slack.post("general", "alice", ASK_MEALS)
-        failed = await wait_text(h, "C0GENERAL", ts, "Drafting failed", timeout=20)
-        assert "tandem_retry" in button_values(failed)
-        assert "being written" not in text_of(failed)
-    finally:
-        await h.stop()
+        open_handbook: OpenHandbook, fake_llm: FakeLLM) -> None:
+    h = await open_handbook(settings_overrides={"streaming": False},
+                            channels=AUTO_POST_QUESTIONS)
+    slack = h.slack
+    assert slack is not None
+    fake_llm.reply = lambda _body: "Meals: 40 euros a day with receipts [1]."
+    ts = await slack.post("general", "alice", "<@U0BOT> are travel meals paid back?")
+    posted = await wait_posted(h, "C0GENERAL", ts)
+    # Posted, then rewritten in place with the answer: the label must survive that.
+    assert "posted without review" in text_of(posted)
+    assert await slack.calls("chat.startStream") == []
+    # A failure there says so, not that the answer is still being written.
+    fake_llm.mode = "error500"
+    ts = await slack.post("general", "alice", ASK_MEALS)
+    failed = await wait_text(h, "C0GENERAL", ts, "Drafting failed", timeout=20)
+    assert "tandem_retry" in button_values(failed)
+    assert "being written" not in text_of(failed)
 
 
 async def test_app_home_shows_what_the_knowledge_base_holds_by_collection(
