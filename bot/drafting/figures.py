@@ -9,11 +9,13 @@ the team to them. Such a reply or answer is flagged beside its provenance, namin
 and where the channel posts without review it waits for a person.
 
 A figure is a number written in digits, with what is glued to it ("$250", "10%",
-"9:30", "1.0.7"). Not figures: a citation's "[1]", a numbered list's "1.", digits inside
-a word ("Q3", "COVID-19", "2nd"), and contact details (`bot.drafting.contacts` judges
-those). A figure counts as given when what the model was shown has the same digits, as a
-number or within one ("5521" in "5521-A"), or in words for small English numbers ("two
-weeks" gives "2 weeks").
+"9:30", "1.0.7"), or an English number in words that counts days, time or money ("within
+two business days", "fifty dollars": 13 of those 96 replies promised one). Not figures: a
+citation's "[1]", a numbered list's "1.", digits inside a word ("Q3", "COVID-19", "2nd"),
+a number in words alone ("one of our team"), and contact details (`bot.drafting.contacts`
+judges those). A figure counts as given when what the model was shown has the same
+number: in digits, alone or within a number ("5521" in "5521-A"), or in English words
+("two weeks" gives "2 weeks", "twenty-four" gives "24 hours").
 """
 
 from __future__ import annotations
@@ -36,17 +38,29 @@ FIGURE_JOBS = frozenset({"support", "question"})
 _FIGURE = re.compile(r"(?<![\w\[.,:/-])[$€£¥]?\d+(?:[.,:/]\d+)*(?:%|€)?(?![\w\]]|[.,:/]\d)")
 _LIST_MARKER = re.compile(r"^[ \t]*(?:[-*>#]+[ \t]*)?\d+[.)](?=\s)", re.MULTILINE)
 _DIGITS = re.compile(r"\d+(?:[.,:/]\d+)*")
-_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-          "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15,
-          "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "ninety": 90,
-          "hundred": 100, "thousand": 1000}
-_WORD = re.compile(r"\b(" + "|".join(_WORDS) + r")\b", re.IGNORECASE)
+_UNITS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+          "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
+          "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18,
+          "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60,
+          "seventy": 70, "eighty": 80, "ninety": 90}
+_SCALES = {"hundred": 100, "thousand": 1000}
+_WORDS = _UNITS | _SCALES
+_NUMBER_WORDS = r"(?:" + "|".join(_WORDS) + r")(?:[ -](?:and[ ])?(?:" + "|".join(_WORDS) + r"))*"
+_WORD = re.compile(r"\b" + _NUMBER_WORDS + r"\b", re.IGNORECASE)
+# A number in words is a figure when it counts something a customer holds the team to:
+# "within three business days", "a fee of fifty dollars". Alone ("one of our team") it
+# is not. English only.
+_WORD_FIGURE = re.compile(
+    r"\b" + _NUMBER_WORDS + r"(?:[ -](?:business|working|calendar|full))?[ -]"
+    r"(?:days?|weeks?|months?|years?|hours?|minutes?|percent|dollars?|euros?|pounds?|"
+    r"cents?)\b", re.IGNORECASE)
 
 
 def figures(text: str) -> list[str]:
     """The figures in `text`, as written, each once, in order."""
     text = _LIST_MARKER.sub(" ", without_contacts(text))
-    return list(dict.fromkeys(m.group() for m in _FIGURE.finditer(text)))
+    found = [*_FIGURE.finditer(text), *_WORD_FIGURE.finditer(text)]
+    return list(dict.fromkeys(m.group() for m in sorted(found, key=lambda m: m.start())))
 
 
 def invented_figures(text: str, given: Iterable[str]) -> tuple[str, ...]:
@@ -56,7 +70,9 @@ def invented_figures(text: str, given: Iterable[str]) -> tuple[str, ...]:
     seen = "\n".join(given)
     held = {_key(m.group()) for m in _DIGITS.finditer(seen)}
     held |= set(re.findall(r"\d+", seen))
-    held |= {str(_WORDS[w.lower()]) for w in _WORD.findall(seen)}
+    for words in _WORD.findall(seen):
+        held |= {_key(words), *(str(_WORDS[w]) for w in re.findall(r"[a-z]+", words.lower())
+                                if w in _WORDS)}
     return tuple(f for f in figures(text) if _key(f) not in held)
 
 
@@ -71,5 +87,16 @@ def figures_shown(messages: list[dict[str, Any]],
 
 
 def _key(figure: str) -> str:
-    """A figure as compared: its digits, without separators ("1,000" is "1000")."""
-    return re.sub(r"\D", "", figure)
+    """A figure as compared: its digits, without separators ("1,000" is "1000"), or the
+    number its words say ("twenty-four hours" is "24")."""
+    if any(c.isdigit() for c in figure):
+        return re.sub(r"\D", "", figure)
+    total = current = 0
+    for word in re.findall(r"[a-z]+", figure.lower()):
+        if word in _SCALES:
+            current = max(current, 1) * _SCALES[word]
+            if word == "thousand":
+                total, current = total + current, 0
+        elif word in _UNITS:
+            current += _UNITS[word]
+    return str(total + current)

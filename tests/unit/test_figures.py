@@ -46,3 +46,25 @@ def test_a_figure_in_the_prompts_system_text_is_given_but_not_one_in_its_example
                 {"role": "assistant", "content": "Hi, thanks for reaching out to us. We"}]
     text = "Hi, thanks for reaching out to us. We accept returns within 30 days, in 5 days."
     assert invented_figures(text, figures_shown(messages)) == ("5",)
+
+
+def test_a_number_in_words_counting_days_or_money_is_a_figure_and_alone_it_is_not() -> None:
+    # What the packaged model promised in customer replies of the stops bench.
+    text = ("One of our team will refund you within two business days; twenty-four hours "
+            "after that, a fee of fifty dollars applies. We have three options for you.")
+    assert figures(text) == ["two business days", "twenty-four hours", "fifty dollars"]
+
+
+@pytest.mark.parametrize(("text", "given", "invented"), [
+    ("Refunds take three days.", "It has been 3 days", ()),
+    ("Refunds take 14 days.", "fourteen days ago", ()),
+    ("Within twenty-four hours.", "I waited twenty-four hours", ()),
+    ("Within twenty-four hours.", "I waited 24 hours", ()),
+    ("Two hundred and fifty dollars back.", "I paid $250", ()),
+    ("Within two business days.", "Customer message: my order arrived broken",
+     ("two business days",)),
+    ("Within twenty-four hours.", "I waited twenty hours", ("twenty-four hours",)),
+])
+def test_a_number_in_words_is_given_when_what_was_shown_has_its_value(
+        text: str, given: str, invented: tuple[str, ...]) -> None:
+    assert invented_figures(text, [given]) == invented
