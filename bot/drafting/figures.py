@@ -10,7 +10,7 @@ and where the channel posts without review it waits for a person.
 
 A figure is a number written in digits, with what is glued to it ("$250", "10%",
 "9:30", "1.0.7"), or an English number in words that counts days, time or money ("within
-two business days", "fifty dollars": 13 of 112 saved replies promised one). Not figures: a
+two business days", "fifty dollars": 8 of 60 different saved replies did). Not figures: a
 citation's "[1]", a numbered list's "1.", digits inside a word ("Q3", "COVID-19", "2nd"),
 a number in words alone ("one of our team"), and contact details (`bot.drafting.contacts`
 judges those). A figure counts as given when what the model was shown has the same
