@@ -39,9 +39,9 @@ class BotMetrics:
                               ["job", "outcome"], registry=self.registry)
         self.flagged = Counter("tandem_drafts_flagged", "Ready drafts shown with a warning, "
                                "by job and why (repeats_example, made_up_sources, "
-                               "not_in_sources, invented_contact, invented_figure, script, "
-                               "repetition, restart, length)", ["job", "flag"],
-                               registry=self.registry)
+                               "not_in_sources, invented_contact, invented_figure, "
+                               "unoffered_promise, script, repetition, restart, length)",
+                               ["job", "flag"], registry=self.registry)
         self.decisions = Counter("tandem_decisions", "Decisions by job and verdict",
                                  ["job", "verdict"], registry=self.registry)
         # How often the knowledge base has something for a question is how well it

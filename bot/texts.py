@@ -37,6 +37,10 @@ class T:
     INVENTED_FIGURES = (":warning: *gives figures it was not given*: {figures}: in none of "
                         "the conversation, the request or the sources; check them before "
                         "approving")
+    # `bot.drafting.promises`: remedies a customer reply commits the team to.
+    UNOFFERED_PROMISES = (":warning: *promises what no one on the team offered*: {remedies}: "
+                          "in none of the request, the sources or the prompt; check the "
+                          "team offers it before approving")
     AUTO_WRITING = (":speech_balloon: *Answer from Tandem* — being written; it is checked "
                     "against its sources before it is shown.")
     AUTO_HELD = (":memo: *Draft* — held for review: this channel posts answers without "
@@ -45,6 +49,7 @@ class T:
                     "not_in_sources": "is mostly not in its sources",
                     "invented_contact": "gives contact details it was not given",
                     "invented_figure": "gives figures it was not given",
+                    "unoffered_promise": "promises what no one on the team offered",
                     "script": "was cut where the model switched to a script no one in the "
                               "conversation writes in",
                     "repetition": "was cut where the model began repeating itself"}

@@ -33,6 +33,12 @@ from bot.drafting.figures import (
 from bot.drafting.intake import Ask, channel_kind, check_text, placement
 from bot.drafting.language import reply_language
 from bot.drafting.loops import CUT_LENGTH, CUT_REPETITION, CUT_RESTART, LoopGuard, finished_part
+from bot.drafting.promises import (
+    PROMISE_JOBS,
+    UNOFFERED_PROMISE,
+    offered,
+    unoffered_promises,
+)
 from bot.drafting.safety import neutralise, to_mrkdwn
 from bot.drafting.scripts import CUT_SCRIPT, ScriptGuard, allowed_scripts
 from bot.drafting.writer import DraftWriter, Surface
@@ -477,12 +483,17 @@ class DraftingService:
                 if stream is not None and draft.job in FIGURE_JOBS else ()
             if figures:
                 s.metrics.flagged.labels(draft.job, INVENTED_FIGURE).inc()
+            # Refunds, replacements and discounts no one on the team offered.
+            promised = unoffered_promises(text, offered(messages, sources, request.author)) \
+                if stream is not None and draft.job in PROMISE_JOBS else ()
+            if promised:
+                s.metrics.flagged.labels(draft.job, UNOFFERED_PROMISE).inc()
             provenance = B.provenance_line(
                 job=draft.job, prompt=prompt.name, version=prompt.version, model=model,
                 route_reason=request.route_reason, sources=sources,
                 draft_version=draft.version, repeats_example=echo, cut=cut,
                 not_in_sources=basis, after_quote=quoted, invented_contacts=made_up,
-                invented_figures=figures)
+                invented_figures=figures, unoffered_promises=promised)
             # Beside the answer, the sentence of its sources that best matches what was
             # searched, or where the answer's opening quotes it, which page it is from.
             evidence = neutralise(B.evidence_line(*best, sources, quoted=quoted), allowed) \
@@ -497,11 +508,12 @@ class DraftingService:
             # An answer that copies its prompt's example, or that its sources mostly do
             # not hold, is most likely not the sources' answer; one that gives a way to
             # reach someone that no one gave it sends the reader nowhere, one stating
-            # figures no one gave it commits the team to them; and one cut
+            # figures or remedies no one gave it commits the team to them; and one cut
             # where the model lost the thread (another script, a loop) may have lost it
             # before: where the channel posts without review, it waits for a person.
             doubt = REPEATS_EXAMPLE if echo else NOT_IN_SOURCES if unheld \
                 else INVENTED_CONTACT if made_up else INVENTED_FIGURE if figures \
+                else UNOFFERED_PROMISE if promised \
                 else cut if cut in (CUT_SCRIPT, CUT_REPETITION) else None
             held = auto and doubt is not None
             why = None if doubt is None else T.HELD_AFTER_QUOTE \

@@ -55,7 +55,8 @@ def provenance_line(*, job: str, prompt: str, version: str, model: str, route_re
                     repeats_example: bool = False, cut: str | None = None,
                     not_in_sources: Grounding | None = None, after_quote: bool = False,
                     invented_contacts: Sequence[str] = (),
-                    invented_figures: Sequence[str] = ()) -> str:
+                    invented_figures: Sequence[str] = (),
+                    unoffered_promises: Sequence[str] = ()) -> str:
     """What a draft is, where it came from, and what to check before approving it: its
     job, prompt, model and sources, and the warnings drafting found (`after_quote`: its
     grounding judged what the answer adds to its opening's quote)."""
@@ -83,6 +84,8 @@ def provenance_line(*, job: str, prompt: str, version: str, model: str, route_re
         bits.append(T.INVENTED_FIGURES.format(
             figures=_as_code(invented_figures[:FIGURES_NAMED])
             + (T.AND_MORE.format(n=more) if more > 0 else "")))
+    if unoffered_promises:  # `bot.drafting.promises`
+        bits.append(T.UNOFFERED_PROMISES.format(remedies=_as_code(unoffered_promises)))
     return " · ".join(bits)
 
 

@@ -18,6 +18,7 @@ from slack_sdk.errors import SlackApiError
 from bot.drafting.contacts import invented_contacts, shown
 from bot.drafting.context import search_query
 from bot.drafting.figures import FIGURE_JOBS, figures_shown, invented_figures
+from bot.drafting.promises import PROMISE_JOBS, offered, unoffered_promises
 from bot.drafting.split import MESSAGE_LIMIT, split_text
 from bot.kb.citations import answer_basis, answer_part
 from bot.kb.evidence import quoted_answer
@@ -231,7 +232,8 @@ class ReviewService:
                                        after_quote=bool(opening_quote(draft.messages or [])),
                                        invented_contacts=_invented(
                                            draft, self.s.settings.contacts),
-                                       invented_figures=_figures(draft))
+                                       invented_figures=_figures(draft),
+                                       unoffered_promises=_promises(draft, request))
         try:
             await self.s.client.chat_update(
                 channel=draft.message_channel_id, ts=draft.message_ts,
@@ -415,6 +417,15 @@ def _figures(draft: Draft) -> tuple[str, ...]:
         return ()
     return invented_figures(answer_part(draft.text),
                             figures_shown(draft.messages, draft.sources or []))
+
+
+def _promises(draft: Draft, request: Request | None) -> tuple[str, ...]:
+    """The remedies a customer reply promises that no one on the team offered
+    (`bot.drafting.promises`), as drafting judged them."""
+    if not draft.text or not draft.messages or draft.job not in PROMISE_JOBS:
+        return ()
+    return unoffered_promises(draft.text, offered(draft.messages, draft.sources or [],
+                                                  request.author if request else "member"))
 
 
 def thread_of(request: Request) -> str | None:

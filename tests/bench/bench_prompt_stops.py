@@ -12,7 +12,8 @@ the drafts (and their characters) cut where they switched to a script the prompt
 not use (`bot.drafting.scripts`), the drafts whose last lines echo the prompt's frame,
 which drafting drops (`bot.drafting.echo`), and the drafts giving an email address, link
 or phone number that nothing they were shown holds (`bot.drafting.contacts`), and the
-replies and answers stating figures nothing they were shown holds (`bot.drafting.figures`).
+replies and answers stating figures nothing they were shown holds (`bot.drafting.figures`),
+and the replies promising remedies the prompt does not offer (`bot.drafting.promises`).
 
     PYTHONPATH=. python3 tests/bench/bench_prompt_stops.py [--questions 24] [--save F.jsonl]
         [--no-opening]
@@ -31,6 +32,7 @@ from bot.drafting.echo import frame_labels, without_echo
 from bot.drafting.figures import FIGURE_JOBS, figures_shown, invented_figures
 from bot.drafting.language import reply_language
 from bot.drafting.loops import LoopGuard, StreamCut, finished_part
+from bot.drafting.promises import PROMISE_JOBS, offered, unoffered_promises
 from bot.drafting.scripts import ScriptGuard, allowed_scripts
 from bot.drafting.service import opening_for
 from bot.kb.embedding import LocalEmbedder
@@ -117,7 +119,8 @@ async def main(args: argparse.Namespace) -> None:
                                               "length_cut_chars": 0, "script_cuts": 0,
                                               "script_cut_chars": 0, "echo_trims": 0,
                                               "invented_contacts": 0,
-                                              "invented_figures": 0, "restarts": 0})
+                                              "invented_figures": 0,
+                                              "unoffered_promises": 0, "restarts": 0})
                 row["drafts"] += 1
                 row["template_turns"] += any(t in text for t in TURNS)
                 row["tokens"] += tokens
@@ -144,6 +147,10 @@ async def main(args: argparse.Namespace) -> None:
                 # ...and figures, in a reply or an answer.
                 row["invented_figures"] += job in FIGURE_JOBS and bool(invented_figures(
                     kept, figures_shown(messages, sources)))
+                # ...and remedies no one on the team offered, in a reply (its asks are
+                # read as the customer's: only the prompt's system text offers any).
+                row["unoffered_promises"] += job in PROMISE_JOBS and bool(unoffered_promises(
+                    kept, offered(messages, sources, author="external")))
                 if stream.finish_reason == "length" and not looped:
                     # What drafting leaves out of a draft stopped mid-sentence.
                     row["length_cut_chars"] += len(text.rstrip()) \

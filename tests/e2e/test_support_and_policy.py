@@ -151,6 +151,52 @@ async def test_a_reply_stating_figures_no_one_gave_is_flagged_to_the_reviewer(
     assert "not given" not in text_of(posted) and "$250" in text_of(posted)
 
 
+async def test_a_reply_promising_a_refund_no_one_on_the_team_offered_is_flagged_to_the_reviewer(
+        tandem: Harness, fake_llm: FakeLLM) -> None:
+    slack = tandem.slack
+    assert slack is not None and tandem.bot is not None
+    # What the packaged model wrote when asked about returns: a refund of its own.
+    fake_llm.reply = lambda _body: (" will refund all returned swimwear within a week. "
+                                    "We cannot refund worn items.")
+    warning = ("*promises what no one on the team offered*: `refund`: in none of the "
+               "request, the sources or the prompt; check the team offers it before approving")
+    draft, posted = await _flagged_then_approved(
+        tandem, "what's your return policy on swimwear?", warning, "unoffered_promise")
+    assert "offered" not in text_of(posted) and "will refund" in text_of(posted)
+    # A customer asking for one does not offer it ...
+    await slack.post("acme-shared", "carol", "Can I get a refund for my swimsuit?")
+    second = await slack.wait_for(lambda: _review_draft(tandem, after=draft["ts"]))
+    assert warning in text_of(second)
+    # ... a teammate asking for the reply in her thread does.
+    ts = await slack.post("acme-shared", "alice", "<@U0BOT> tell her we refund swimwear "
+                          "returned unworn", thread_ts=posted["thread_ts"])
+    third = await slack.wait_for(lambda: _review_draft(tandem, after=second["ts"]))
+    (request,) = [r for r in requests(tandem) if r.message_ts == ts]
+    assert request.job == "support" and request.author == "member"
+    assert "offered" not in text_of(third)
+    assert tandem.bot.services.metrics.registry.get_sample_value(
+        "tandem_drafts_flagged_total", {"job": "support", "flag": "unoffered_promise"}) == 2
+
+
+@pytest.mark.harness(channels={"support": ChannelPolicy(auto_post=["support"])})
+async def test_a_reply_promising_a_refund_waits_for_review_where_replies_post_unreviewed(
+        tandem: Harness, fake_llm: FakeLLM) -> None:
+    slack = tandem.slack
+    assert slack is not None
+    fake_llm.reply = lambda _body: " will refund the swimsuit today."
+    ts = await slack.post("support", "alice", "<@U0BOT> reply: what's your return policy "
+                          "on swimwear?")
+    held = await tandem.wait_draft("C0SUPPORT", ts, timeout=60)
+    assert "held for review" in text_of(held)
+    assert "but this one promises what no one on the team offered" in text_of(held)
+    assert await finals(tandem, "C0SUPPORT", ts) == []
+    # Where the teammate offered it, the reply posts.
+    ts = await slack.post("support", "alice", "<@U0BOT> reply: yes, we refund unworn "
+                          "swimwear")
+    posted = await wait_posted(tandem, "C0SUPPORT", ts)
+    assert "will refund" in text_of(posted) and "held for review" not in text_of(posted)
+
+
 async def test_a_reply_that_starts_over_after_signing_off_ends_at_its_sign_off(
         tandem: Harness, fake_llm: FakeLLM) -> None:
     slack = tandem.slack

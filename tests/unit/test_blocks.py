@@ -108,3 +108,10 @@ def test_a_provenance_line_names_the_first_five_invented_figures_and_counts_the_
                              route_reason="", invented_figures=[str(n) for n in range(8)])
     assert "*gives figures it was not given*: `0`, `1`, `2`, `3`, `4` and 3 more: in none" \
         in line
+
+
+def test_a_provenance_line_names_the_remedies_no_one_on_the_team_offered() -> None:
+    line = B.provenance_line(job="support", prompt="support", version="6", model="m",
+                             route_reason="", unoffered_promises=["refund", "free of charge"])
+    assert "*promises what no one on the team offered*: `refund`, `free of charge`: in none" \
+        in line
