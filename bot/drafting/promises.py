@@ -67,7 +67,7 @@ _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 def promises(text: str) -> list[str]:
     """The remedies `text` commits the team to, by name, each once, in order."""
     found: list[str] = []
-    for sentence in _SENTENCE.split(text):
+    for sentence in _SENTENCE.split(text.replace("’", "'")):
         if not _COMMITS.search(sentence) or _REFUSES.search(sentence):
             continue
         named = sorted((m.start(), name) for name, pattern in _REMEDY.items()
@@ -79,7 +79,8 @@ def promises(text: str) -> list[str]:
 def unoffered_promises(text: str, offered_by_team: Iterable[str]) -> tuple[str, ...]:
     """The remedies `text` promises that none of the team's texts (`offered`) names, in a
     sentence that does not refuse it ("Do not promise refunds" offers none)."""
-    seen = "\n".join(sentence for given in offered_by_team for sentence in _SENTENCE.split(given)
+    seen = "\n".join(sentence for given in offered_by_team
+                     for sentence in _SENTENCE.split(given.replace("’", "'"))
                      if not _REFUSES.search(sentence))
     return tuple(name for name in promises(text) if not _REMEDY[name].search(seen))
 

@@ -15,6 +15,7 @@ def test_remedies_the_team_commits_to_are_promises_by_name_in_order() -> None:
             "I can waive the restocking fee, and we'd be happy to ship it for free.")
     assert promises(text) == ["refund", "discount", "replacement", "waived fee",
                               "free of charge"]
+    assert promises("We’ll send you a new one.") == ["replacement"]
 
 
 @pytest.mark.parametrize("text", [
@@ -23,6 +24,7 @@ def test_remedies_the_team_commits_to_are_promises_by_name_in_order() -> None:
     "Our refund policy is on the website.",  # named, not promised
     "We will look into it and get back to you.",  # a commitment, but to no remedy
     "We will charge your credit card on shipping.",  # a card is no credit
+    "We can’t refund worn swimwear.",  # a typographer's apostrophe
 ])
 def test_a_refused_or_merely_named_remedy_is_no_promise(text: str) -> None:
     assert promises(text) == []
