@@ -89,8 +89,10 @@ class TextClassifier:
 
     def log_likelihoods(self, text: str) -> dict[str, float]:
         # Features never seen in training say nothing about the job; skipping
-        # them keeps long messages from drifting toward the smallest class.
-        feats = [f for f in features(text) if f in self._vocab]
+        # them keeps long messages from drifting toward the smallest class. Summed in
+        # sorted order: a set's order (the hash seed's) changed the sums' last bits from
+        # process to process.
+        feats = sorted(f for f in features(text) if f in self._vocab)
         # Dividing by sqrt(n) tempers the independence assumption; the extra
         # factor for very short texts ("ok", "hello") keeps a handful of
         # incidental n-grams from sounding certain, so context and the LLM
