@@ -23,7 +23,7 @@ from bot.drafting.context import (
     clean_request,
     search_query,
 )
-from bot.drafting.echo import frame_labels, without_echo
+from bot.drafting.echo import without_echo
 from bot.drafting.figures import (
     FIGURE_JOBS,
     INVENTED_FIGURE,
@@ -426,7 +426,7 @@ class DraftingService:
             if failure is not None:
                 raise failure
             cut = None  # why the model's text was cut short, if it was
-            trimmed = False  # lines echoing the prompt's frame dropped from its end
+            trimmed = False  # lines echoing the frame or introducing nothing dropped at its end
             if stream is None:
                 # Nothing relevant in the knowledge base: say so, invent nothing.
                 said = T.NO_SOURCES_IN.get(reply_language(request.text), T.NO_SOURCES)
@@ -445,8 +445,9 @@ class DraftingService:
                 ttft = await _stream_into(writer, stream, continues(messages), listing,
                                           script, loop, started)
                 text, usage = loop.text.strip(), stream.usage or {}
-                # Lines at its end that echo the prompt's frame ("(none)") go.
-                kept = without_echo(text, frame_labels(prompt.template))
+                # Lines at its end that echo the prompt's frame ("(none)") or introduce
+                # nothing ("Next steps:") go.
+                kept = without_echo(text)
                 if kept != text:
                     text, usage = kept, {**usage, "echo_chars": len(text) - len(kept)}
                     trimmed = True

@@ -9,7 +9,8 @@ stretch repeated to the end, which drafting cuts: `bot.drafting.loops`) or resta
 their opening again: a second reply, cut there too), the characters
 of unfinished last sentences that drafting leaves out of the others that ran to max_tokens,
 the drafts (and their characters) cut where they switched to a script the prompt does
-not use (`bot.drafting.scripts`), the drafts whose last lines echo the prompt's frame,
+not use (`bot.drafting.scripts`), the drafts whose last lines echo the prompt's frame or
+introduce nothing,
 which drafting drops (`bot.drafting.echo`), and the drafts giving an email address, link
 or phone number that nothing they were shown holds (`bot.drafting.contacts`), and the
 replies and answers stating figures nothing they were shown holds (`bot.drafting.figures`),
@@ -28,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.drafting.contacts import invented_contacts, shown
-from bot.drafting.echo import frame_labels, without_echo
+from bot.drafting.echo import without_echo
 from bot.drafting.figures import FIGURE_JOBS, figures_shown, invented_figures
 from bot.drafting.language import reply_language
 from bot.drafting.loops import LoopGuard, StreamCut, finished_part
@@ -137,10 +138,10 @@ async def main(args: argparse.Namespace) -> None:
                     row["script_cuts"] += 1
                     row["script_cut_chars"] += len(text) - len(script.text)
                 row["loops"] += looped and not guard.restarted
-                # Where drafting drops lines at the end that echo the prompt's frame.
+                # Where drafting drops lines at the end that echo the prompt's frame or
+                # introduce nothing.
                 kept = (script.text if script.cut else text).rstrip()
-                row["echo_trims"] += without_echo(
-                    kept, frame_labels(book.get(job).template)) != kept
+                row["echo_trims"] += without_echo(kept) != kept
                 # Where drafting flags contact details no one gave the model.
                 row["invented_contacts"] += bool(invented_contacts(
                     kept, shown(messages, sources)))
