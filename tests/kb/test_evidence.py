@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 from bot.kb.evidence import (
     MAX_CHARS,
     best_passage,
@@ -16,6 +11,7 @@ from bot.kb.evidence import (
     sentences,
 )
 from bot.review import blocks as B
+from tests.support.hash_seeds import outputs_under_hash_seeds
 
 HANDBOOK = """# Expense policy
 
@@ -187,9 +183,5 @@ def test_of_two_sentences_holding_equally_rare_words_the_first_wins_in_every_pro
         "a day with receipts.'}]\n"
         "print(best_sentence('what happens when the primary on-call doesn\\'t acknowledge a "
         "page?', src)[1])\n")
-    root = Path(__file__).resolve().parents[2]
-    said = {subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                           check=True, cwd=root, env={**os.environ, "PYTHONHASHSEED": str(seed),
-                                                      "PYTHONPATH": str(root)}).stdout.strip()
-            for seed in range(1, 9)}
-    assert said == {"Pages go to the primary on-call engineer first."}
+    assert outputs_under_hash_seeds(script, range(1, 9)) == \
+        {"Pages go to the primary on-call engineer first."}

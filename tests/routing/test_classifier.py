@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import random
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +12,7 @@ from bot.routing.classifier import TextClassifier, load_seeds
 from bot.routing.eval import row_input, score
 from bot.routing.features import normalize
 from bot.routing.router import RouteInput, Router
+from tests.support.hash_seeds import outputs_under_hash_seeds
 
 # Two sets written apart from the seeds and from each other, by different authors, in other
 # industries than dev: the second was written blind, without seeing any of this code or data.
@@ -135,9 +133,4 @@ def test_a_message_gets_the_same_scores_in_every_process() -> None:
         " 'hola, necesito ayuda con mi factura del mes pasado',"
         " 'draft a short announcement that the office is closed on friday']:\n"
         "    print(repr(sorted(c.log_likelihoods(text).items())))\n")
-    root = Path(__file__).resolve().parents[2]
-    said = {subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                           check=True, cwd=root, env={**os.environ, "PYTHONHASHSEED": str(seed),
-                                                      "PYTHONPATH": str(root)}).stdout
-            for seed in range(1, 7)}
-    assert len(said) == 1
+    assert len(outputs_under_hash_seeds(script, range(1, 7))) == 1
