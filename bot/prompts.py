@@ -154,6 +154,13 @@ def the_ask(messages: list[dict[str, Any]]) -> str | None:
     return str(last.get("content") or "") if last.get("role") == "user" else None
 
 
+def system_text(messages: list[dict[str, Any]]) -> str:
+    """The prompt's system text (`Prompt.render`'s first message), where a team states its
+    fixed facts, or "". Not its examples, which are made up."""
+    first = messages[0] if messages else {}
+    return str(first.get("content") or "") if first.get("role") == "system" else ""
+
+
 def continues(messages: list[dict[str, Any]]) -> str:
     """The opening the model is to continue (`Prompt.render`'s last message), or ""."""
     last = messages[-1] if messages else {}

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from bot.drafting.contacts import shown, without_contacts
-from bot.prompts import continues
+from bot.prompts import continues, system_text
 
 __all__ = ["FIGURE_JOBS", "INVENTED_FIGURE", "figures", "figures_shown", "invented_figures"]
 
@@ -82,8 +82,7 @@ def figures_shown(messages: list[dict[str, Any]],
     conversation, request and sources; `bot.drafting.contacts.shown`), the opening it
     continued, and the prompt's system text, where a team states its fixed figures (not
     its examples, which are made up)."""
-    system = [m["content"] for m in messages[:1] if m.get("role") == "system"]
-    return [*shown(messages, sources), continues(messages), *system]
+    return [*shown(messages, sources), continues(messages), system_text(messages)]
 
 
 def _key(figure: str) -> str:

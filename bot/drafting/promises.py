@@ -25,7 +25,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from bot.prompts import the_ask
+from bot.prompts import system_text, the_ask
 
 __all__ = ["PROMISE_JOBS", "UNOFFERED_PROMISE", "offered", "promises", "unoffered_promises"]
 
@@ -67,7 +67,7 @@ _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 def promises(text: str) -> list[str]:
     """The remedies `text` commits the team to, by name, each once, in order."""
     found: list[str] = []
-    for sentence in _SENTENCE.split(text.replace("’", "'")):
+    for sentence in _sentences(text):
         if not _COMMITS.search(sentence) or _REFUSES.search(sentence):
             continue
         named = sorted((m.start(), name) for name, pattern in _REMEDY.items()
@@ -79,10 +79,14 @@ def promises(text: str) -> list[str]:
 def unoffered_promises(text: str, offered_by_team: Iterable[str]) -> tuple[str, ...]:
     """The remedies `text` promises that none of the team's texts (`offered`) names, in a
     sentence that does not refuse it ("Do not promise refunds" offers none)."""
-    seen = "\n".join(sentence for given in offered_by_team
-                     for sentence in _SENTENCE.split(given.replace("’", "'"))
+    seen = "\n".join(sentence for given in offered_by_team for sentence in _sentences(given)
                      if not _REFUSES.search(sentence))
     return tuple(name for name in promises(text) if not _REMEDY[name].search(seen))
+
+
+def _sentences(text: str) -> list[str]:
+    """`text`'s sentences and lines, a typographer's apostrophe read as "'" ("We’ll")."""
+    return _SENTENCE.split(text.replace("’", "'"))
 
 
 def offered(messages: list[dict[str, Any]], sources: Iterable[Mapping[str, Any]] = (),
@@ -90,7 +94,6 @@ def offered(messages: list[dict[str, Any]], sources: Iterable[Mapping[str, Any]]
     """The team's words a reply's remedies may come from: the prompt's system text (not
     its examples, which are made up), the sources, and where a teammate (`author`
     "member") asked for it, the ask: their request and the thread's conversation."""
-    system = [m["content"] for m in messages[:1] if m.get("role") == "system"]
     ask = the_ask(messages) if author == "member" else None
-    return [*system, *(str(src.get("text") or "") for src in sources),
+    return [system_text(messages), *(str(src.get("text") or "") for src in sources),
             *([] if ask is None else [ask])]
