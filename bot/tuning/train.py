@@ -6,12 +6,17 @@ The adapter must load into vLLM at runtime, which sets three rules:
 - the directory holds `adapter_config.json` + `adapter_model.safetensors` only
   (no tokenizer files, so the server keeps using the base model's tokenizer).
 
-Training sees exactly what vLLM sees. The prompt is rendered by the model
-directory's own chat template with `add_generation_prompt=True` (the embedded
-template adds a one-shot example only when no model turn exists, so rendering
-the prompt *with* the answer would differ from inference), and the target is
-the reviewer's text followed by the end-of-turn token (`<end_of_turn>` for
-Gemma), so the model learns to stop. SFT rows are tokenized here and handed to
+Training sees exactly what vLLM saw. The prompt is rendered by the model
+directory's own chat template as the server rendered it for the draft: with
+`add_generation_prompt=True`, or, for a draft that began with its prompt's opening
+(a row's `opening`), as a model turn already begun (`continue_final_message`) and
+cut before the opening, which the target holds. The two differ by more than the
+opening: the embedded template adds a one-shot example only when no model turn
+exists, so a support reply (which has an opening) was served without it. Trained
+with it, an adapter of 2026-12-06 stopped after the sign-off it had learnt on all
+20 held-out prompts as trained and on 13 of 20 as served (it wrote "team." on the
+other 7). The target is the reviewer's text followed by the end-of-turn token
+(`<end_of_turn>` for Gemma), so the model learns to stop. SFT rows are tokenized here and handed to
 TRL as `input_ids` + `completion_mask` (loss on the answer only); DPO rows are
 handed over as the same rendered strings.
 
@@ -74,9 +79,23 @@ def stop_token(tokenizer: Any) -> str:
     return str(tokenizer.eos_token)
 
 
-def render_prompt(tokenizer: Any, messages: list[dict[str, Any]]) -> str:
-    """The prompt as the server renders it, without the BOS the tokenizer adds itself."""
-    text: str = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+def render_prompt(tokenizer: Any, messages: list[dict[str, Any]],
+                  opening: str | None = None) -> str:
+    """The prompt as the server rendered it, up to where the model's text begins, without
+    the BOS the tokenizer adds itself. With an `opening`, the server continued the model
+    turn it began; the text returned stops before the opening."""
+    if opening:
+        begun = [*messages, {"role": "assistant", "content": opening}]
+        text: str = tokenizer.apply_chat_template(
+            begun, continue_final_message=True, add_generation_prompt=False, tokenize=False)
+        # Templates trim a message's content; the rendering ends with what is left of it.
+        if not text.endswith(opening.strip()):
+            raise ConfigError(f"the chat template does not end a begun turn with its opening "
+                              f"{opening!r}")
+        text = text[: len(text) - len(opening.strip())]
+    else:
+        text = tokenizer.apply_chat_template(messages, add_generation_prompt=True,
+                                             tokenize=False)
     bos = tokenizer.bos_token
     return text[len(bos):] if bos and text.startswith(bos) else text
 
@@ -86,7 +105,8 @@ def sft_features(tokenizer: Any, row: dict[str, Any]) -> dict[str, list[int]]:
     messages = row["messages"]
     if not messages or messages[-1].get("role") != "assistant":
         raise ConfigError("an SFT row must end with the assistant's message")
-    prompt_ids = tokenizer(render_prompt(tokenizer, messages[:-1]))["input_ids"]
+    prompt_ids = tokenizer(render_prompt(tokenizer, messages[:-1], row.get("opening")))[
+        "input_ids"]
     target = str(messages[-1]["content"]).strip() + stop_token(tokenizer)
     target_ids = tokenizer(target, add_special_tokens=False)["input_ids"]
     return {"input_ids": prompt_ids + target_ids,
@@ -96,7 +116,7 @@ def sft_features(tokenizer: Any, row: dict[str, Any]) -> dict[str, list[int]]:
 def dpo_strings(tokenizer: Any, row: dict[str, Any]) -> dict[str, str]:
     """A TRL conversational preference row → standard strings rendered like the server."""
     stop = stop_token(tokenizer)
-    return {"prompt": render_prompt(tokenizer, row["prompt"]),
+    return {"prompt": render_prompt(tokenizer, row["prompt"], row.get("opening")),
             "chosen": str(row["chosen"][-1]["content"]).strip() + stop,
             "rejected": str(row["rejected"][-1]["content"]).strip() + stop}
 

@@ -59,6 +59,8 @@ async def test_a_reply_starts_with_the_prompts_opening_in_the_customers_language
     ((_job, row),) = rows_for(examples_for_decision(decision_record(tandem)), "sft")
     assert row["messages"][-2]["role"] == "user"
     assert row["messages"][-1] == {"role": "assistant", "content": reply}
+    # … and the row says how the model's turn began, for training to render it the same.
+    assert row["opening"] == "Hallo, danke für Ihre Nachricht. Wir"
 
 
 async def test_a_customer_writing_in_russian_gets_a_reply_opened_in_russian_not_english(

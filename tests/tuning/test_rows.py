@@ -120,6 +120,29 @@ def test_record_without_prompt_messages_yields_nothing() -> None:
     assert examples_for_decision(DecisionRecord("approved", "support", [], DRAFT)) == []
 
 
+@pytest.mark.parametrize(("verdict", "final"), [("approved", None), ("edited", FINAL),
+                                               ("rejected", None)])
+def test_a_draft_begun_with_an_opening_keeps_it_in_trainer_rows_not_openai_rows(
+        verdict: str, final: str | None) -> None:
+    opening = "Hi, thanks for reaching out. We"
+    begun = DecisionRecord(verdict, "support",
+                           [*PROMPT, {"role": "assistant", "content": opening}], DRAFT, final)
+    for fmt in FORMATS:
+        for row in rows(begun, fmt):
+            assert row.get("opening") == (None if fmt.startswith("openai") else opening)
+            assert set(row) - {"opening"} == KEYS[fmt]
+    # A draft without an opening says nothing of one.
+    assert all("opening" not in row for fmt in FORMATS for row in rows(record(verdict, final), fmt))
+
+
+def test_a_kept_regeneration_begun_with_an_opening_keeps_it() -> None:
+    opening = "Hi, thanks for reaching out. We"
+    kept = DecisionRecord("approved", "support",
+                          [*PROMPT, {"role": "assistant", "content": opening}], DRAFT)
+    (row,) = [r for e in examples_for_regeneration(kept, "older") if (r := render(e, "dpo"))]
+    assert row["opening"] == opening and row["prompt"] == PROMPT
+
+
 def test_prompt_side_keeps_role_and_content_only() -> None:
     messages = [{"role": "user", "content": [{"type": "text", "text": "hi"}], "name": "x"}]
     assert prompt_side(messages) == [{"role": "user", "content": "hi"}]

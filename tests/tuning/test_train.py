@@ -20,6 +20,8 @@ PROMPT = [
     {"role": "user", "content": "Customer message: my invoice is wrong"},
 ]
 FINAL = "Sorry about that, we will fix it.\n\n— The Tandem team"
+OPENING = "Hi, thanks for reaching out to us. We"
+BEGUN_FINAL = "Hi, thanks for reaching out to us. We will fix the invoice.\n\n— The Tandem team"
 
 
 def _model_dir() -> Path:
@@ -59,6 +61,46 @@ def test_sft_targets_are_the_answer_and_the_end_of_turn_token(tokenizer: Any) ->
     target = [t for t, m in zip(features["input_ids"], features["completion_mask"], strict=True)
               if m]
     assert tokenizer.decode(target) == FINAL + "<end_of_turn>"
+
+
+def begun_record(verdict: str = "edited") -> DecisionRecord:
+    """A support draft the server began with the prompt's opening, as the bot stores it."""
+    messages = [*PROMPT, {"role": "assistant", "content": OPENING}]
+    return DecisionRecord(verdict, "support", messages, OPENING + " are on it.", BEGUN_FINAL)
+
+
+def served_begun(tokenizer: Any) -> list[int]:
+    """The tokens vLLM fed the model for a draft begun with OPENING."""
+    begun = [*PROMPT, {"role": "assistant", "content": OPENING}]
+    ids: list[int] = tokenizer.apply_chat_template(
+        begun, continue_final_message=True, add_generation_prompt=False, tokenize=True,
+        return_dict=True)["input_ids"]
+    return ids
+
+
+def test_sft_prompt_of_a_draft_begun_with_an_opening_is_the_begun_turn_the_server_fed(
+        tokenizer: Any) -> None:
+    row = render(examples_for_decision(begun_record())[0], "sft")
+    assert row is not None
+    features = sft_features(tokenizer, row)
+    served = served_begun(tokenizer)
+    # The server's tokens, opening included, then the reviewer's words after it.
+    assert features["input_ids"][:len(served)] == served
+    n_prompt = features["completion_mask"].index(1)
+    prompt_text = tokenizer.decode(features["input_ids"][:n_prompt])
+    # Served as a begun turn, the prompt had no one-shot example: neither has training.
+    assert "build is green" not in prompt_text and prompt_text.endswith("<start_of_turn>model\n")
+    target = [t for t, m in zip(features["input_ids"], features["completion_mask"], strict=True)
+              if m]
+    assert tokenizer.decode(target) == BEGUN_FINAL + "<end_of_turn>"
+
+
+def test_dpo_prompt_of_a_draft_begun_with_an_opening_is_the_begun_turn(tokenizer: Any) -> None:
+    (pair,) = [r for e in examples_for_decision(begun_record()) if (r := render(e, "dpo"))]
+    strings = dpo_strings(tokenizer, pair)
+    served = tokenizer.decode(served_begun(tokenizer))
+    assert tokenizer.bos_token + strings["prompt"] + OPENING == served
+    assert strings["chosen"] == BEGUN_FINAL + "<end_of_turn>"
 
 
 def test_dpo_strings_render_the_prompt_once_without_bos(tokenizer: Any) -> None:
