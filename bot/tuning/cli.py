@@ -16,6 +16,7 @@ from typing import Any
 
 from bot.errors import ConfigError
 from bot.settings import load_settings
+from bot.tuning.train import DEFAULT_MAX_LENGTH
 
 __all__ = ["parse_since", "register"]
 
@@ -72,8 +73,12 @@ def _train(args: argparse.Namespace) -> int:
         engine.dispose()
     plan = TrainPlan(fmt=args.format, base=Path(args.base or _default_base()), data=Path(data),
                      out=Path(args.out), epochs=args.epochs, rank=args.rank,
-                     max_lora_rank=args.max_lora_rank, learning_rate=args.lr)
+                     max_lora_rank=args.max_lora_rank, learning_rate=args.lr,
+                     max_length=args.max_length)
     summary = train(plan)
+    if summary["skipped_too_long"]:
+        _say(f"skipped {summary['skipped_too_long']} rows longer than --max-length "
+             f"{plan.max_length} tokens (cut, they would lose their answer)")
     _say(f"adapter written to {plan.out} in {summary['train_seconds']} s "
          f"(loss {summary['train_loss']:.3f}, {summary['rows']} rows)")
     return 0
@@ -161,6 +166,8 @@ def register(subparsers: Any) -> None:
     t.add_argument("--rank", type=int, default=16)
     t.add_argument("--max-lora-rank", type=int, default=16, help="the server's --max-lora-rank")
     t.add_argument("--lr", type=float, default=2e-4)
+    t.add_argument("--max-length", type=int, default=DEFAULT_MAX_LENGTH,
+                   help="longest row in tokens; longer ones are skipped and counted")
     t.set_defaults(func=_train)
     d = tsub.add_parser("deploy", help="load an adapter into the running vLLM")
     d.add_argument("name", nargs="?", help="versioned name, e.g. tandem-v2 (prefix with --next)")

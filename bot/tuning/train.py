@@ -34,10 +34,14 @@ from typing import Any
 
 from bot.errors import ConfigError
 
-__all__ = ["TrainPlan", "dpo_strings", "load_rows", "render_prompt", "sft_features", "stop_token",
-           "train"]
+__all__ = ["TrainPlan", "dpo_strings", "fitting", "load_rows", "render_prompt", "sft_features",
+           "stop_token", "train"]
 
 DEFAULT_MAX_LORA_RANK = 16
+# The embedded server's --max-model-len: no draft it served was longer. TRL cuts a longer
+# row from the right, which drops the answer and its stop token, so such rows are skipped
+# and counted instead. Batches are padded to their longest row, not to this.
+DEFAULT_MAX_LENGTH = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +55,7 @@ class TrainPlan:
     max_lora_rank: int = DEFAULT_MAX_LORA_RANK
     learning_rate: float = 2e-4
     batch_size: int = 4
-    max_length: int = 1024
+    max_length: int = DEFAULT_MAX_LENGTH
     seed: int = 0
 
     def check(self) -> None:
@@ -113,6 +117,15 @@ def sft_features(tokenizer: Any, row: dict[str, Any]) -> dict[str, list[int]]:
             "completion_mask": [0] * len(prompt_ids) + [1] * len(target_ids)}
 
 
+def fitting(rows: list[dict[str, Any]], lengths: list[int],
+            max_length: int) -> tuple[list[dict[str, Any]], int]:
+    """The rows of at most `max_length` tokens, and how many were longer."""
+    kept = [row for row, n in zip(rows, lengths, strict=True) if n <= max_length]
+    if not kept:
+        raise ConfigError(f"every row is longer than --max-length {max_length} tokens")
+    return kept, len(rows) - len(kept)
+
+
 def dpo_strings(tokenizer: Any, row: dict[str, Any]) -> dict[str, str]:
     """A TRL conversational preference row → standard strings rendered like the server."""
     stop = stop_token(tokenizer)
@@ -151,7 +164,8 @@ def train(plan: TrainPlan) -> dict[str, Any]:
     if plan.fmt == "sft":
         from trl import SFTConfig, SFTTrainer  # type: ignore[attr-defined]
 
-        data = [sft_features(tokenizer, r) for r in rows]
+        data, too_long = fitting(features := [sft_features(tokenizer, r) for r in rows],
+                                 [len(f["input_ids"]) for f in features], plan.max_length)
         stop_id = tokenizer.convert_tokens_to_ids(stop_token(tokenizer))
         if data[0]["input_ids"][-1] != stop_id:  # the model would never learn to stop
             raise ConfigError("the end-of-turn token is not the last training target")
@@ -163,9 +177,12 @@ def train(plan: TrainPlan) -> dict[str, Any]:
     else:
         from trl import DPOConfig, DPOTrainer  # type: ignore[attr-defined]
 
+        pairs = [dpo_strings(tokenizer, r) for r in rows]
+        pairs, too_long = fitting(pairs, [_pair_length(tokenizer, p) for p in pairs],
+                                  plan.max_length)
         trainer = DPOTrainer(
             model=model, processing_class=tokenizer,
-            train_dataset=Dataset.from_list([dpo_strings(tokenizer, r) for r in rows]),
+            train_dataset=Dataset.from_list(pairs),
             peft_config=lora, args=DPOConfig(**common, max_length=plan.max_length),
         )
     result = trainer.train()
@@ -178,11 +195,19 @@ def train(plan: TrainPlan) -> dict[str, Any]:
         raise ConfigError("the adapter carries modules_to_save, which vLLM refuses")
     summary = {
         **{k: str(v) if isinstance(v, Path) else v for k, v in asdict(plan).items()},
-        "rows": len(rows), "train_seconds": round(seconds, 1),
+        "rows": len(rows) - too_long, "skipped_too_long": too_long,
+        "train_seconds": round(seconds, 1),
         "train_loss": float(result.training_loss),
     }
     (plan.out / "tandem_training.json").write_text(json.dumps(summary, indent=2), "utf-8")
     return summary
+
+
+def _pair_length(tokenizer: Any, pair: dict[str, str]) -> int:
+    """Tokens of the prompt and the longer answer, with the BOS the tokenizer adds."""
+    prompt = len(tokenizer(pair["prompt"])["input_ids"])
+    return prompt + max(len(tokenizer(pair[k], add_special_tokens=False)["input_ids"])
+                        for k in ("chosen", "rejected"))
 
 
 def _has_cuda() -> bool:

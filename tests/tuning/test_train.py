@@ -13,7 +13,7 @@ import pytest
 
 from bot.errors import ConfigError
 from bot.tuning.rows import DecisionRecord, examples_for_decision, render
-from bot.tuning.train import TrainPlan, dpo_strings, render_prompt, sft_features
+from bot.tuning.train import TrainPlan, dpo_strings, fitting, render_prompt, sft_features
 
 PROMPT = [
     {"role": "system", "content": "You draft replies for the support team."},
@@ -122,6 +122,20 @@ def test_trl_reads_our_rows_as_conversational(tokenizer: Any, fmt: str) -> None:
     assert rows and all(data_utils.is_conversational(r) for r in rows)
     templated = data_utils.maybe_apply_chat_template(rows[0], tokenizer)
     assert all(isinstance(v, str) for k, v in templated.items() if k != "label")
+
+
+def test_rows_longer_than_max_length_are_skipped_and_counted_not_cut(tokenizer: Any) -> None:
+    long_record = DecisionRecord("edited", "support",
+                                 [PROMPT[0], {"role": "user", "content": "invoice " * 300}],
+                                 "Sorry.", FINAL)
+    rows = [sft_row(), render(examples_for_decision(long_record)[0], "sft")]
+    features = [sft_features(tokenizer, r) for r in rows if r is not None]
+    lengths = [len(f["input_ids"]) for f in features]
+    assert lengths[0] < 100 < 300 < lengths[1]
+    kept, skipped = fitting(features, lengths, max_length=100)
+    assert kept == features[:1] and skipped == 1
+    with pytest.raises(ConfigError, match="every row is longer than --max-length 20"):
+        fitting(features, lengths, max_length=20)
 
 
 def test_plan_refuses_rank_above_the_servers_max(tmp_path: Path) -> None:
