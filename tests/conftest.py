@@ -14,13 +14,15 @@ pytest_plugins = [
 ]
 
 _KEEP_PREFIXES = ("SLACK_", "TANDEM_")
+# Knobs of the tests themselves, never read by settings (the learning-loop proof's).
+_TEST_KNOBS = ("TANDEM_MODEL_CACHE", "TANDEM_PROOF_")
 
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Settings read the environment: no test may see a developer's tokens or URLs."""
     for name in list(os.environ):
-        if name.startswith(_KEEP_PREFIXES) and name != "TANDEM_MODEL_CACHE":
+        if name.startswith(_KEEP_PREFIXES) and not name.startswith(_TEST_KNOBS):
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     yield

@@ -16,11 +16,9 @@ that drafts the way they edit, measured with `tandem stats`.
 The support prompt runs without its few-shot example and with short drafts, to keep CPU
 training and generation within minutes, sampled at temperature 0.2 in both phases.
 Training runs 8 epochs: after 5, a clean-clone CI run of 2026-12-04 signed 4 of 20
-held-out drafts "— The Tandem Team" (capital T) and missed the 80 % goal; after 7, five
-runs signed 20, 19, 19, 14 and 20 of 20, the 14 (CI, 2026-12-06) for an adapter that
-signed off and went on to write a second reply, as if it had not learnt to stop there.
-Drafts now end where the model writes its opening again (`LoopGuard`, for every draft),
-so such a reply ends at its sign-off.
+held-out drafts "— The Tandem Team" (capital T) and missed the 80 % goal. Later misses
+(14 and 13 of 20) came from training on a prompt the server never showed: see
+`bot.tuning.train` on openings.
 Results: JSON on stdout and in `$TANDEM_PROOF_JSON` (default
 `.data/learning_loop_proof.json`).
 """
@@ -33,7 +31,6 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -58,10 +55,11 @@ pytestmark = [pytest.mark.vllm, pytest.mark.slow, pytest.mark.timeout(3600)]
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def short_support_prompts(max_tokens: int) -> Path:
+def short_support_prompts(folder: Path, max_tokens: int) -> Path:
     """The support prompt, short, so CPU training stays in minutes; only the draft length
     differs between phases, never the messages the model sees."""
-    out = Path(tempfile.mkdtemp(prefix="tandem-proof-prompts-"))
+    out = folder / f"prompts-{max_tokens}"
+    out.mkdir()
     for path in default_prompt_dir().glob("*.yaml"):
         data = yaml.safe_load(path.read_text())
         if data["name"] == "support":
@@ -132,7 +130,7 @@ async def test_reviewer_edits_in_slack_teach_an_adapter_the_sign_off(
     started = time.monotonic()
     timings: dict[str, float] = {}
     n_train = int(os.environ.get("TANDEM_PROOF_TRAIN", "64"))
-    overrides = {"tandem_prompts_dir": short_support_prompts(40),
+    overrides = {"tandem_prompts_dir": short_support_prompts(tmp_path, 40),
                  "llm_timeouts": LLMTimeouts(first_token=900, idle=600, total=1800),
                  "draft_expiry_seconds": 86400.0}
     h = await Harness(tmp=tmp_path, llm_url=vllm_server.base_url, llm_model=vllm_server.model,
@@ -167,7 +165,7 @@ async def test_reviewer_edits_in_slack_teach_an_adapter_the_sign_off(
         h.settings_overrides["traffic"] = {"support": {name: 1.0}}
         # Room to reach the sign-off: the reviewer's replies were up to ~30 tokens + it,
         # and a sampled draft may run longer before it signs off.
-        h.settings_overrides["tandem_prompts_dir"] = short_support_prompts(128)
+        h.settings_overrides["tandem_prompts_dir"] = short_support_prompts(tmp_path, 128)
         await h.restart_bot()
         held = asks(HELD_OUT_TOPICS)
         await ask_all(h, held)
