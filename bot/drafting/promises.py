@@ -38,7 +38,8 @@ PROMISE_JOBS = frozenset({"support"})
 # Each remedy by the name the reviewer sees, and the words that name it.
 _REMEDIES = {
     "refund": r"refund\w*|money back",
-    "replacement": r"replac\w*|re-?ship\w*|re-?send\w*|send (?:you )?(?:a |another )?new",
+    "replacement": r"replac\w*|re-?ship\w*|re-?send\w*"
+                   r"|send(?:s|ing)? (?:you |them |him |her )?(?:a |another )?new",
     "reimbursement": r"reimburs\w*",
     "compensation": r"compensat\w*",
     "credit": r"credit(?:s|ed)?\b(?! card)",
@@ -55,9 +56,15 @@ _COMMITS = re.compile(
     r"\b(?:we(?:'ll| will| shall| can| are going to|'re going to| are happy to|'re happy to"
     r"|'d be happy to| would be happy to| have (?:already )?(?:issued|processed|sent|"
     r"arranged|approved))|i(?:'ll| will| can| have (?:already )?(?:issued|processed|sent))"
+    r"|(?:we(?:'re| are)|i(?:'m| am)) (?:now |already )?(?:sending|issuing|processing|"
+    r"refunding|arranging|crediting|waiving|offering|giving)"
     r"|you(?:'ll| will) (?:receive|get|be (?:refunded|reimbursed|compensated|credited|sent))"
     r"|will be (?:issued|refunded|reimbursed|credited|sent|processed|replaced|waived))\b",
     re.IGNORECASE)
+# A remedy's word before one of these names a thing, not the remedy: "we will send you a
+# refund request form" promises a form.
+_NAMES_A_THING = re.compile(r"\s+(?:request|policy|policies|form|process|application|claim|"
+                            r"status|ticket|procedure)s?\b", re.IGNORECASE)
 # A sentence that refuses or doubts a remedy promises none.
 _REFUSES = re.compile(r"\b(?:not|cannot|unable|never|no longer|unfortunately)\b|n't\b",
                       re.IGNORECASE)
@@ -70,10 +77,18 @@ def promises(text: str) -> list[str]:
     for sentence in _sentences(text):
         if not _COMMITS.search(sentence) or _REFUSES.search(sentence):
             continue
-        named = sorted((m.start(), name) for name, pattern in _REMEDY.items()
-                       if (m := pattern.search(sentence)))
+        named = sorted((at, name) for name, pattern in _REMEDY.items()
+                       if (at := _promised_at(pattern, sentence)) is not None)
         found += [name for _, name in named if name not in found]
     return found
+
+
+def _promised_at(remedy: re.Pattern[str], sentence: str) -> int | None:
+    """Where `sentence` first names the remedy itself, not a thing named after it."""
+    for m in remedy.finditer(sentence):
+        if not _NAMES_A_THING.match(sentence, m.end()):
+            return m.start()
+    return None
 
 
 def unoffered_promises(text: str, offered_by_team: Iterable[str]) -> tuple[str, ...]:

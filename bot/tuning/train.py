@@ -9,16 +9,16 @@ The adapter must load into vLLM at runtime, which sets three rules:
 Training sees exactly what vLLM saw. The prompt is rendered by the model
 directory's own chat template as the server rendered it for the draft: with
 `add_generation_prompt=True`, or, for a draft that began with its prompt's opening
-(a row's `opening`), as a model turn already begun (`continue_final_message`) and
-cut before the opening, which the target holds. The two differ by more than the
-opening: the embedded template adds a one-shot example only when no model turn
-exists, so a support reply (which has an opening) was served without it. Trained
-with it, an adapter of 2026-12-06 stopped after the sign-off it had learnt on all
-20 held-out prompts as trained and on 13 of 20 as served (it wrote "team." on the
-other 7). The target is the reviewer's text followed by the end-of-turn token
-(`<end_of_turn>` for Gemma), so the model learns to stop. SFT rows are tokenized here and handed to
-TRL as `input_ids` + `completion_mask` (loss on the answer only); DPO rows are
-handed over as the same rendered strings.
+(a row's `opening`), as a model turn already begun (`continue_final_message`), cut
+before the opening; the target holds the reviewer's text, opening and all (or as the
+reviewer rewrote it). The two renderings differ by more than the opening: the embedded
+template adds a one-shot example only when no model turn exists, so a support reply
+(which has an opening) was served without it. Trained with it, an adapter of 2026-12-06
+stopped after the sign-off it had learnt on all 20 held-out prompts as trained, and on
+13 of 20 as served (it wrote "team." on the other 7). The target ends with the
+end-of-turn token (`<end_of_turn>` for Gemma), so the model learns to stop. SFT rows are
+tokenized here and handed to TRL as `input_ids` + `completion_mask` (loss on the answer
+only); DPO rows are handed over as the same rendered strings.
 
 On CPU (the embedded Gemma 3 270M) this runs in float32 and takes minutes; on a
 GPU the same code trains the production model (pass `--base`).
@@ -164,8 +164,9 @@ def train(plan: TrainPlan) -> dict[str, Any]:
     if plan.fmt == "sft":
         from trl import SFTConfig, SFTTrainer  # type: ignore[attr-defined]
 
-        data, too_long = fitting(features := [sft_features(tokenizer, r) for r in rows],
-                                 [len(f["input_ids"]) for f in features], plan.max_length)
+        features = [sft_features(tokenizer, r) for r in rows]
+        data, too_long = fitting(features, [len(f["input_ids"]) for f in features],
+                                 plan.max_length)
         stop_id = tokenizer.convert_tokens_to_ids(stop_token(tokenizer))
         if data[0]["input_ids"][-1] != stop_id:  # the model would never learn to stop
             raise ConfigError("the end-of-turn token is not the last training target")

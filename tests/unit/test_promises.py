@@ -16,6 +16,11 @@ def test_remedies_the_team_commits_to_are_promises_by_name_in_order() -> None:
     assert promises(text) == ["refund", "discount", "replacement", "waived fee",
                               "free of charge"]
     assert promises("We’ll send you a new one.") == ["replacement"]
+    # A commitment under way is one too.
+    assert promises("I am sending them a new one today.") == ["replacement"]
+    assert promises("We're issuing a refund for the second charge.") == ["refund"]
+    # A thing named after a remedy hides no remedy named after it in the same sentence.
+    assert promises("We will send the refund form and a full refund.") == ["refund"]
 
 
 @pytest.mark.parametrize("text", [
@@ -25,6 +30,9 @@ def test_remedies_the_team_commits_to_are_promises_by_name_in_order() -> None:
     "We will look into it and get back to you.",  # a commitment, but to no remedy
     "We will charge your credit card on shipping.",  # a card is no credit
     "We can’t refund worn swimwear.",  # a typographer's apostrophe
+    "We will send you a refund request form.",  # a form, named after the remedy
+    "I will check the status of your replacement claim.",
+    "We are processing your request and will reply today.",  # under way, but no remedy
 ])
 def test_a_refused_or_merely_named_remedy_is_no_promise(text: str) -> None:
     assert promises(text) == []
