@@ -13,7 +13,8 @@ pytest_plugins = [
     if (Path(__file__).parent / "support" / (name.rsplit(".", 1)[1] + ".py")).exists()
 ]
 
-_KEEP_PREFIXES = ("SLACK_", "TANDEM_")
+# Variables settings read: each test starts without them.
+_SETTINGS_PREFIXES = ("SLACK_", "TANDEM_")
 # Knobs of the tests themselves, never read by settings (the learning-loop proof's).
 _TEST_KNOBS = ("TANDEM_MODEL_CACHE", "TANDEM_PROOF_")
 
@@ -22,7 +23,7 @@ _TEST_KNOBS = ("TANDEM_MODEL_CACHE", "TANDEM_PROOF_")
 def clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Settings read the environment: no test may see a developer's tokens or URLs."""
     for name in list(os.environ):
-        if name.startswith(_KEEP_PREFIXES) and not name.startswith(_TEST_KNOBS):
+        if name.startswith(_SETTINGS_PREFIXES) and not name.startswith(_TEST_KNOBS):
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     yield
