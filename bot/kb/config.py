@@ -7,12 +7,14 @@ environment-free defaults apply):
 - `tandem_embed_base_url` + `tandem_embed_model` (+ `tandem_embed_api_key`):
   an OpenAI-compatible `/v1/embeddings` endpoint instead of the local model.
 - `tandem_embed_max_seq_length`: tokens of each chunk embedded. The local model's
-  default is 112 (`LOCAL_WINDOW`: on CPU, about 10 % faster than the 128 all-MiniLM-L6-v2
-  was trained with, at the same recall); an endpoint's is 128, sent as vLLM's
-  `truncate_prompt_tokens`. Part of the embedder's name, so a change re-embeds.
-- `tandem_embed_precision`: `auto` (`auto_precision()`: int8 through ONNX Runtime on
-  CPUs with int8 dot products and no AMX, else bfloat16 where the CPU has it natively,
-  else fp32), `fp32`, `bf16` or `int8`. Also part of the name.
+  default follows the CPU (`auto_window()`): 112 where it multiplies int8 or bfloat16
+  natively (about 10 % faster than the 128 all-MiniLM-L6-v2 was trained with, at the
+  same recall), 64 on AVX2 alone (twice as fast, a little less recall); an endpoint's
+  is 128, sent as vLLM's `truncate_prompt_tokens`. Part of the embedder's name, so a
+  change re-embeds.
+- `tandem_embed_precision`: `auto` (`auto_precision()`: bfloat16 on CPUs with AMX, else
+  int8 through ONNX Runtime, else bfloat16 where the CPU has it natively, else fp32),
+  `fp32`, `bf16` or `int8`. Also part of the name.
 - `tandem_embed_tail_vectors` (default off): the local embedder also embeds the text
   of each chunk past its first window (`bot.kb.tails`): better recall on long
   documents, about half the ingest rate. Also part of the name.
@@ -25,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.errors import ConfigError
-from bot.kb.embedding import LOCAL_WINDOW, Embedder, HttpEmbedder, LocalEmbedder
+from bot.kb.embedding import Embedder, HttpEmbedder, LocalEmbedder
 from bot.kb.store_base import Store
 
 if TYPE_CHECKING:
@@ -82,7 +84,8 @@ def build_embedder(settings: Settings, *, session: Any = None) -> tuple[Embedder
         raise ConfigError("no local embedding model here (tandem[kb] is not installed): set "
                           "TANDEM_EMBED_BASE_URL and TANDEM_EMBED_MODEL to an embeddings "
                           "endpoint, such as vLLM with --runner pooling")
-    seq = int(getattr(settings, "tandem_embed_max_seq_length", None) or LOCAL_WINDOW)
+    seq = getattr(settings, "tandem_embed_max_seq_length", None)  # None: the CPU decides
     precision = str(getattr(settings, "tandem_embed_precision", None) or "auto")
     tails = bool(getattr(settings, "tandem_embed_tail_vectors", False))
-    return LocalEmbedder(max_seq_length=seq, precision=precision, tails=tails), None
+    return LocalEmbedder(max_seq_length=int(seq) if seq else None, precision=precision,
+                         tails=tails), None

@@ -28,8 +28,8 @@ from bot.kb.tails import tail_starts
 from bot.kb.threads import single_thread
 
 __all__ = ["EmbeddingError", "Embedder", "LocalEmbedder", "HttpEmbedder", "auto_precision",
-           "cpu_has_bf16", "default_model_path", "local_model_of", "english_only",
-           "LOCAL_WINDOW"]
+           "auto_window", "cpu_has_bf16", "default_model_path", "local_model_of", "english_only",
+           "FAST_WINDOW", "LOCAL_WINDOW"]
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +38,10 @@ log = logging.getLogger(__name__)
 # at 94-98 chunks/s against 86-89, with recall@5 within noise on all four (README).
 # An endpoint keeps 128.
 LOCAL_WINDOW = 112
+# ...and on a CPU that multiplies neither int8 nor bfloat16 natively (AVX2 alone), where
+# 112 tokens ingest at 57-62 chunks/s even in int8: 64 tokens go in at 117-123, for one
+# question of 94 on the Node.js/npm docs and 0.026 of COVID-QA's chunk recall@5 (README).
+FAST_WINDOW = 64
 
 
 class EmbeddingError(RuntimeError):
@@ -107,22 +111,38 @@ def cpu_has_bf16(flags: str | None = None) -> bool:
     return " avx512_bf16" in flags or " amx_bf16" in flags
 
 
+def _native_low_precision(flags: str) -> bool:
+    """The CPU has int8 dot products (AVX512-VNNI, AVX-VNNI; Arm's dot product
+    instructions, `asimddp`) or multiplies bfloat16 (AVX512-BF16, AMX)."""
+    return any(f" {flag}" in flags for flag in ("avx512_vnni", "avx_vnni", "asimddp",
+                                                 "avx512_bf16", "amx_bf16"))
+
+
 def auto_precision(*, int8: bool = True) -> str:
     """The bulk precision `auto` stands for on this CPU (`int8=False`: the choice when
     the int8 export cannot be had).
 
     - AMX: `bf16`, which its tiles multiply (120-171 chunks/s measured on one).
-    - int8 dot products (AVX512-VNNI, AVX-VNNI) and ONNX Runtime installed: `int8`.
-      On the AMD host with AVX512-BF16 and VNNI it ingests 115-118 chunks/s against
-      bf16's 82-89, with recall@5 within a question or two on every measured set.
+    - Else `int8` through ONNX Runtime where it is installed. With int8 dot products
+      (the AMD host: AVX512-BF16 and VNNI) it ingests 115-118 chunks/s against bf16's
+      82-89; with AVX2 alone (an AMD EPYC host) 57-62 against fp32's 39-45 and
+      emulated bf16's 6, at a cosine of 0.98-0.99 to fp32 and recall@5 within a
+      question or two on every measured set.
     - Else bfloat16 where the CPU has it natively, else fp32.
     """
     flags = _cpu_flags()
     if " amx_bf16" in flags:
         return "bf16"
-    if int8 and (" avx512_vnni" in flags or " avx_vnni" in flags) and _onnx_installed():
+    if int8 and _onnx_installed():
         return "int8"
     return "bf16" if cpu_has_bf16(flags) else "fp32"
+
+
+def auto_window() -> int:
+    """The tokens of each chunk the local model embeds by default on this CPU:
+    `LOCAL_WINDOW` where it multiplies int8 or bfloat16 natively, else `FAST_WINDOW`,
+    which keeps ingest above 100 chunks/s on 2 cores."""
+    return LOCAL_WINDOW if _native_low_precision(_cpu_flags()) else FAST_WINDOW
 
 
 def _onnx_installed() -> bool:
@@ -143,7 +163,7 @@ def local_model_of(name: str | None) -> str | None:
 
 
 class LocalEmbedder:
-    """sentence-transformers on CPU; `max_seq_length` (default `LOCAL_WINDOW`) trades
+    """sentence-transformers on CPU; `max_seq_length` (default `auto_window()`) trades
     recall for speed.
 
     The model runs without `SentenceTransformer.encode()`'s per-call machinery: the
@@ -158,12 +178,13 @@ class LocalEmbedder:
       or two of bfloat16 on the measured sets (README).
     """
 
-    def __init__(self, model_path: str | None = None, *, max_seq_length: int = LOCAL_WINDOW,
+    def __init__(self, model_path: str | None = None, *, max_seq_length: int | None = None,
                  batch_size: int = 32, threads: int | None = None,
                  precision: str = "auto", tails: bool = False) -> None:
         if precision not in ("auto", "fp32", "bf16", "int8"):
             raise ValueError(f"precision {precision!r}: use auto, fp32, bf16 or int8")
         self._path = model_path
+        max_seq_length = max_seq_length or auto_window()
         self._max_seq_length = max_seq_length
         self._batch_size = batch_size
         self._threads = threads

@@ -16,7 +16,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from bot.kb.embedding import LOCAL_WINDOW, Embedder, LocalEmbedder
+from bot.kb.embedding import Embedder, LocalEmbedder
 from bot.kb.evaluation import (
     EvalQuery,
     QueryCache,
@@ -109,7 +109,8 @@ def main() -> None:
     parser.add_argument("--data", default=str(ROOT / ".data/bench/covid_qa_eval"))
     parser.add_argument("--index", default=str(ROOT / ".data/bench/covid.sqlite"))
     parser.add_argument("--fresh", action="store_true")
-    parser.add_argument("--max-seq-length", type=int, default=LOCAL_WINDOW)
+    parser.add_argument("--max-seq-length", type=int, default=None,
+                        help="tokens embedded per chunk (default: what this CPU gets)")
     parser.add_argument("--precision", choices=["auto", "fp32", "bf16", "int8"],
                         default="auto", help="the local embedder's bulk precision")
     parser.add_argument("--tails", action="store_true",

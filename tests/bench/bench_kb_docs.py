@@ -22,7 +22,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.kb.embedding import LOCAL_WINDOW, LocalEmbedder
+from bot.kb.embedding import LocalEmbedder
 from bot.kb.evaluation import evaluate, load_queries
 from bot.kb.ranking import RankParams
 from tests.bench.bench_kb_covid import open_index
@@ -54,7 +54,7 @@ async def run(args: argparse.Namespace) -> int:
 
 
 async def run_set(data: Path, name: str, precision: str = "auto", tails: bool = False,
-                  window: int = LOCAL_WINDOW) -> None:
+                  window: int | None = None) -> None:
     corpus = data / f"{name}_corpus.jsonl"
     made = subprocess.run([sys.executable, str(ROOT / "scripts/docs_eval_set.py"), str(corpus),
                            name], capture_output=True, text=True)
@@ -91,8 +91,8 @@ def main() -> None:
                         default="auto", help="the local embedder's bulk precision")
     parser.add_argument("--tails", action="store_true",
                         help="tail vectors (bot.kb.tails), as TANDEM_EMBED_TAIL_VECTORS=1")
-    parser.add_argument("--max-seq-length", type=int, default=LOCAL_WINDOW,
-                        help="tokens of each chunk embedded")
+    parser.add_argument("--max-seq-length", type=int, default=None,
+                        help="tokens of each chunk embedded (default: what this CPU gets)")
     raise SystemExit(asyncio.run(run(parser.parse_args())))
 
 

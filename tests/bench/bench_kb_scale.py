@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.kb.embedding import LOCAL_WINDOW, LocalEmbedder
+from bot.kb.embedding import LocalEmbedder
 from bot.kb.evaluation import _percentile
 from bot.kb.ranking import RankParams, fts_query
 from bot.kb.service import KnowledgeBase
@@ -168,7 +168,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
                if args.backend == "postgres" else {}), "tails": args.tails, "vectors": vectors,
             "fill": args.fill,
             "ingest_chunks_per_s": round(rate, 1),
-            "rate_sample": args.rate_sample, "max_seq_length": args.max_seq_length,
+            "rate_sample": args.rate_sample, "embedder": real.name,
             "fill_chunks_per_s": round(fill_rate, 1), "queries": args.queries,
             "p50_ms": round(_percentile(latencies, 0.5), 2),
             "p95_ms": round(_percentile(latencies, 0.95), 2),
@@ -189,7 +189,8 @@ def main() -> None:
     parser.add_argument("--pg-shared-buffers", default="1GB",
                         help="Postgres shared_buffers ('' keeps the default 128MB); see "
                              "deploy/README.md §7")
-    parser.add_argument("--max-seq-length", type=int, default=LOCAL_WINDOW)
+    parser.add_argument("--max-seq-length", type=int, default=None,
+                        help="tokens embedded per chunk (default: what this CPU gets)")
     parser.add_argument("--precision", choices=["auto", "fp32", "bf16", "int8"],
                         default="auto", help="the local embedder's bulk precision")
     print(json.dumps(asyncio.run(run(parser.parse_args()))))  # noqa: T201

@@ -52,7 +52,8 @@ async def open_kb() -> AsyncIterator[list[KnowledgeBase]]:
 
 async def _kb(opened: list[KnowledgeBase], path: Path, tails: bool) -> KnowledgeBase:
     kb = await KnowledgeBase.open(Settings(tandem_data_dir=path),
-                                  embedder=LocalEmbedder(precision="fp32", tails=tails))
+                                  embedder=LocalEmbedder(max_seq_length=112, precision="fp32",
+                                                         tails=tails))
     kb.params = DENSE_ONLY
     opened.append(kb)
     return kb
@@ -113,7 +114,8 @@ async def test_tail_vectors_follow_their_chunks_through_rewrites_deletes_and_a_t
 async def test_postgres_finds_a_fact_past_the_first_window_and_drops_its_tails_with_it(
         pg_url: str, tmp_path: Path) -> None:
     kb = await KnowledgeBase.open(Settings(tandem_db_url=pg_url, tandem_data_dir=tmp_path),
-                                  embedder=LocalEmbedder(precision="fp32", tails=True))
+                                  embedder=LocalEmbedder(max_seq_length=112, precision="fp32",
+                                                         tails=True))
     try:
         kb.params = DENSE_ONLY
         await kb.delete(list(await kb.hashes()))
