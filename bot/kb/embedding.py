@@ -113,9 +113,9 @@ def cpu_has_bf16(flags: str | None = None) -> bool:
 
 def _native_low_precision(flags: str) -> bool:
     """The CPU has int8 dot products (AVX512-VNNI, AVX-VNNI; Arm's dot product
-    instructions, `asimddp`) or multiplies bfloat16 (AVX512-BF16, AMX)."""
-    return any(f" {flag}" in flags for flag in ("avx512_vnni", "avx_vnni", "asimddp",
-                                                 "avx512_bf16", "amx_bf16"))
+    instructions, `asimddp`) or multiplies bfloat16 (`cpu_has_bf16`)."""
+    return cpu_has_bf16(flags) or any(f" {flag}" in flags
+                                      for flag in ("avx512_vnni", "avx_vnni", "asimddp"))
 
 
 def auto_precision(*, int8: bool = True) -> str:

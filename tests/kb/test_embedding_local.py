@@ -151,6 +151,7 @@ async def test_int8_chosen_by_auto_gives_way_to_torch_when_the_onnx_export_fails
     ("fp asimd asimddp", True, "int8", 112),  # Arm with dot products
     ("avx512_bf16 avx512_vnni amx_bf16 amx_int8", True, "bf16", 112),  # AMX multiplies bf16
     ("avx512f avx512_bf16 avx512_vnni", False, "bf16", 112),  # no ONNX Runtime: torch in bf16
+    ("avx512f avx512_bf16", False, "bf16", 112),  # native bf16 without int8 dot products
     # AVX2 alone: int8 through ONNX Runtime still beats fp32 (57-62 chunks/s against
     # 39-45), and 64 tokens keep ingest above 100 chunks/s.
     ("avx2 fma", True, "int8", 64),
