@@ -3,7 +3,9 @@
 Run: PYTHONPATH=. python3 tests/bench/bench_kb_covid.py [--index .data/bench/covid.sqlite]
 Builds the eval files with scripts/covid_qa_to_eval.py, ingests the papers once
 (the index file is reused while the embedder is unchanged), grid-searches
-RankParams on dev questions only, then prints one JSON line per query set.
+RankParams on dev questions only, then prints one JSON line per query set, and
+one for the 30 off-topic questions of tests/data/kb_docs/offtopic.txt that get
+sources from the papers with the default weights (which should be none).
 """
 
 from __future__ import annotations
@@ -31,6 +33,18 @@ from bot.kb.service import KnowledgeBase
 from bot.kb.store_sqlite import SqliteStore
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+OFFTOPIC = ROOT / "tests/data/kb_docs/offtopic.txt"
+
+
+async def offtopic(kb: KnowledgeBase, name: str) -> None:
+    """Print the share of 30 off-topic questions that get any sources (should be 0)."""
+    off = [line.strip() for line in OFFTOPIC.read_text().splitlines() if line.strip()]
+    answered = [q for q in off if await kb.search(q, k=5)]
+    print(json.dumps({"set": name, "offtopic_questions": len(off),  # noqa: T201
+                      "offtopic_with_sources": round(len(answered) / len(off), 3),
+                      "examples": answered[:3]}), flush=True)
 
 
 def _split(path: Path, split: str) -> list[EvalQuery]:
@@ -76,6 +90,7 @@ async def run(args: argparse.Namespace) -> None:
     # Untuned first: the defaults were chosen across three kinds of documents, not here.
     res = await evaluate(kb, test, spans, k=10)
     print(json.dumps({"set": "papers_test_defaults", **res}), flush=True)  # noqa: T201
+    await offtopic(kb, "papers")
     # The relevance gate stays on for the reported runs, as in the product.
     best = (await tune(kb, dev, spans, grid=grid, on_result=show)).params
     kb.params = best

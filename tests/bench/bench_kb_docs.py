@@ -25,7 +25,7 @@ from pathlib import Path
 from bot.kb.embedding import LocalEmbedder
 from bot.kb.evaluation import evaluate, load_queries
 from bot.kb.ranking import RankParams
-from tests.bench.bench_kb_covid import open_index
+from tests.bench.bench_kb_covid import offtopic, open_index
 
 ROOT = Path(__file__).resolve().parents[2]
 # The calibration rows are the plain methods: no relevance gate, no collapsing of copies.
@@ -42,7 +42,6 @@ METHODS = {
 }
 
 
-OFFTOPIC = ROOT / "tests/data/kb_docs/offtopic.txt"
 QUERIES = {"node_npm": ROOT / "tests/data/kb_docs/queries.jsonl",
            "cmake": ROOT / "tests/data/kb_docs/cmake_queries.jsonl"}
 
@@ -74,11 +73,7 @@ async def run_set(data: Path, name: str, precision: str = "auto", tails: bool = 
             print(json.dumps({"set": name, "method": method, "chunks": len(spans),  # noqa: T201
                               "ingest_chunks_per_s": round(rate or 0.0, 1), **res}), flush=True)
         kb.params = RankParams()
-        off = [line.strip() for line in OFFTOPIC.read_text().splitlines() if line.strip()]
-        answered = [q for q in off if await kb.search(q, k=5)]
-        print(json.dumps({"set": name, "offtopic_questions": len(off),  # noqa: T201
-                          "offtopic_with_sources": round(len(answered) / len(off), 3),
-                          "examples": answered[:3]}), flush=True)
+        await offtopic(kb, name)
     finally:
         await kb.close()
 
