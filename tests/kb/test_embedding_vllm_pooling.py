@@ -45,8 +45,10 @@ class PoolingVLLM(EmbeddedVLLM):
 @pytest.fixture(scope="module")
 def pooling_server() -> Iterator[str]:
     pytest.importorskip("vllm")
-    log = Path(os.environ.get("TANDEM_VLLM_LOG")
-               or tempfile.mkstemp(prefix="vllm-pooling-", suffix=".log")[1])
+    # Beside the LLM server's log where one is named, not over it: both may run at once.
+    named = os.environ.get("TANDEM_VLLM_LOG")
+    log = Path(f"{named}.pooling") if named \
+        else Path(tempfile.mkstemp(prefix="vllm-pooling-", suffix=".log")[1])
     server = PoolingVLLM(model_dir=Path(default_model_path()), served_model=MODEL,
                          kv_cache_gib=1, log_path=log)
     asyncio.run(server.start(progress=False))
