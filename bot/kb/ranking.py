@@ -80,6 +80,9 @@ class RankParams:
     # the old rule (cosine 0.35 or half the words) gave sources to 7-50 % of them, this
     # one to none on the FAQ and the two docs sets and to 17 % on the COVID papers
     # (whose vocabulary is wide), while 98.8-100 % of the dev sets' questions pass.
+    # At 64 tokens a chunk (int8, a CPU with AVX2 alone) the docs sets give sources to 1
+    # and 2 of 30 and the papers to 8 (bench_kb_docs.py, bench_kb_covid.py); weighing the
+    # words by IDF made it 0, 1 and 6 but failed questions of the 4-page sandbox handbook.
     relevance_gate: bool = True  # off while tuning and for raw method baselines
     min_cosine: float = 0.35
     lexical_min_cosine: float = 0.2
