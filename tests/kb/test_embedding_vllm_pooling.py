@@ -10,9 +10,7 @@ locally does.
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
-import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -25,6 +23,7 @@ from bot.kb.service import KnowledgeBase
 from bot.kb.store_sqlite import SqliteStore
 from bot.kb.types import Document
 from bot.llm.embedded import EmbeddedVLLM
+from tests.support.vllm_fixture import server_log
 
 pytestmark = [pytest.mark.vllm, pytest.mark.slow]
 
@@ -45,12 +44,8 @@ class PoolingVLLM(EmbeddedVLLM):
 @pytest.fixture(scope="module")
 def pooling_server() -> Iterator[str]:
     pytest.importorskip("vllm")
-    # Beside the LLM server's log where one is named, not over it: both may run at once.
-    named = os.environ.get("TANDEM_VLLM_LOG")
-    log = Path(f"{named}.pooling") if named \
-        else Path(tempfile.mkstemp(prefix="vllm-pooling-", suffix=".log")[1])
     server = PoolingVLLM(model_dir=Path(default_model_path()), served_model=MODEL,
-                         kv_cache_gib=1, log_path=log)
+                         kv_cache_gib=1, log_path=server_log("pooling"))
     asyncio.run(server.start(progress=False))
     try:
         yield server.base_url

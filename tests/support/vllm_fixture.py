@@ -22,7 +22,7 @@ import pytest
 
 from bot.llm.embedded import EmbeddedVLLM
 
-__all__ = ["VLLMHandle", "vllm_server"]
+__all__ = ["VLLMHandle", "server_log", "vllm_server"]
 
 
 @dataclass
@@ -47,6 +47,16 @@ class VLLMHandle:
 _KEY = pytest.StashKey[VLLMHandle]()
 
 
+def server_log(kind: str = "") -> Path:
+    """Where a test's vLLM server writes its output: `TANDEM_VLLM_LOG` when set (for
+    another `kind` of server, which may run at the same time, beside it as
+    `<path>.<kind>`, not appended to the same file), else a fresh temp file."""
+    named = os.environ.get("TANDEM_VLLM_LOG")
+    if named:
+        return Path(f"{named}.{kind}" if kind else named)
+    return Path(tempfile.mkstemp(prefix=f"vllm-{kind}-" if kind else "vllm-", suffix=".log")[1])
+
+
 @pytest.fixture(scope="session")
 def vllm_server(request: pytest.FixtureRequest) -> Iterator[VLLMHandle]:
     stash = request.config.stash
@@ -58,9 +68,7 @@ def vllm_server(request: pytest.FixtureRequest) -> Iterator[VLLMHandle]:
     from bot.llm.model_prep import prepare_model
 
     model_dir = prepare_model()
-    log = Path(os.environ.get("TANDEM_VLLM_LOG")
-               or tempfile.mkstemp(prefix="vllm-", suffix=".log")[1])
-    server = EmbeddedVLLM(model_dir=model_dir, log_path=log)
+    server = EmbeddedVLLM(model_dir=model_dir, log_path=server_log())
     asyncio.run(server.start())
     stash[_KEY] = handle = VLLMHandle(server=server, model_dir=model_dir)
     try:
