@@ -21,7 +21,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
-from bot.kb.readers import MAX_FILE_BYTES, Unreadable, read_file, walk
+from bot.kb.readers import MAX_FILE_BYTES, Unreadable, path_text, read_file, walk
 from bot.kb.service import KnowledgeBase, content_hash
 from bot.kb.types import Document, IngestReport
 
@@ -107,7 +107,8 @@ async def sync_documents(kb: KnowledgeBase, docs: Iterable[Document], *, scope: 
 
 def _scope(path: Path) -> str:
     resolved = path.resolve()
-    return str(resolved) if resolved.is_file() else str(resolved).rstrip("/") + "/"
+    text = path_text(resolved)
+    return text if resolved.is_file() else text.rstrip("/") + "/"
 
 
 def link_for(template: str, relative: str) -> str:
@@ -138,7 +139,7 @@ async def ingest_paths(kb: KnowledgeBase, paths: list[Path], *, collection: str 
     for root in paths:
         if not root.exists():
             # Its pages stay: a mount that failed must not empty the knowledge base.
-            report.skipped.append((str(root), "does not exist; what was ingested from it "
+            report.skipped.append((path_text(root), "does not exist; what was ingested from it "
                                    "stays until `tandem kb remove` removes it"))
             continue
         base = root if root.is_dir() else root.parent
@@ -156,15 +157,16 @@ async def ingest_paths(kb: KnowledgeBase, paths: list[Path], *, collection: str 
                     doc = read_file(path, collection=collection, max_bytes=max_file_bytes,
                                     root=base)
                 except Unreadable as exc:
-                    report.skipped.append((str(path), str(exc)))
-                    line = f"skipped {path}: {exc}"
+                    report.skipped.append((path_text(path), str(exc)))
+                    line = f"skipped {path_text(path)}: {exc}"
                     if bar is not None:
                         bar.write(line, file=sys.stderr)
                         bar.update(1)
                     else:
                         print(line, file=sys.stderr)  # noqa: T201
                     continue
-                yield _placed(doc, collection, path.relative_to(base).as_posix(), url)
+                yield _placed(doc, collection, path_text(path.relative_to(base).as_posix()),
+                              url)
 
         # Stores made before collections had ids of their own hold a folder's pages
         # in another collection under their bare paths: those give way to the new ids.

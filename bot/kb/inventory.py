@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.kb.ingest import home_collection
+from bot.kb.readers import path_text
 from bot.kb.service import ANSWER_PREFIX
 from bot.kb.store_base import DocInfo, KindCount
 
@@ -107,6 +108,6 @@ def matcher(target: str) -> Callable[[DocInfo], bool]:
         return lambda d: source(d).startswith(f"slack:{target}:")
     if "://" in target:
         return lambda d: d.url == target
-    path = str(Path(target).expanduser().resolve())
+    path = path_text(Path(target).expanduser().resolve())
     below = path.rstrip("/") + "/"
     return lambda d: source(d) == path or source(d).startswith(below)

@@ -27,7 +27,7 @@ from bot.kb.rst import rst_to_markdown
 from bot.kb.types import Document
 
 __all__ = ["MAX_FILE_BYTES", "SUPPORTED_SUFFIXES", "Unreadable", "html_to_markdown",
-           "read_file", "sniff_markup", "to_markdown", "walk"]
+           "path_text", "read_file", "sniff_markup", "to_markdown", "walk"]
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 SUPPORTED_SUFFIXES = {".md": "markdown", ".markdown": "markdown", ".txt": "text",
@@ -359,9 +359,18 @@ def read_file(path: Path, *, collection: str = "default", max_bytes: int = MAX_F
         raise Unreadable(f"cannot read ({exc.strerror or exc})") from exc
     if not text.strip():
         raise Unreadable("no text")
-    resolved = str(path.resolve())
-    return Document(doc_id=resolved, title=title or path.stem.replace("_", " "), url=resolved,
+    resolved = path_text(path.resolve())
+    return Document(doc_id=resolved, title=title or path_text(path.stem).replace("_", " "),
+                    url=resolved,
                     text=text, collection=collection, updated_at=stat.st_mtime, kind=kind)
+
+
+def path_text(path: Path | str) -> str:
+    """`path` as text that can be stored and shown: a name whose bytes are not UTF-8 (a
+    file copied from an old Latin-1 system, "na\\xefve.md"), which Python keeps as lone
+    surrogates that no UTF-8 encoder takes, has those bytes written as `\\xNN`. The same
+    name always gives the same text, so a re-ingest finds the document again."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 def walk(paths: list[Path]) -> list[Path]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
 from bot.kb.chunking import chunk_document
 from bot.kb.evaluation import load_corpus
 from bot.kb.ingest import ingest_paths
+from bot.kb.inventory import matcher
 from bot.kb.readers import Unreadable, read_file
 from bot.kb.service import KnowledgeBase
 
@@ -109,6 +111,27 @@ async def test_reingest_is_incremental_and_deletes_vanished(tmp_path: Path,
     assert not await kb.search("helm rollback release kubectl", k=5)
     hits = await kb.search("wifi password rotation day", k=1)
     assert hits and "Friday" in hits[0].text
+
+
+async def test_files_named_in_bytes_that_are_not_utf8_are_ingested_found_and_removed(
+        tmp_path: Path, kb: KnowledgeBase) -> None:
+    # Names copied from an old Latin-1 system: "héros/résumé.md". One such name used to
+    # stop the whole ingest with a UnicodeEncodeError, losing every file after it.
+    root = tmp_path / os.fsdecode(b"h\xe9ros")
+    root.mkdir()
+    (root / os.fsdecode(b"r\xe9sum\xe9.md")).write_text("Pagers rotate on Tuesdays.\n")
+    (root / "zeta.md").write_text("# Zeta\n\nThe staging cluster is rebuilt nightly.\n")
+    report = await ingest_paths(kb, [root], show_progress=False)
+    assert (report.added, report.skipped) == (2, [])
+    hits = await kb.search("which day do pagers rotate", k=1)
+    shown = str(tmp_path) + "/h\\xe9ros/r\\xe9sum\\xe9.md"
+    assert hits and hits[0].url == shown and hits[0].title == "r\\xe9sum\\xe9"
+    again = await ingest_paths(kb, [root], show_progress=False)
+    assert (again.added, again.unchanged) == (0, 2)
+    assert [d.url for d in await kb.documents() if matcher(str(root / os.fsdecode(
+        b"r\xe9sum\xe9.md")))(d)] == [shown]
+    (root / os.fsdecode(b"r\xe9sum\xe9.md")).unlink()
+    assert (await ingest_paths(kb, [root], show_progress=False)).deleted == 1
 
 
 async def test_a_folder_is_written_a_batch_at_a_time_as_it_is_read_not_held_whole(
