@@ -117,7 +117,7 @@ def _spaced_text(root: Any) -> str:
     rest. One walk over the tree: inserting the separators into it instead cost bs4 a
     search for each element's last descendant, so a page of 50,000 nested <div>s (650 kB)
     took 199 s to read."""
-    from bs4 import NavigableString, Tag
+    from bs4.element import NavigableString, Tag
 
     types = root.interesting_string_types or Tag.MAIN_CONTENT_STRING_TYPES
     types = (types,) if isinstance(types, type) else tuple(types)
