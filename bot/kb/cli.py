@@ -343,6 +343,18 @@ def _prepare(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _at_least_one(value: str) -> int:
+    """A whole number of at least 1: `--k 0` would search for nothing and report that
+    nothing relevant was found."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {number}")
+    return number
+
+
 def _since(value: str) -> Any:
     from bot.tuning.cli import parse_since
 
@@ -396,13 +408,13 @@ def register(subparsers: Any) -> None:
     p = sub.add_parser("gaps", help="questions the knowledge base had nothing for, most "
                                     "asked first: the documents the team is missing")
     p.add_argument("--since", type=_since, help="only questions from this ISO date on")
-    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--limit", type=_at_least_one, default=50)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_gaps)
 
     p = sub.add_parser("search", help="hybrid search")
     p.add_argument("query")
-    p.add_argument("--k", type=int, default=5)
+    p.add_argument("--k", type=_at_least_one, default=5)
     p.add_argument("--json", action="store_true")
     p.add_argument("--collection", action="append", help="restrict to collection (repeatable)")
     p.add_argument("--channel", help="search as this channel (private content rules)")
@@ -411,7 +423,7 @@ def register(subparsers: Any) -> None:
     p = sub.add_parser("eval", help="recall/MRR/latency on a JSONL corpus and queries")
     p.add_argument("--corpus", required=True)
     p.add_argument("--queries", required=True)
-    p.add_argument("--k", type=int, default=10)
+    p.add_argument("--k", type=_at_least_one, default=10)
     p.add_argument("--tune", metavar="DEV.jsonl",
                    help="fit the search knobs on these other questions first")
     p.set_defaults(func=_run(_eval))
@@ -421,7 +433,7 @@ def register(subparsers: Any) -> None:
     given.add_argument("--queries", help='JSONL: {"query", "relevant": [doc_id]}')
     given.add_argument("--from-decisions", action="store_true",
                        help="approved or edited answers and the sources they still cite")
-    p.add_argument("--min-questions", type=int, default=20)
+    p.add_argument("--min-questions", type=_at_least_one, default=20)
     p.add_argument("--dry-run", action="store_true", help="report, do not save")
     p.set_defaults(func=_run(_tune))
 

@@ -355,3 +355,15 @@ def test_list_names_and_remove_stale_takes_out_answers_whose_sources_changed(
     assert [d["url"] for d in _docs_json(capsys)] == [page]  # the page itself stays
     assert _main(["kb", "remove", "--stale"]) == 0  # none left is not a failure
     assert "no stale answers" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [["search", "vpn", "--k", "0"], ["search", "vpn", "--k", "-3"],
+                                  ["eval", "--corpus", "c", "--queries", "q", "--k", "0"],
+                                  ["gaps", "--limit", "0"], ["search", "vpn", "--k", "five"]])
+def test_a_count_below_one_or_not_a_number_is_refused_with_the_reason(
+        argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        _main(["kb", *argv])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "must be at least 1" in err or "not a whole number: 'five'" in err
