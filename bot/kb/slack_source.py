@@ -21,7 +21,11 @@ Text is stored as people read it in Slack, not as its markup: `<@U0ALICE>` is `@
 `<#C0DEV|dev>` is `#dev`, `<https://x|the runbook>` is "the runbook (https://x)", and
 `&amp;` is `&`. Tandem's own messages are left out: its drafts, rejected ones included,
 are not the team's knowledge, and the answers it posted after approval are already in
-the knowledge base, linked to their thread (`KnowledgeBase.add_answer`).
+the knowledge base, linked to their thread (`KnowledgeBase.add_answer`). So is a thread
+that holds only asks to Tandem ("@tandem how much can I spend on meals?") and no person's
+reply: a question is no answer, and it ranked first for itself, the answer then quoting
+the question back as its source. Once a person replies, the ask stays as the reply's
+context.
 """
 
 from __future__ import annotations
@@ -126,6 +130,9 @@ async def read_channel(client: LimitedWebClient, channel: dict[str, Any], *,
     def theirs(m: dict[str, Any]) -> bool:
         return bool(m.get("text")) and not ({m.get("user"), m.get("bot_id")} & mine)
 
+    def asks_tandem(m: dict[str, Any]) -> bool:
+        return any(f"<@{me}>" in str(m["text"]) for me in mine)
+
     async def speaker(m: dict[str, Any]) -> str:
         if m.get("user"):
             return (await directory.user(str(m["user"]))).name
@@ -147,7 +154,9 @@ async def read_channel(client: LimitedWebClient, channel: dict[str, Any], *,
         if top.get("reply_count") or top.get("thread_ts") == top.get("ts"):
             thread = await _pages(client.conversations_replies, channel=cid, ts=top["ts"])
         said = [m for m in thread if theirs(m)]
-        if not said:  # only Tandem's: nothing to store, nothing to read again next time
+        if all(asks_tandem(m) for m in said):
+            # Only Tandem's, or asks to it that no person answered: nothing to store,
+            # nothing to read again next time.
             out.records[doc_id] = _NOTHING + record
             continue
         bodies = [await _plain(directory, str(m["text"])) for m in said]

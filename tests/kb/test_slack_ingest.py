@@ -77,6 +77,28 @@ async def test_ingest_slack_leaves_out_tandems_own_drafts(
     assert "Thirty days" in hit.text and "forever" not in hit.text
 
 
+async def test_ingest_slack_leaves_out_asks_to_tandem_until_a_person_answers_them(
+        sandbox: Sandbox, kb: KnowledgeBase, settings: Settings) -> None:
+    settings = _bot_settings(settings, sandbox)
+    ask = actions.post(sandbox, channel="C0GENERAL", user="U0ALICE",
+                       text="<@U0BOT> how much can I spend on meals when travelling?")
+    bot = AsyncWebClient(token=sandbox.cfg.bot_token, base_url=sandbox.api_url)
+    await bot.chat_postMessage(channel="C0GENERAL", thread_ts=ask,
+                               text="Draft: meals are unlimited (not approved)")
+    actions.post(sandbox, channel="C0GENERAL", user="U0BOB",
+                 text="<@U0BOT> draft the release notes for 2.3")
+    first = await ingest_channel(kb, settings, "#general")
+    assert (first.added, await kb.search("spend on meals when travelling", k=5)) == (0, [])
+
+    actions.post(sandbox, channel="C0GENERAL", user="U0BOB", thread_ts=ask,
+                 text="Forty euros a day, with receipts.")
+    second = await ingest_channel(kb, settings, "#general")
+    (hit,) = await kb.search("spend on meals when travelling", k=1)
+    assert second.added == 1
+    assert hit.text == ("@alice: @tandem how much can I spend on meals when travelling?\n\n"
+                        "@bob: Forty euros a day, with receipts.")
+
+
 @pytest.fixture
 async def slow_sandbox() -> AsyncIterator[Sandbox]:
     sb = Sandbox(SandboxConfig(rate_scale=0.5, ack_timeout=1.0))  # Slack's limits, halved
