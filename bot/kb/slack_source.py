@@ -202,7 +202,9 @@ async def ingest_channel(kb: KnowledgeBase, settings: Settings, ref: str, *,
                          full: bool = False) -> IngestReport:
     """Sync the channel's threads into `collection`; `full` reads every thread again."""
     if not settings.slack_bot_token:
-        raise ConfigError("SLACK_BOT_TOKEN is not set: ingest-slack reads Slack as the bot")
+        raise ConfigError("SLACK_BOT_TOKEN is not set: ingest-slack reads Slack as the bot "
+                          "(the local sandbox's: SLACK_BOT_TOKEN=xoxb-sandbox "
+                          "SLACK_API_URL=http://127.0.0.1:3000/api/)")
     client = LimitedWebClient(limiter=limiter or SlackLimiter(scale=INGEST_SHARE),
                               token=settings.slack_bot_token, base_url=settings.slack_api_url)
     report = IngestReport()
