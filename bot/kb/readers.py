@@ -286,19 +286,29 @@ def _lines_and_fences(text: str) -> Iterator[tuple[str, bool]]:
 
 def _pdf_text(path: Path) -> tuple[str, str]:
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import DependencyError, PyPdfError
 
     # pypdf logs each flaw it reads past ("EOF marker not found"): for a PDF it can read
     # that is noise in the ingest's output, and one it cannot is reported as skipped.
     logging.getLogger("pypdf").setLevel(logging.ERROR)
     try:
         reader = PdfReader(str(path))
+        # pypdf opens one locked with an empty password (restrictions only) by itself.
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise Unreadable("encrypted PDF: it opens only with a password; ingest a copy "
+                             "saved without one")
         pages = [page.extract_text() or "" for page in reader.pages]
         meta: Any = reader.metadata or {}
         title = _pdf_title(str(meta.get("/Title") or ""))
-    except (PdfReadError, ValueError, KeyError, OSError) as exc:
+    # DependencyError: an AES-locked file where the `cryptography` package is missing.
+    except (PyPdfError, DependencyError, ValueError, KeyError, OSError) as exc:
         raise Unreadable(f"broken PDF ({exc})") from exc
-    return title, pdf_pages_to_text(pages)
+    text = pdf_pages_to_text(pages)
+    if pages and not text.strip():
+        raise Unreadable(f"no text in its {len(pages)} page{'s' * (len(pages) > 1)} (a "
+                         "scanned PDF holds only images: run OCR on it first, as ocrmypdf "
+                         "does)")
+    return title, text
 
 
 # What word processors put in a PDF's title: "Microsoft Word - Handbook 2024.docx".

@@ -222,6 +222,35 @@ def test_broken_pdf_is_reported_once_in_our_words_without_the_parsers_noise(
     assert [r.getMessage() for r in caplog.records if r.name.startswith("pypdf")] == []
 
 
+@pytest.mark.parametrize("algorithm", ["RC4-128", "AES-256"])
+def test_a_pdf_locked_with_a_password_is_skipped_saying_so_not_as_broken(
+        tmp_path: Path, algorithm: str) -> None:
+    locked = tmp_path / "locked.pdf"
+    _pdf(locked, "Salary bands for 2027")
+    writer = PdfWriter(clone_from=str(locked))
+    writer.encrypt("secret", algorithm=algorithm)
+    with locked.open("wb") as fh:
+        writer.write(fh)
+    with pytest.raises(Unreadable, match="^encrypted PDF: it opens only with a password"):
+        read_file(locked)
+    # Locked against editing only (an empty password opens it): read as any other.
+    writer.encrypt(user_password="", owner_password="owner", algorithm=algorithm)
+    with locked.open("wb") as fh:
+        writer.write(fh)
+    assert "Salary bands for 2027" in read_file(locked).text
+
+
+def test_a_pdf_of_pages_without_text_is_skipped_with_a_pointer_to_ocr(tmp_path: Path) -> None:
+    scan = tmp_path / "scan.pdf"
+    writer = PdfWriter()
+    writer.add_blank_page(width=400, height=400)
+    writer.add_blank_page(width=400, height=400)
+    with scan.open("wb") as fh:
+        writer.write(fh)
+    with pytest.raises(Unreadable, match=r"^no text in its 2 pages \(a scanned PDF .* OCR"):
+        read_file(scan)
+
+
 def test_front_matter_gives_the_page_title_and_description_and_is_not_indexed(
         tmp_path: Path) -> None:
     (tmp_path / "install.md").write_text(
