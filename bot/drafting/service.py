@@ -351,7 +351,8 @@ class DraftingService:
         # asker's, or for a reply a teammate asked for, the customer's thread's.
         reader = draft.context_text if draft.job == "support" and request.author == "member" \
             and draft.context_text else request.text
-        best = best_sentence(query, sources, request.text) if sources else None
+        best = best_sentence(query, sources, request.text, await s.kb.closeness(
+            query, sources, request.text)) if sources and s.kb is not None else None
         messages = prompt.render(request=request.text, context=draft.context_text or "(none)",
                                  sources=numbered or "(no sources found)",
                                  opening=opening_for(prompt, reply_language(reader), best))

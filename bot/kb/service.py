@@ -317,6 +317,26 @@ class KnowledgeBase:
         now = self.store.doc_hashes(ids=needed)
         return {a for a, basis in bases.items() if any(now.get(d) != h for d, h in basis.items())}
 
+    async def closeness(self, question: str, sources: Sequence[Mapping[str, Any]],
+                        asked: str = "") -> dict[str, float] | None:
+        """The cosine to `question` of each sentence that may be its evidence
+        (`bot.kb.evidence.shortlist`), for `best_sentence` to weigh with their words;
+        None where the embedder's vectors say nothing (a question in a language it does
+        not read) or fail: the words alone choose then. Measured with
+        `tests/bench/bench_kb_evidence.py --docs`."""
+        from bot.kb.evidence import shortlist
+
+        sentences = shortlist(question, sources, asked)
+        if not sentences or (query_language(question) != "en" and english_only(self.embedder)):
+            return None
+        try:
+            vectors = await self.embedder.embed([question, *sentences])
+        except Exception:
+            log.warning("embedding the evidence's sentences failed: their words alone "
+                        "choose it", exc_info=True)
+            return None
+        return {s: float(v @ vectors[0]) for s, v in zip(sentences, vectors[1:], strict=True)}
+
     # -- searching ----------------------------------------------------------
     async def search(self, query: str, *, k: int = 5, collections: list[str] | None = None,
                      channel_id: str | None = None) -> list[Source]:

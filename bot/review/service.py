@@ -260,7 +260,11 @@ class ReviewService:
         text = draft.text
         if quote and request is not None:
             asked = search_query(request.text, draft.context_text or "")
-            text = quoted_answer(asked, draft.sources or [], request.text) or text
+            sources = draft.sources or []
+            # Weighed as the draft's evidence was, so it quotes the sentence named there.
+            near = await self.s.kb.closeness(asked, sources, request.text) \
+                if self.s.kb is not None else None
+            text = quoted_answer(asked, sources, request.text, closeness=near) or text
         try:
             await self.s.client.views_open(trigger_id=trigger_id,
                                            view=B.edit_modal(draft_id=draft_id, text=text))

@@ -4,7 +4,9 @@ For N test questions spread over the COVID-QA test split, the knowledge base ret
 five sources as the question route does (each cut to the 1,500 characters the prompt
 shows), and each method picks a text that should hold the annotated answer:
 
-- `evidence`: `bot.kb.evidence.best_sentence`, the line a draft shows its reviewer;
+- `evidence`: `bot.kb.evidence.best_sentence`, the line a draft shows its reviewer, with
+  the shortlisted sentences' closeness to the question (`KnowledgeBase.closeness`) as
+  drafting gives it (`--words-only`: without);
 - `quoted_passage`: `bot.kb.evidence.best_passage`, what "Answer with the best match"
   puts in the edit modal: that sentence and the rest of its paragraph, to 400 characters;
 - `first_sentence`: the first sentence of source [1];
@@ -32,7 +34,7 @@ how many source [1] is one).
 
     PYTHONPATH=. python3 tests/bench/bench_kb_evidence.py [--questions 100] [--with-model
         [--no-guard] [--no-quote] [--no-paragraph-stop] [--max-tokens N] [--stop S]]
-        [--docs]
+        [--docs] [--words-only]
 
 The index is `bench_kb_covid.py`'s (`.data/bench/covid.sqlite`), built here if missing.
 """
@@ -77,7 +79,7 @@ def holds(text: str, answer: str) -> bool:
     return bool(want) and sum(w in have for w in want) / len(want) >= 0.6
 
 
-async def cases(kb: KnowledgeBase, n: int) -> list[dict[str, Any]]:
+async def cases(kb: KnowledgeBase, n: int, words_only: bool = False) -> list[dict[str, Any]]:
     squad = json.loads((SOURCE / "200423_covidQA.json").read_text())
     answers = {q["question"].strip(): q["answers"][0]["text"]
                for d in squad["data"] for p in d["paragraphs"] for q in p["qas"]}
@@ -86,9 +88,12 @@ async def cases(kb: KnowledgeBase, n: int) -> list[dict[str, Any]]:
     out = []
     for r in test[::max(1, len(test) // n)][:n]:
         found = await kb.search(r["query"], k=5)
+        sources = [{"n": h.n, "title": h.title, "text": h.text[:1500], "heading": h.heading}
+                   for h in found]
         out.append({"question": r["query"], "answer": answers[r["query"].strip()],
-                    "sources": [{"n": h.n, "title": h.title, "text": h.text[:1500],
-                                 "heading": h.heading} for h in found]})
+                    "sources": sources,
+                    "closeness": None if words_only else await kb.closeness(r["query"],
+                                                                             sources)})
     return out
 
 
@@ -106,7 +111,8 @@ async def model_answers(todo: list[dict[str, Any]], *, guard: bool, quote: bool 
         async def one(c: dict[str, Any]) -> tuple[str, str]:
             numbered = "\n\n".join(f"[{s['n']}] {s['title']}\n{s['text']}"
                                    for s in c["sources"])
-            best = best_sentence(c["question"], c["sources"]) if quote else None
+            best = best_sentence(c["question"], c["sources"], closeness=c["closeness"]) \
+                if quote else None
             opening = opening_for(prompt, "en", best) or ""
             messages = prompt.render(request=c["question"], context="(none)",
                                      sources=numbered or "(no sources found)", opening=opening)
@@ -152,16 +158,16 @@ async def run(args: argparse.Namespace) -> None:
     kb, _spans, _rate = await open_index(DATA / "papers_corpus.jsonl",
                                          ROOT / ".data/bench/covid.sqlite", embedder, False)
     try:
-        todo = await cases(kb, args.questions)
+        todo = await cases(kb, args.questions, args.words_only)
     finally:
         await kb.close()
     picks: dict[str, list[str]] = {"evidence": [], "quoted_passage": [], "first_sentence": [],
                                    "minilm_nearest": []}
     for c in todo:
         found = [s for src in c["sources"] for s in sentences(src["text"])]
-        best = best_sentence(c["question"], c["sources"])
+        best = best_sentence(c["question"], c["sources"], closeness=c["closeness"])
         picks["evidence"].append(best[1] if best else "")
-        passage = best_passage(c["question"], c["sources"])
+        passage = best_passage(c["question"], c["sources"], closeness=c["closeness"])
         picks["quoted_passage"].append(passage[1] if passage else "")
         picks["first_sentence"].append(found[0] if found else "")
         if found:
@@ -189,7 +195,7 @@ async def run(args: argparse.Namespace) -> None:
                          for name in ("evidence", "quoted_passage") if todo}, **model}))
 
 
-async def docs_sets() -> None:
+async def docs_sets(words_only: bool) -> None:
     from bot.kb.evaluation import load_queries
     from tests.bench.bench_kb_docs import QUERIES
 
@@ -208,8 +214,10 @@ async def docs_sets() -> None:
                     continue
                 answerable += 1
                 first_relevant += found[0].doc_id in q.relevant
-                best = best_sentence(q.query, [{"n": h.n, "text": h.text[:1500],
-                                                "heading": h.heading} for h in found])
+                sources = [{"n": h.n, "text": h.text[:1500], "heading": h.heading}
+                           for h in found]
+                near = None if words_only else await kb.closeness(q.query, sources)
+                best = best_sentence(q.query, sources, closeness=near)
                 from_relevant += bool(best) and found[best[0] - 1].doc_id in q.relevant
         finally:
             await kb.close()
@@ -237,11 +245,14 @@ def main() -> None:
                         help="keep all the model writes, made-up source listings included")
     parser.add_argument("--docs", action="store_true",
                         help="also the documentation sets: is the sentence from a relevant page")
+    parser.add_argument("--words-only", action="store_true",
+                        help="the evidence chosen by its words alone, without each "
+                             "shortlisted sentence's closeness to the question")
     args = parser.parse_args()
     args.stop = [stop.replace("\\n", "\n") for stop in args.stop]
     asyncio.run(run(args))
     if args.docs:
-        asyncio.run(docs_sets())
+        asyncio.run(docs_sets(args.words_only))
 
 
 if __name__ == "__main__":

@@ -147,7 +147,10 @@ async def test_question_gets_cited_answer_with_sources_and_bad_citations_removed
     assert "escalates to the secondary" in prompt  # the model saw the numbered source
     # It went on from the question prompt's opening, which begins the answer: its lead,
     # and the sentence of the sources that best matches the question.
-    opening = "According to [1]: Pages go to the primary on-call engineer first."
+    # Of the two sentences holding its words, the one closer in meaning: not "Pages go to
+    # the primary on-call engineer first." (chosen by words alone, before).
+    opening = ("According to [1]: After 15 minutes without an acknowledgement the page "
+               "escalates to the secondary on-call engineer.")
     assert fake_llm.requests[-1]["messages"][-1] == {"role": "assistant", "content": opening}
     (record,) = drafts(h)
     assert record.text.startswith(opening + " After 15 minutes the page escalates")
@@ -169,7 +172,8 @@ async def test_question_gets_cited_answer_with_sources_and_bad_citations_removed
                                               k=10, collections=["answers"])
     # It says what the answer said, the quote included, without the lead that pointed
     # at its sources.
-    assert entry.text.endswith("A: Pages go to the primary on-call engineer first. After 15 "
+    assert entry.text.endswith("A: After 15 minutes without an acknowledgement the page "
+                               "escalates to the secondary on-call engineer. After 15 "
                                "minutes the page escalates to the secondary on-call. See "
                                "also the appendix.")
     # Asked again, the approved answer is a source, and says what it is.
@@ -280,8 +284,9 @@ async def test_an_answer_its_sources_do_not_hold_is_flagged_to_the_reviewer(
     # The answer opens "According to [1]:": it lists that source, not all it was given.
     (record,) = drafts(h)
     assert [s["title"] for s in record.sources][-1] == "Expense policy"
-    assert record.text.startswith("According to [1]: Pages go to the primary on-call "
-                                  "engineer first. " + STORY[:20])
+    assert record.text.startswith("According to [1]: After 15 minutes without an "
+                                  "acknowledgement the page escalates to the secondary "
+                                  "on-call engineer. " + STORY[:20])
     assert record.text.endswith("*Sources*\n[1] On-call handbook `"
                                 + record.sources[0]["url"] + "`")
     # Decided, the draft keeps the warning beside the verdict.
@@ -301,8 +306,10 @@ async def test_a_reviewer_can_answer_with_the_best_matching_sentence_instead_of_
     slack = h.slack
     assert slack is not None
     fake_llm.reply = lambda _body: STORY
-    ts = await slack.post("general", "alice", "<@U0BOT> when does a page escalate to the "
-                          "secondary engineer?")
+    # By words alone the quote would be "Pages go to the primary on-call engineer first."
+    # and the rest of its paragraph; weighed by meaning, as the draft's opening was.
+    ts = await slack.post("general", "alice", "<@U0BOT> what happens if the primary on-call "
+                          "doesn't acknowledge a page?")
     draft = await h.wait_draft("C0GENERAL", ts, timeout=60)
     await slack.click("bob", "tandem_quote", channel="C0GENERAL", ts=draft["ts"])
     modal = (await slack.wait_for(lambda: slack.views("bob")))[-1]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from bot.kb.evidence import (
     MAX_CHARS,
     best_passage,
@@ -9,7 +11,10 @@ from bot.kb.evidence import (
     plain,
     quoted_answer,
     sentences,
+    shortlist,
 )
+from bot.kb.ingest import ingest_paths
+from bot.kb.service import KnowledgeBase
 from bot.review import blocks as B
 from tests.support.hash_seeds import outputs_under_hash_seeds
 
@@ -185,3 +190,46 @@ def test_of_two_sentences_holding_equally_rare_words_the_first_wins_in_every_pro
         "page?', src)[1])\n")
     assert outputs_under_hash_seeds(script, range(1, 9)) == \
         {"Pages go to the primary on-call engineer first."}
+
+
+SANDBOX_HANDBOOK = Path(__file__).resolve().parents[2] / "bot/sandbox/handbook"
+
+
+def test_closeness_in_meaning_decides_between_sentences_whose_words_score_alike() -> None:
+    sources = [{"n": 1, "text": "Deploys need a review. Deploys run on Mondays. "
+                                "Rollbacks are instant."}]
+    # By words alone the rarer word wins: "rollback" is in one sentence, "deploy" in two.
+    assert best_sentence("deploy rollback", sources) == (1, "Rollbacks are instant.")
+    near = {"Deploys need a review.": 0.9, "Deploys run on Mondays.": 0.0,
+            "Rollbacks are instant.": 0.1}
+    assert best_sentence("deploy rollback", sources, closeness=near) == (
+        1, "Deploys need a review.")
+    # Only the shortlist takes part: a sentence with none of the words never wins.
+    assert shortlist("rollback", sources) == ["Rollbacks are instant."]
+    assert best_sentence("rollback", sources, closeness=near) == (1, "Rollbacks are instant.")
+
+
+async def test_a_question_about_meals_on_a_trip_is_answered_from_the_meals_sentence(
+        kb: KnowledgeBase) -> None:
+    # Seen in the sandbox: by words alone, "trip" (one sentence holds it, so rare) beat
+    # "meals" (in the heading and three sentences), and the answer opened with the
+    # handbook's sentence on booking trains.
+    await ingest_paths(kb, [SANDBOX_HANDBOOK], show_progress=False)
+    question = "what's the daily limit for meals on a business trip?"
+    found = [{"n": h.n, "title": h.title, "url": h.url, "text": h.text, "heading": h.heading}
+             for h in await kb.search(question, k=5)]
+    assert best_sentence(question, found)[1].startswith("Book trains")
+    near = await kb.closeness(question, found)
+    assert near is not None and set(near) == set(shortlist(question, found))
+    assert best_sentence(question, found, closeness=near)[1] == (
+        "Meals while travelling are reimbursed up to 40 euros a day, with receipts.")
+    assert quoted_answer(question, found, closeness=near).startswith(  # type: ignore[union-attr]
+        "“Meals while travelling are reimbursed up to 40 euros a day")
+
+
+async def test_closeness_is_left_to_the_words_for_a_language_the_embedder_does_not_read(
+        kb: KnowledgeBase) -> None:
+    sources = [{"n": 1, "text": "Mahlzeiten auf Reisen werden bis 40 Euro erstattet."}]
+    assert await kb.closeness("Wie viel wird für Mahlzeiten auf Reisen erstattet?",
+                              sources) is None
+    assert await kb.closeness("meals on trips", sources) is None  # no sentence shortlisted
