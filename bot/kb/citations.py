@@ -68,12 +68,21 @@ def escape_mrkdwn(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def _path(path: str, mrkdwn: bool) -> str:
+    """A file path as inline code. A backtick in it would end the code early (the rest
+    shown as text, "*rules*" in bold), and Slack's mrkdwn reads `<`, `>` and `&` even in
+    code: "R&D <draft>.md" is shown as named, with its backticks as "ˋ"."""
+    path = path.replace("`", "ˋ")
+    return f"`{escape_mrkdwn(path) if mrkdwn else path}`"
+
+
 def _link(source: Source) -> str:
     title = escape_mrkdwn(source.title or source.url).replace("|", "/")
     if source.url.startswith(("http://", "https://")):
         return f"<{source.url}|{title}>"
     # A file path is not a link Slack can open: show it as code next to the title.
-    return f"{title} `{source.url}`" if source.title else f"`{source.url}`"
+    code = _path(source.url, mrkdwn=True)
+    return f"{title} {code}" if source.title else code
 
 
 def cited_sources(answer: str, sources: Sequence[Source], question: str = "") -> list[Source]:
@@ -142,7 +151,8 @@ def _markdown_link(source: Source) -> str:
     title = (source.title or source.url).replace("[", "(").replace("]", ")")
     if source.url.startswith(("http://", "https://")):
         return f"[{title}]({source.url})"
-    return f"{title} (`{source.url}`)" if source.title else f"`{source.url}`"
+    code = _path(source.url, mrkdwn=False)
+    return f"{title} ({code})" if source.title else code
 
 
 def starts_listing(line: str, numbers: Collection[int]) -> bool:

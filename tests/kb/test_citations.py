@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from bot.kb.citations import (
@@ -53,6 +55,16 @@ def test_sources_block_shows_file_paths_as_code() -> None:
         "[2] On-call `/srv/docs/oncall.md`"
     assert sources_markdown(cited_sources("See [2].", SOURCES)).splitlines()[1] == \
         "[2] On-call (`/srv/docs/oncall.md`)"
+
+
+def test_a_file_path_with_backticks_or_slack_control_characters_stays_one_code_span() -> None:
+    odd = [_source(1, "/srv/R&D/park`ing *rules* <x>.md", "Parking")]
+    assert sources_block(odd).splitlines()[1] == \
+        "[1] Parking `/srv/R&amp;D/parkˋing *rules* &lt;x&gt;.md`"
+    assert sources_markdown(odd).splitlines()[1] == \
+        "[1] Parking (`/srv/R&D/parkˋing *rules* <x>.md`)"
+    untitled = replace(_source(1, "/a`b.md"), title="")
+    assert sources_block([untitled]).splitlines()[1] == "[1] `/aˋb.md`"
 
 
 def test_an_answer_citing_several_in_one_bracket_lists_each_in_both_blocks() -> None:
