@@ -80,6 +80,12 @@ OPEN = (DraftStatus.requested, DraftStatus.generating, DraftStatus.pending_revie
         DraftStatus.failed)
 # `/tandem <word> …`: the words that name a job (`bot.routing.rules` maps them).
 EXPLICIT = frozenset({"doc", "document", "ask", "question", "reply", "support"})
+# What a teammate writes for the usage note, not for a draft: `/tandem help`, `@tandem ?`.
+HELP = frozenset({"help", "-h", "--help", "usage"})
+
+
+def asks_for_help(text: str) -> bool:
+    return text.strip() == "?" or text.strip().lower().rstrip("?!. ") in HELP
 
 
 class SearchFailed(Exception):
@@ -127,6 +133,11 @@ class DraftingService:
                                    bot_user_id=s.bot_user_id)
         parent_external = bool(conv.parent_user and conv.parent_user != ask.user_id
                                and await s.directory.is_external(conv.parent_user))
+        if asks_for_help(text) and not ask.explicit and not external:
+            # A customer's "help?" is theirs to be answered; a teammate's is for the usage.
+            if await s.store.run(lambda x: repo.mark_seen(x, key=ask.event_key)):
+                await self._say(ask, T.EMPTY_ASK)
+            return
         # The word as given ("ask"): routing maps it to its job and names it in the reason.
         word = (ask.explicit or "").lower()
         explicit = word if word in EXPLICIT else None
@@ -260,7 +271,7 @@ class DraftingService:
         words = ask.text.strip().split(maxsplit=1)
         explicit = words[0].lower() if words and words[0].lower() in EXPLICIT else None
         text = words[1] if explicit and len(words) > 1 else ("" if explicit else ask.text)
-        if not check_text(text, MAX_REQUEST_CHARS)[0]:
+        if not check_text(text, MAX_REQUEST_CHARS)[0] or (not explicit and asks_for_help(text)):
             await self._say(ask, T.EMPTY_ASK)
             return
         if not await s.store.run(lambda x: repo.mark_seen(x, key=ask.event_key)):

@@ -36,6 +36,16 @@ async def test_customer_message_in_shared_channel_drafts_in_review_channel_only(
     assert all("*Draft*" not in text_of(m) for m in await slack.messages("C0ACME", thread_ts=ts))
 
 
+async def test_a_customers_help_in_a_shared_channel_is_drafted_a_reply_not_told_the_usage(
+        tandem: Harness) -> None:
+    slack = tandem.slack
+    assert slack is not None
+    await slack.post("acme-shared", "carol", "help")
+    await slack.wait_for(lambda: _review_draft(tandem))
+    (request,) = requests(tandem)
+    assert (request.job, request.author, request.text) == ("support", "external", "help")
+
+
 async def test_a_reply_starts_with_the_prompts_opening_in_the_customers_language(
         tandem: Harness, fake_llm: FakeLLM) -> None:
     slack = tandem.slack

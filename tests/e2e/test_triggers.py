@@ -75,6 +75,25 @@ async def test_empty_slash_command_answers_with_help(tandem: Harness) -> None:
     assert requests(tandem) == []
 
 
+async def test_help_by_command_or_mention_answers_with_the_usage_not_a_draft(
+        tandem: Harness) -> None:
+    slack = tandem.slack
+    assert slack is not None
+    await slack.command("general", "alice", "/tandem", "help")
+    await wait_text(tandem, "C0GENERAL", None, "Tell me what to draft", as_user="U0ALICE")
+    ts = await slack.post("general", "bob", "<@U0BOT> help?")
+    await wait_text(tandem, "C0GENERAL", ts, "Tell me what to draft")
+    # Before, each became a draft of "help", and the command left an "asked Tandem: help"
+    # message in the channel.
+    assert requests(tandem) == []
+    assert [m for m in await slack.messages("C0GENERAL") if "asked Tandem" in text_of(m)] == []
+    # "help" as the text of a job named by its word is that job's ask.
+    await slack.command("general", "alice", "/tandem", "doc help")
+    draft = await wait_text(tandem, "C0GENERAL", None, "asked Tandem: help")
+    await tandem.wait_draft("C0GENERAL", draft["ts"])
+    assert [(r.job, r.text) for r in requests(tandem)] == [("document", "help")]
+
+
 async def test_thread_context_reaches_the_model(tandem: Harness, fake_llm: FakeLLM) -> None:
     slack = tandem.slack
     assert slack is not None
