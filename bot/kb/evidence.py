@@ -144,11 +144,14 @@ def best_passage(question: str, sources: Sequence[Mapping[str, Any]], asked: str
     return n, passage
 
 
+_Scored = tuple[float, float, float, int, list[str], int]
+
+
 def _scored(question: str, sources: Sequence[Mapping[str, Any]], asked: str
-            ) -> list[tuple[float, float, int, list[str], int]]:
-    """(score, score before the rank discount, source number, paragraph, index of the
-    sentence in it) of each sentence holding a word of `question`, best first (a tie
-    goes to the first)."""
+            ) -> list[_Scored]:
+    """(score, score before the rank discount, that discount's divisor, source number,
+    paragraph, index of the sentence in it) of each sentence holding a word of
+    `question`, best first (a tie goes to the first)."""
     wanted = _stems(question)
     found = [(int(src["n"]), paragraph, i, _stems(s), _stems(_section(src)))
              for src in sources
@@ -169,9 +172,10 @@ def _scored(question: str, sources: Sequence[Mapping[str, Any]], asked: str
     for n, paragraph, i, words, head in competing:
         raw = sum(w if t in words else HEADING_SHARE * w
                   for t, w in weight.items() if t in words or t in head)
-        score = round(raw / (1 + RANK_DISCOUNT * (n - first)), 9)
+        divisor = 1 + RANK_DISCOUNT * (n - first)
+        score = round(raw / divisor, 9)
         if score > 0:
-            scored.append((score, raw, n, paragraph, i))
+            scored.append((score, raw, divisor, n, paragraph, i))
     return sorted(scored, key=lambda x: -x[0])  # stable: a tie keeps the first
 
 
@@ -189,16 +193,14 @@ def _best(question: str, sources: Sequence[Mapping[str, Any]], asked: str,
     if not scored:
         return None
     if not closeness:
-        return scored[0][2:]
+        return scored[0][3:]
     top = max(raw for _, raw, *_ in scored)
-    first = min(n for _, _, n, *_ in scored)
 
-    def weighed(item: tuple[float, float, int, list[str], int]) -> float:
-        _, raw, n, paragraph, i = item
-        near = closeness.get(paragraph[i], 0.0)
-        return (raw / top + DENSE_SHARE * near) / (1 + RANK_DISCOUNT * (n - first))
+    def weighed(item: _Scored) -> float:
+        _, raw, divisor, _n, paragraph, i = item
+        return (raw / top + DENSE_SHARE * closeness.get(paragraph[i], 0.0)) / divisor
 
-    return max(scored[:SHORTLIST], key=weighed)[2:]  # max keeps the first of a tie
+    return max(scored[:SHORTLIST], key=weighed)[3:]  # max keeps the first of a tie
 
 
 def _section(source: Mapping[str, Any]) -> str:
