@@ -48,6 +48,7 @@ if TYPE_CHECKING:
 __all__ = ["ANSWER_PREFIX", "KnowledgeBase", "content_hash", "embed_text", "is_answer_entry"]
 
 log = logging.getLogger(__name__)
+CLOSENESS_TIMEOUT = 1.5  # seconds; about 40 ms on 2 cores for a question and 5 sentences
 PARAMS_KEY = "rank_params"
 # Approved answers become entries whose doc_id is this prefix + the thread's permalink.
 ANSWER_PREFIX = "answer:"
@@ -322,7 +323,8 @@ class KnowledgeBase:
         """The cosine to `question` of each sentence that may be its evidence
         (`bot.kb.evidence.shortlist`), for `best_sentence` to weigh with their words;
         None where the embedder's vectors say nothing (a question in a language it does
-        not read) or fail: the words alone choose then. Measured with
+        not read), fail or take over `CLOSENESS_TIMEOUT` (a reviewer's click must open its
+        modal within Slack's 3 s): the words alone choose then. Measured with
         `tests/bench/bench_kb_evidence.py --docs`."""
         from bot.kb.evidence import shortlist
 
@@ -330,7 +332,8 @@ class KnowledgeBase:
         if not sentences or (query_language(question) != "en" and english_only(self.embedder)):
             return None
         try:
-            vectors = await self.embedder.embed([question, *sentences])
+            vectors = await asyncio.wait_for(self.embedder.embed([question, *sentences]),
+                                             CLOSENESS_TIMEOUT)
         except Exception:
             log.warning("embedding the evidence's sentences failed: their words alone "
                         "choose it", exc_info=True)

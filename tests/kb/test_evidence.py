@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
+
+import pytest
 
 from bot.kb.evidence import (
     MAX_CHARS,
@@ -233,3 +236,18 @@ async def test_closeness_is_left_to_the_words_for_a_language_the_embedder_does_n
     assert await kb.closeness("Wie viel wird für Mahlzeiten auf Reisen erstattet?",
                               sources) is None
     assert await kb.closeness("meals on trips", sources) is None  # no sentence shortlisted
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize("outage", ["fails", "hangs"])
+async def test_closeness_gives_way_to_the_words_when_the_embedder_fails_or_hangs(
+        kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch, outage: str) -> None:
+    async def embed(_texts: list[str]) -> None:
+        if outage == "hangs":
+            await asyncio.Event().wait()  # never set
+        raise ConnectionError("embedding endpoint down")
+
+    monkeypatch.setattr(kb.embedder, "embed", embed)
+    monkeypatch.setattr("bot.kb.service.CLOSENESS_TIMEOUT", 0.2)
+    sources = [{"n": 1, "text": "Deploys need a review. Rollbacks are instant."}]
+    assert await kb.closeness("deploy rollback", sources) is None
