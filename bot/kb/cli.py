@@ -192,6 +192,9 @@ def _gaps(args: argparse.Namespace) -> int:
 
 
 async def _search(args: argparse.Namespace) -> int:
+    if not args.query.strip():
+        print("tandem kb search: the query is empty", file=sys.stderr)  # noqa: T201
+        return 2
     kb = await _open()
     try:
         sources = await kb.search(args.query, k=args.k, collections=args.collection,

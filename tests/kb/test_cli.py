@@ -367,3 +367,12 @@ def test_a_count_below_one_or_not_a_number_is_refused_with_the_reason(
     assert exit_.value.code == 2
     err = capsys.readouterr().err
     assert "must be at least 1" in err or "not a whole number: 'five'" in err
+
+
+def test_an_empty_search_is_refused_rather_than_reported_as_nothing_relevant(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("TANDEM_DATA_DIR", str(tmp_path / "data"))
+    assert _main(["kb", "search", "   "]) == 2
+    out = capsys.readouterr()
+    assert out.err.strip() == "tandem kb search: the query is empty" and out.out == ""
