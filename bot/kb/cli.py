@@ -358,6 +358,14 @@ def _at_least_one(value: str) -> int:
     return number
 
 
+def _collection(value: str) -> str:
+    """A collection's name, without the spaces around it; an empty one is refused (it
+    made a collection no channel's config can name)."""
+    if not value.strip():
+        raise argparse.ArgumentTypeError("a collection needs a name")
+    return value.strip()
+
+
 def _since(value: str) -> Any:
     from bot.tuning.cli import parse_since
 
@@ -376,7 +384,7 @@ def register(subparsers: Any) -> None:
 
     p = sub.add_parser("ingest", help="ingest files and folders (md, rst, txt, html, pdf)")
     p.add_argument("paths", nargs="+")
-    p.add_argument("--collection", default="default")
+    p.add_argument("--collection", type=_collection, default="default")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--url", metavar="TEMPLATE",
                    help="where the files are published, for citation links: a base URL, or "
@@ -386,14 +394,14 @@ def register(subparsers: Any) -> None:
 
     p = sub.add_parser("ingest-slack", help="ingest a Slack channel's history and threads")
     p.add_argument("channel", help="#name or channel ID")
-    p.add_argument("--collection", default="slack")
+    p.add_argument("--collection", type=_collection, default="slack")
     p.add_argument("--full", action="store_true",
                    help="read every thread again, not only those with new replies or edits "
                         "to their first message (catches replies edited in place)")
     p.set_defaults(func=_run(_ingest_slack))
 
     p = sub.add_parser("list", help="what the knowledge base holds, by collection")
-    p.add_argument("--collection", help="only this collection")
+    p.add_argument("--collection", type=_collection, help="only this collection")
     p.add_argument("--docs", action="store_true", help="one line per document")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_run(_list))
@@ -402,7 +410,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("targets", nargs="*", metavar="TARGET",
                    help="a file or folder path (need not exist any more), #channel or "
                         "channel ID, or a document's link; none with --collection: all of it")
-    p.add_argument("--collection", help="only from this collection")
+    p.add_argument("--collection", type=_collection, help="only from this collection")
     p.add_argument("--stale", action="store_true",
                    help="approved answers whose sources changed since (search skips them)")
     p.add_argument("--dry-run", action="store_true", help="list, do not remove")
@@ -419,7 +427,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("query")
     p.add_argument("--k", type=_at_least_one, default=5)
     p.add_argument("--json", action="store_true")
-    p.add_argument("--collection", action="append", help="restrict to collection (repeatable)")
+    p.add_argument("--collection", type=_collection, action="append",
+                   help="restrict to collection (repeatable)")
     p.add_argument("--channel", help="search as this channel (private content rules)")
     p.set_defaults(func=_run(_search))
 

@@ -359,14 +359,17 @@ def test_list_names_and_remove_stale_takes_out_answers_whose_sources_changed(
 
 @pytest.mark.parametrize("argv", [["search", "vpn", "--k", "0"], ["search", "vpn", "--k", "-3"],
                                   ["eval", "--corpus", "c", "--queries", "q", "--k", "0"],
-                                  ["gaps", "--limit", "0"], ["search", "vpn", "--k", "five"]])
-def test_a_count_below_one_or_not_a_number_is_refused_with_the_reason(
+                                  ["gaps", "--limit", "0"], ["search", "vpn", "--k", "five"],
+                                  ["ingest", "docs", "--collection", ""],
+                                  ["list", "--collection", "  "]])
+def test_a_count_below_one_or_not_a_number_or_a_blank_collection_is_refused_with_the_reason(
         argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_:
         _main(["kb", *argv])
     assert exit_.value.code == 2
     err = capsys.readouterr().err
-    assert "must be at least 1" in err or "not a whole number: 'five'" in err
+    assert "must be at least 1" in err or "not a whole number: 'five'" in err \
+        or "argument --collection: a collection needs a name" in err
 
 
 def test_an_empty_search_is_refused_rather_than_reported_as_nothing_relevant(
