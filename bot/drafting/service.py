@@ -119,13 +119,16 @@ class DraftingService:
         s = self.s
         cleaned, mentioned = await clean_request(s.directory, ask.text, bot_user_id=s.bot_user_id)
         text, problem = check_text(cleaned, MAX_REQUEST_CHARS)
-        if problem == "empty":
+        external = problem != "empty" and await s.directory.is_external(ask.user_id,
+                                                                        ask.user_team_id)
+        # Nothing asked, or a teammate's "help" (a customer's "help?" is theirs to be
+        # answered): the usage note, before any of the thread is read.
+        if problem == "empty" or (asks_for_help(text) and not ask.explicit and not external):
             if await s.store.run(lambda x: repo.mark_seen(x, key=ask.event_key)):
                 await self._say(ask, T.EMPTY_ASK)
             return
         channel = await s.directory.channel(ask.channel_id)
         policy = s.settings.policy_for(ask.channel_id, channel.name)
-        external = await s.directory.is_external(ask.user_id, ask.user_team_id)
         kind = channel_kind(is_im=channel.is_im, is_shared=channel.is_shared, policy=policy)
         thread_root = ask.thread_ts or ask.message_ts
         conv = await build_context(s.client, s.directory, channel=ask.channel_id,
@@ -133,11 +136,6 @@ class DraftingService:
                                    bot_user_id=s.bot_user_id)
         parent_external = bool(conv.parent_user and conv.parent_user != ask.user_id
                                and await s.directory.is_external(conv.parent_user))
-        if asks_for_help(text) and not ask.explicit and not external:
-            # A customer's "help?" is theirs to be answered; a teammate's is for the usage.
-            if await s.store.run(lambda x: repo.mark_seen(x, key=ask.event_key)):
-                await self._say(ask, T.EMPTY_ASK)
-            return
         # The word as given ("ask"): routing maps it to its job and names it in the reason.
         word = (ask.explicit or "").lower()
         explicit = word if word in EXPLICIT else None

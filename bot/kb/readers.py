@@ -397,8 +397,8 @@ def read_file(path: Path, *, collection: str = "default", max_bytes: int = MAX_F
         raise Unreadable("no text")
     resolved = path_text(path.resolve())
     return Document(doc_id=resolved, title=title or path_text(path.stem).replace("_", " "),
-                    url=resolved,
-                    text=text, collection=collection, updated_at=stat.st_mtime, kind=kind)
+                    url=resolved, text=text, collection=collection, updated_at=stat.st_mtime,
+                    kind=kind)
 
 
 def path_text(path: Path | str) -> str:

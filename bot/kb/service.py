@@ -24,6 +24,7 @@ import numpy as np
 from bot.kb.chunking import chunk_document
 from bot.kb.citations import answer_part, check_citations
 from bot.kb.embedding import Embedder, english_only
+from bot.kb.evidence import shortlist
 from bot.kb.languages import function_words, query_language
 from bot.kb.ranking import (
     RankParams,
@@ -326,8 +327,6 @@ class KnowledgeBase:
         not read), fail or take over `CLOSENESS_TIMEOUT` (a reviewer's click must open its
         modal within Slack's 3 s): the words alone choose then. Measured with
         `tests/bench/bench_kb_evidence.py --docs`."""
-        from bot.kb.evidence import shortlist
-
         sentences = shortlist(question, sources, asked)
         if not sentences or (query_language(question) != "en" and english_only(self.embedder)):
             return None
