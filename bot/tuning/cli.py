@@ -122,6 +122,11 @@ def _stats(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([s.as_dict() for s in stats], indent=2))  # noqa: T201
         return 0
+    if not stats:
+        # An empty table would read as a fault of the command, not as "nothing yet".
+        since = f" since {args.since:%Y-%m-%d %H:%M} UTC" if args.since else ""
+        _say(f"no drafts reviewed{since}: approve, edit or reject a draft first")
+        return 0
     for line in compact_stats(stats):
         print(f"{line['job']:<9} {line['model']:<24} prompt v{line['prompt_version']:<4} "  # noqa: T201
               f"n={line['reviewed']:<5} approved {line['approval']:>4} "
@@ -138,17 +143,20 @@ def _report(args: argparse.Namespace) -> int:
     engine = open_readonly(load_settings().db_url)
     page = render_report(query_stats(engine, since=args.since), approval_series(engine))
     engine.dispose()
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)  # as `tandem export --out`
     Path(args.out).write_text(page, encoding="utf-8")
     _say(f"report written to {args.out}")
     return 0
 
 
 def register(subparsers: Any) -> None:
+    from bot.routing.classifier import JOBS
     from bot.tuning.rows import FORMATS
 
     p = subparsers.add_parser("export", help="write decisions as a JSONL training dataset")
     p.add_argument("--format", required=True, choices=FORMATS)
-    p.add_argument("--job", help="only this job (document, question, support)")
+    # A misspelt job ("suport") exported nothing and said only "0 rows".
+    p.add_argument("--job", choices=JOBS, help="only this job")
     p.add_argument("--since", type=parse_since, help="only decisions from this ISO date on")
     p.add_argument("--out", help="output file (default: stdout)")
     p.add_argument("--no-redact", action="store_true", help="keep PII (default: redacted)")
@@ -160,7 +168,7 @@ def register(subparsers: Any) -> None:
     t.add_argument("--format", choices=("sft", "dpo"), default="sft")
     t.add_argument("--base", help="prepared model directory (default: the embedded model)")
     t.add_argument("--data", type=Path, help="dataset JSONL (default: export it now)")
-    t.add_argument("--job", help="when exporting: only this job")
+    t.add_argument("--job", choices=JOBS, help="when exporting: only this job")
     t.add_argument("--out", required=True, help="adapter directory, e.g. adapters/tandem-v2")
     t.add_argument("--epochs", type=float, default=3.0)
     t.add_argument("--rank", type=int, default=16)

@@ -64,3 +64,30 @@ def test_deploy_cli_without_a_server_says_what_to_set(
 ) -> None:
     assert main(["tune", "deploy", "--next", str(tmp_path)]) == 2
     assert "TANDEM_LLM_BASE_URL" in capsys.readouterr().err
+
+
+@pytest.mark.usefixtures("seeded")
+async def test_report_cli_makes_the_folder_it_is_told_to_write_into(tmp_path: Path) -> None:
+    out = tmp_path / "reports" / "2026-12" / "report.html"
+    assert main(["report", "--out", str(out)]) == 0
+    assert "tandem-v1" in out.read_text()
+
+
+@pytest.mark.usefixtures("seeded")
+def test_export_cli_refuses_a_misspelt_job_instead_of_exporting_nothing(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["export", "--format", "sft", "--job", "suport"])
+    assert exit_.value.code == 2
+    assert "invalid choice: 'suport'" in capsys.readouterr().err
+
+
+@pytest.mark.usefixtures("seeded")
+def test_stats_cli_says_when_nothing_was_reviewed_in_the_period(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["stats", "--since", "2099-01-01"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "no drafts reviewed since 2099-01-01" in captured.err
