@@ -17,6 +17,7 @@ from prometheus_client import (
 )
 
 from bot.llm.metrics import LLMMetrics
+from bot.ports import METRICS_PORT_CHANGE, listen
 
 __all__ = ["BotMetrics", "serve_metrics"]
 
@@ -71,5 +72,6 @@ async def serve_metrics(metrics: BotMetrics, port: int) -> web.AppRunner:
     app.router.add_get("/metrics", handle)
     runner = web.AppRunner(app)
     await runner.setup()
-    await web.TCPSite(runner, "0.0.0.0", port).start()
+    await listen(runner, "0.0.0.0", port, what="the metrics endpoint",
+                 change=METRICS_PORT_CHANGE)
     return runner

@@ -26,6 +26,7 @@ from bot.errors import ConfigError
 from bot.llm.client import LLMClient
 from bot.llm.errors import LLMError
 from bot.metrics import BotMetrics, serve_metrics
+from bot.ports import HTTP_PORT_CHANGE, METRICS_PORT_CHANGE, check_free, listen
 from bot.prompts import PromptBook
 from bot.routing.router import Router
 from bot.settings import ChannelPolicy, Settings, load_settings
@@ -192,22 +193,32 @@ async def start_bot(settings: Settings, *, limiter: SlackLimiter | None = None,
     await asyncio.to_thread(lambda: services.router.classifier)
     app = build_app(services)
     bot = Bot(services=services, app=app, session=session)
+    try:
+        await _connect(bot, settings, metrics, llm.model)
+    except BaseException:
+        # A port taken, Slack refusing the socket: nothing half-open is left behind.
+        await bot.stop()
+        raise
+    return bot
+
+
+async def _connect(bot: Bot, settings: Settings, metrics: BotMetrics, base_model: str) -> None:
+    services, session = bot.services, bot.session
     await services.review.recover()
     bot.tasks.append(asyncio.create_task(services.review.expiry_loop()))
-    if routed_adapters(settings.traffic, llm.model):
-        bot.tasks.append(asyncio.create_task(_watch_adapters(session, settings, llm.model)))
+    if routed_adapters(settings.traffic, base_model):
+        bot.tasks.append(asyncio.create_task(_watch_adapters(session, settings, base_model)))
     if settings.tandem_metrics_port:
         bot.metrics_server = await serve_metrics(metrics, settings.tandem_metrics_port)
     if settings.socket_mode:
-        bot.socket = EagerAckSocketModeHandler(app, settings.slack_app_token or "",
+        bot.socket = EagerAckSocketModeHandler(bot.app, settings.slack_app_token or "",
                                                metrics=metrics,
                                                bot_user_id=services.bot_user_id)
         await bot.socket.connect_async()  # type: ignore[no-untyped-call]
     else:
         bot.http, bot.http_port = await _serve_http(
-            app, settings.tandem_http_port, signing_secret=settings.slack_signing_secret or "",
-            bot_user_id=services.bot_user_id)
-    return bot
+            bot.app, settings.tandem_http_port,
+            signing_secret=settings.slack_signing_secret or "", bot_user_id=services.bot_user_id)
 
 
 async def _serve_http(app: AsyncApp, port: int, *, signing_secret: str,
@@ -218,10 +229,8 @@ async def _serve_http(app: AsyncApp, port: int, *, signing_secret: str,
     web_app.router.add_post("/slack/events", handle)
     runner = web.AppRunner(web_app)
     await runner.setup()
-    site = web.TCPSite(runner, "0.0.0.0", port)
-    await site.start()
-    bound = runner.addresses[0][1] if runner.addresses else port
-    return runner, int(bound)
+    return runner, await listen(runner, "0.0.0.0", port, what="the bot's HTTP events endpoint",
+                                change=HTTP_PORT_CHANGE)
 
 
 SANDBOX_CHANNELS = {
@@ -252,8 +261,15 @@ async def _run(args: argparse.Namespace) -> int:
             for name, policy in SANDBOX_CHANNELS.items():
                 settings.channels.setdefault(name, policy)
             print(f"Sandbox Slack workspace: {sandbox.url}  (open it in a browser)", flush=True)  # noqa: T201
-        # Wrong Slack settings must not wait a minute for the embedded vLLM to say so.
+        # Wrong Slack settings must not wait a minute for the embedded vLLM to say so;
+        # nor must a port another program holds.
         settings.check_slack()
+        if not settings.socket_mode:
+            check_free("0.0.0.0", settings.tandem_http_port,
+                       what="the bot's HTTP events endpoint", change=HTTP_PORT_CHANGE)
+        if settings.tandem_metrics_port:
+            check_free("0.0.0.0", settings.tandem_metrics_port, what="the metrics endpoint",
+                       change=METRICS_PORT_CHANGE)
         server = None
         if not settings.tandem_llm_base_url:
             from bot.llm.embedded import EmbeddedVLLM

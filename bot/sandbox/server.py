@@ -21,6 +21,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from bot.ports import SANDBOX_PORT_CHANGE, listen
 from bot.sandbox import api, control
 from bot.sandbox.delivery import Delivery, DeliveryResult
 from bot.sandbox.ratelimit import RateLimiter
@@ -82,9 +83,13 @@ class Sandbox:
             app.router.add_static("/static/", STATIC_DIR)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.cfg.host, self.cfg.port)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        try:
+            port = await listen(self._runner, self.cfg.host, self.cfg.port, what="the sandbox",
+                                change=SANDBOX_PORT_CHANGE)
+        except BaseException:
+            self._runner = None
+            await self._session.close()
+            raise
         self.url = f"http://{self.cfg.host}:{port}"
         self.api_url = self.url + "/api/"
 

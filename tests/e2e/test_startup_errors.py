@@ -6,12 +6,16 @@ import asyncio
 import os
 import socket
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from bot.errors import ConfigError
+from bot.runner import start_bot
 from bot.sandbox.server import Sandbox, SandboxConfig
 from tests.support.fake_llm import FakeLLM
+from tests.support.harness import Harness
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,10 +27,17 @@ def _closed_port() -> int:
 
 
 async def tandem_run(tmp_path: Path, **env: str) -> tuple[int, list[str]]:
-    """Run `python -m bot run` with only `env` set; its exit code and stderr lines."""
+    """Run `python -m bot run` with only `env` set; its exit code and its stderr lines
+    that begin "tandem:"."""
+    code, err = await tandem(tmp_path, "run", **env)
+    return code, [line for line in err.splitlines() if line.startswith("tandem:")]
+
+
+async def tandem(tmp_path: Path, *argv: str, **env: str) -> tuple[int, str]:
+    """Run `python -m bot ARGV` with only `env` set; its exit code and all its stderr."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "TANDEM_"))}
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", cwd=ROOT,
+        sys.executable, "-m", "bot", *argv, cwd=ROOT,
         env={**base, "PYTHONPATH": str(ROOT), "TANDEM_DATA_DIR": str(tmp_path), **env},
         stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE)
@@ -35,8 +46,7 @@ async def tandem_run(tmp_path: Path, **env: str) -> tuple[int, list[str]]:
     except TimeoutError:
         proc.kill()
         raise
-    lines = [line for line in err.decode().splitlines() if line.startswith("tandem:")]
-    return int(proc.returncode or 0), lines
+    return int(proc.returncode or 0), err.decode()
 
 
 @pytest.mark.parametrize(("env", "says"), [
@@ -83,3 +93,49 @@ async def test_a_wrong_model_a_refused_token_or_no_slack_stop_start_up(
     finally:
         await sandbox.stop()
         await llm.stop()
+
+
+@pytest.fixture
+def held_port() -> Iterator[int]:
+    """A port another program listens on."""
+    with socket.socket() as sock:
+        sock.bind(("0.0.0.0", 0))
+        sock.listen()
+        yield int(sock.getsockname()[1])
+
+
+@pytest.mark.parametrize(("argv", "env", "says"), [
+    (("run",), {"TANDEM_SANDBOX_PORT": "{port}"}, "`tandem run --sandbox-port N`"),
+    (("sandbox", "--port", "{port}", "--db", "{tmp}/sandbox.db"), {},
+     "`tandem sandbox --port N`"),
+    # Both before the LLM is even asked for (it is unreachable here): the embedded vLLM
+    # would otherwise take a minute to start first.
+    (("run",), {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s",
+                "TANDEM_HTTP_PORT": "{port}", "TANDEM_LLM_BASE_URL": "http://127.0.0.1:9/v1"},
+     "set TANDEM_HTTP_PORT to a free port"),
+    (("run",), {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1",
+                "TANDEM_METRICS_PORT": "{port}", "TANDEM_LLM_BASE_URL": "http://127.0.0.1:9/v1"},
+     "set TANDEM_METRICS_PORT to a free port"),
+])
+async def test_a_port_another_program_holds_stops_start_up_naming_the_setting_to_change(
+        tmp_path: Path, held_port: int, argv: tuple[str, ...], env: dict[str, str],
+        says: str) -> None:
+    code, err = await tandem(tmp_path, *(a.format(port=held_port, tmp=tmp_path) for a in argv),
+                             **{k: v.format(port=held_port) for k, v in env.items()})
+    lines = [line for line in err.splitlines() if line.startswith("tandem:")]
+    assert code == 2 and len(lines) == 1, err
+    assert f":{held_port}: another program is listening there" in lines[0] and says in lines[0]
+    # One line, not an OSError traceback and an unclosed session.
+    assert "Traceback" not in err and "Unclosed" not in err, err
+
+
+@pytest.mark.harness(mode="http")
+async def test_a_second_bot_on_a_running_bots_http_port_names_the_setting_and_the_first_works_on(
+        tandem: Harness) -> None:
+    assert tandem.bot is not None
+    taken = tandem.bot.http_port
+    with pytest.raises(ConfigError, match=f":{taken}: another program .* TANDEM_HTTP_PORT"):
+        await start_bot(tandem.settings(taken))
+    assert tandem.slack is not None
+    ts = await tandem.slack.post("general", "alice", "<@U0BOT> write a short note about lunch")
+    assert "short draft" in (await tandem.wait_draft("C0GENERAL", ts))["text"]
