@@ -32,6 +32,10 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
     for number, row in rows:
         if "text" not in row or row.get("label") not in JOBS:
             raise ConfigError(f"{path}:{number} needs `text` and a `label` in {JOBS}")
+    if not rows:
+        # Scored, an empty file read "accuracy 0.0", as if the router got every row wrong.
+        raise ConfigError(f"{path} holds no rows: one JSON object per line, with `text` and "
+                          f"a `label` in {JOBS}")
     return [row for _, row in rows]
 
 

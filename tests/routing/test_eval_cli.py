@@ -33,6 +33,17 @@ def test_eval_cli_rejects_a_row_without_label(
     assert "rows.jsonl:1" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("content", ["", "\n\n"])
+def test_eval_cli_refuses_a_file_without_rows_instead_of_scoring_zero(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str
+) -> None:
+    path = tmp_path / "rows.jsonl"
+    path.write_text(content, encoding="utf-8")
+    assert main(["route", "eval", str(path)]) == 2
+    captured = capsys.readouterr()
+    assert "rows.jsonl holds no rows" in captured.err and "accuracy" not in captured.out
+
+
 @pytest.mark.parametrize(("content", "message"), [
     ('{"text": "hi", "label": "question"}\n["a list"]\n', "rows.jsonl:2: not a JSON object"),
     ('{"text": "hi", "label": "question"}\n{"text": \n', "rows.jsonl:2: not JSON"),
