@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.errors import ConfigError
+from bot.jsonl import read_objects
 
 __all__ = ["TrainPlan", "dpo_strings", "fitting", "load_rows", "render_prompt", "sft_features",
            "stop_token", "train"]
@@ -61,6 +62,11 @@ class TrainPlan:
     def check(self) -> None:
         if self.fmt not in ("sft", "dpo"):
             raise ConfigError(f"--format must be sft or dpo, not {self.fmt!r}")
+        # --epochs 0 "trained" in 4 s and wrote an adapter that had learnt nothing.
+        for flag, value in (("--epochs", self.epochs), ("--lr", self.learning_rate),
+                            ("--max-length", self.max_length)):
+            if not value > 0:
+                raise ConfigError(f"{flag} must be above 0, not {value}")
         if not 1 <= self.rank <= self.max_lora_rank:
             raise ConfigError(f"--rank {self.rank} must be between 1 and the server's "
                               f"--max-lora-rank ({self.max_lora_rank})")
@@ -71,9 +77,36 @@ class TrainPlan:
             raise ConfigError(f"no dataset at {self.data}")
 
 
-def load_rows(path: Path) -> list[dict[str, Any]]:
-    with path.open(encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
+def _chat(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(
+        isinstance(m, dict) and "role" in m and "content" in m for m in value)
+
+
+def _row_problem(fmt: str, row: dict[str, Any]) -> str | None:
+    if fmt == "sft":
+        if _chat(row.get("messages")) and row["messages"][-1]["role"] == "assistant":
+            return None
+        hint = " (a DPO row: pass --format dpo)" if "chosen" in row else ""
+        return ("an SFT row needs `messages`, a list of {role, content} ending with the "
+                f"assistant's{hint}")
+    if all(_chat(row.get(key)) for key in ("prompt", "chosen", "rejected")):
+        return None
+    hint = " (an SFT row: pass --format sft)" if "messages" in row else ""
+    return f"a DPO row needs `prompt`, `chosen` and `rejected`, lists of {{role, content}}{hint}"
+
+
+def load_rows(path: Path, fmt: str = "sft") -> list[dict[str, Any]]:
+    """The dataset's rows, each checked for the shape `fmt` trains on: a line that is not
+    JSON, or a row of the other format, is named by its line instead of failing deep in
+    training with a KeyError or a JSONDecodeError."""
+    rows = []
+    for number, row in read_objects(path, ConfigError):
+        problem = _row_problem(fmt, row)
+        if problem:
+            raise ConfigError(f"{path}:{number}: {problem}; `tandem export --format {fmt}` "
+                              "writes such rows")
+        rows.append(row)
+    return rows
 
 
 def stop_token(tokenizer: Any) -> str:
@@ -142,7 +175,7 @@ def train(plan: TrainPlan) -> dict[str, Any]:
     from peft import LoraConfig
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    rows = load_rows(plan.data)
+    rows = load_rows(plan.data, plan.fmt)
     if not rows:
         raise ConfigError(f"{plan.data} holds no rows")
     tokenizer = AutoTokenizer.from_pretrained(plan.base)

@@ -6,6 +6,7 @@ where the model cache has not been prepared yet.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ import pytest
 
 from bot.errors import ConfigError
 from bot.tuning.rows import DecisionRecord, examples_for_decision, render
-from bot.tuning.train import TrainPlan, dpo_strings, fitting, render_prompt, sft_features
+from bot.tuning.train import TrainPlan, dpo_strings, fitting, load_rows, render_prompt, sft_features
 
 PROMPT = [
     {"role": "system", "content": "You draft replies for the support team."},
@@ -145,3 +146,48 @@ def test_plan_refuses_rank_above_the_servers_max(tmp_path: Path) -> None:
                      rank=32, max_lora_rank=16)
     with pytest.raises(ConfigError, match="max-lora-rank"):
         plan.check()
+
+
+@pytest.mark.parametrize(("field", "value"), [("epochs", 0.0), ("learning_rate", 0.0),
+                                              ("max_length", 0)])
+def test_plan_refuses_training_that_would_learn_nothing(tmp_path: Path, field: str,
+                                                        value: float) -> None:
+    (tmp_path / "config.json").write_text("{}")
+    (tmp_path / "d.jsonl").write_text("{}\n")
+    plan = TrainPlan(fmt="sft", base=tmp_path, data=tmp_path / "d.jsonl", out=tmp_path / "o",
+                     **{field: value})
+    with pytest.raises(ConfigError, match="must be above 0"):
+        plan.check()
+
+
+def _exported(fmt: str) -> dict[str, Any]:
+    record = DecisionRecord("edited", "support", PROMPT, "Sorry.", FINAL)
+    rows = [r for e in examples_for_decision(record) if (r := render(e, fmt)) is not None]
+    assert rows
+    return rows[0]
+
+
+@pytest.mark.parametrize("fmt", ["sft", "dpo"])
+def test_rows_as_tandem_export_writes_them_load_for_training(tmp_path: Path, fmt: str) -> None:
+    path = tmp_path / "d.jsonl"
+    path.write_text(json.dumps(_exported(fmt)) + "\n\n", encoding="utf-8")
+    assert load_rows(path, fmt) == [_exported(fmt)]
+
+
+@pytest.mark.parametrize(("fmt", "lines", "says"), [
+    ("sft", ["{not json"], "d.jsonl:1: not JSON"),
+    ("sft", ["dpo-row"], "d.jsonl:1: an SFT row needs `messages`"),
+    ("sft", ["dpo-row"], "(a DPO row: pass --format dpo)"),
+    ("dpo", ["dpo-row", "sft-row"], "d.jsonl:2: a DPO row needs `prompt`, `chosen` and "
+                                    "`rejected`, lists of {role, content} (an SFT row: pass "
+                                    "--format sft)"),
+    ("sft", ['{"messages": [{"role": "user", "content": "hi"}]}'], "ending with the assistant"),
+])
+def test_a_dataset_line_that_cannot_train_is_named_before_the_model_loads(
+        tmp_path: Path, fmt: str, lines: list[str], says: str) -> None:
+    rows = {"sft-row": json.dumps(_exported("sft")), "dpo-row": json.dumps(_exported("dpo"))}
+    path = tmp_path / "d.jsonl"
+    path.write_text("\n".join(rows.get(line, line) for line in lines) + "\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as error:
+        load_rows(path, fmt)
+    assert says in str(error.value)
