@@ -160,6 +160,10 @@ class T:
     EDIT_SUBMIT = "Post"
     EDIT_PART = "Draft (part {i} of {n})"
     EDIT_EMPTY = "The edited text is empty; write something or reject the draft instead."
+    EDIT_UNKNOWN_CITATION = ("{markers} cite no source of this answer (its sources are "
+                             "{valid}): cite one of those, or take the marker out.")
+    EDIT_CITATION_NO_SOURCES = ("This answer has no sources, so {markers} point nowhere: "
+                                "take the marker out.")
     REJECT_TITLE = "Reject draft"
     REJECT_SUBMIT = "Reject"
     REJECT_LABEL = "Why? (optional)"

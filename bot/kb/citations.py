@@ -19,7 +19,8 @@ from bot.kb.types import Source
 
 __all__ = ["CITATION", "CUT_LISTING", "ListingGuard", "answer_basis", "answer_part",
            "check_citations", "cite", "cited_numbers", "cited_sources", "escape_mrkdwn",
-           "sources_block", "sources_markdown", "starts_listing"]
+           "sources_block", "sources_markdown", "starts_listing", "unknown_citations",
+           "with_sources"]
 
 # A citation marker: "[2]", "[1, 3]" (the numbers in group 1).
 CITATION = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
@@ -98,17 +99,49 @@ def cited_sources(answer: str, sources: Sequence[Source], question: str = "") ->
         or list(sources)
 
 
+def _recorded(sources: Sequence[Mapping[str, Any]]) -> list[Source]:
+    """Sources as a draft records them, as `Source`s."""
+    return [Source(n=x["n"], title=x["title"], url=x["url"], text=x["text"],
+                   heading=x.get("heading", ""), collection=x.get("collection", ""),
+                   score=float(x.get("score", 0.0)), doc_id=x.get("doc_id", ""),
+                   chunk_id=x.get("chunk_id", "")) for x in sources]
+
+
 def cite(text: str, sources: Sequence[Mapping[str, Any]], question: str) -> tuple[str, str]:
     """`text` without citations of sources that were not retrieved, then the Sources block
     (`cited_sources`), from sources as a draft records them. Returns it in Slack mrkdwn and
     in Markdown (what a streamed message ends with)."""
-    found = [Source(n=x["n"], title=x["title"], url=x["url"], text=x["text"],
-                    heading=x.get("heading", ""), collection=x.get("collection", ""),
-                    score=float(x.get("score", 0.0)), doc_id=x.get("doc_id", ""),
-                    chunk_id=x.get("chunk_id", "")) for x in sources]
+    found = _recorded(sources)
     checked = check_citations(text, found).rstrip()
     shown = cited_sources(checked, found, question)
     return checked + "\n\n" + sources_block(shown), checked + "\n\n" + sources_markdown(shown)
+
+
+# Code (a fence, or a span in backticks) and an index after a name ("argv[0]",
+# "x[1][2]"): brackets a reviewer writes that cite nothing.
+_CODE = re.compile(r"```.*?```|`[^`\n]*`", re.DOTALL)
+_INDEXED = re.compile(r"(?<=[\w\])])\[\d+(?:\s*,\s*\d+)*\]")
+
+
+def unknown_citations(text: str, numbers: Collection[int]) -> list[int]:
+    """The citation numbers of an answer's text (without its Sources block) that are not
+    among `numbers`: in a reviewer's edit, a "[7]" of an answer with five sources. Code
+    and indexes ("`argv[0]`", "items[3]") are not citations."""
+    prose = _INDEXED.sub(" ", _CODE.sub(" ", answer_part(text)))
+    return [n for n in cited_numbers(prose) if n not in numbers]
+
+
+def with_sources(text: str, sources: Sequence[Mapping[str, Any]]) -> str:
+    """A reviewer's edit of an answer, with the Sources block of the sources it cites
+    appended when the edit cites some but dropped the block (its "[1]" would name
+    nothing the reader can see). An edit that keeps a Sources block, or cites nothing,
+    is the reviewer's to post as written."""
+    answer = answer_part(text)
+    cited = set(cited_numbers(answer))
+    if answer != text or not cited:
+        return text
+    shown = [s for s in _recorded(sources) if s.n in cited]
+    return f"{text.rstrip()}\n\n{sources_block(shown)}" if shown else text
 
 
 def _by_document(shown: Sequence[Source]) -> list[tuple[str, Source]]:

@@ -20,7 +20,7 @@ from bot.drafting.context import search_query
 from bot.drafting.figures import FIGURE_JOBS, figures_shown, invented_figures
 from bot.drafting.promises import PROMISE_JOBS, offered, unoffered_promises
 from bot.drafting.split import MESSAGE_LIMIT, split_text
-from bot.kb.citations import answer_basis, answer_part
+from bot.kb.citations import answer_basis, answer_part, unknown_citations, with_sources
 from bot.kb.evidence import quoted_answer
 from bot.kb.grounding import Grounding, grounding
 from bot.prompts import model_part, opening_quote, repeats_example, without_lead
@@ -68,6 +68,32 @@ class ReviewService:
 
     async def load(self, draft_id: str) -> tuple[Draft, Request] | None:
         return await self.s.store.run(partial(repo.draft_with_request, draft_id=draft_id))
+
+    async def vet_edit(self, draft_id: str, text: str) -> tuple[str | None, str, bool]:
+        """A reviewer's edited text, checked before the modal closes: (what is wrong with
+        it, for the modal to show; the text to post; whether it is the draft unchanged).
+        An answer's edit may cite only the answer's sources (a "[7]" would be a dead
+        citation posted in the team's name), and one that cites some but dropped the
+        Sources block gets it back (`with_sources`). The draft is read within a second,
+        as the modal must be answered within three; past that it is not checked."""
+        try:
+            loaded = await asyncio.wait_for(self.load(draft_id), timeout=1.0)
+        except TimeoutError:
+            return None, text, False
+        draft = loaded[0] if loaded else None
+        if draft is None:
+            return None, text, False
+        if draft.job == "question":
+            numbers = sorted({int(x["n"]) for x in draft.sources or []})
+            bad = unknown_citations(text, numbers)
+            if bad:
+                markers = ", ".join(f"[{n}]" for n in bad)
+                if not numbers:
+                    return T.EDIT_CITATION_NO_SOURCES.format(markers=markers), text, False
+                valid = ", ".join(f"[{n}]" for n in numbers)
+                return T.EDIT_UNKNOWN_CITATION.format(markers=markers, valid=valid), text, False
+            text = with_sources(text, draft.sources or [])
+        return None, text, (draft.text or "").strip() == text.strip()
 
     async def notify(self, channel: str | None, user: str, text: str,
                      thread_ts: str | None = None, blocks: list[dict[str, Any]] | None = None

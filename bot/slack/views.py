@@ -33,11 +33,13 @@ async def on_edit(ack: Callable[..., Awaitable[None]], body: dict[str, Any],
     if not text.strip():
         await ack(response_action="errors", errors={f"{ids.EDIT_BLOCK_PREFIX}0": T.EDIT_EMPTY})
         return
-    await ack()
     draft_id = view.get("private_metadata") or ""
+    problem, text, unchanged = await services.review.vet_edit(draft_id, text)
+    if problem:
+        await ack(response_action="errors", errors={f"{ids.EDIT_BLOCK_PREFIX}0": problem})
+        return
+    await ack()
     user = body.get("user") or {}
-    loaded = await services.review.load(draft_id)
-    unchanged = loaded is not None and loaded[0].text.strip() == text.strip()
     services.spawn(services.review.decide(
         draft_id, verdict=Verdict.approved if unchanged else Verdict.edited,
         user_id=user.get("id", ""), user_team_id=user.get("team_id"),

@@ -329,6 +329,43 @@ async def test_a_reviewer_can_answer_with_the_best_matching_sentence_instead_of_
     assert decision.verdict == "edited" and decision.final_text == initial
 
 
+async def test_a_reviewers_edit_may_cite_only_the_answers_sources_and_keeps_its_sources_block(
+        kb_harness: Harness, fake_llm: FakeLLM) -> None:
+    h = kb_harness
+    slack = h.slack
+    assert slack is not None
+    fake_llm.reply = lambda _body: "Meals are reimbursed up to 40 euros a day [1]."
+    ts = await slack.post("general", "alice", ASK_MEALS)
+    draft = await h.wait_draft("C0GENERAL", ts, timeout=60)
+    numbers = ", ".join(f"[{x['n']}]" for x in drafts(h)[0].sources)
+    await slack.click("bob", "tandem_edit", channel="C0GENERAL", ts=draft["ts"])
+    modal = (await slack.wait_for(lambda: slack.views("bob")))[-1]
+
+    def edit(text: str) -> dict[str, Any]:
+        return {"edit_part_0": {"text": {"type": "plain_text_input", "value": text}}}
+
+    # A dead citation is refused in the modal, which stays open with the text in it.
+    refused = await slack.submit(modal["id"], "bob", edit("Up to 40 euros a day [7]."))
+    assert refused["response_action"] == "errors"
+    assert refused["errors"]["edit_part_0"] == (
+        f"[7] cite no source of this answer (its sources are {numbers}): cite one of those, "
+        "or take the marker out.")
+    assert not decisions(h) and drafts(h)[0].status == DraftStatus.pending_review
+    # An edit that cites a source but dropped the Sources block gets the block back;
+    # code that looks like a citation ("`argv[0]`") is no citation.
+    accepted = await slack.submit(modal["id"], "bob", edit(
+        "Up to 40 euros a day, with receipts [1]. (Run `expenses argv[0]` to file one.)"))
+    assert accepted["response_action"] is None
+    await wait_verdict(h, "C0GENERAL", ts, draft["ts"], "Edited and posted by <@U0BOB>")
+    (final,) = await slack.wait_for(lambda: finals(h, "C0GENERAL", ts), timeout=20)
+    (decision,) = decisions(h)
+    assert decision.final_text is not None
+    assert decision.final_text.startswith("Up to 40 euros a day, with receipts [1].")
+    assert decision.final_text.endswith("\n\n*Sources*\n[1] Expense policy `"
+                                        + drafts(h)[0].sources[0]["url"] + "`")
+    assert text_of(final) == decision.final_text
+
+
 async def test_an_answer_ends_where_the_model_starts_listing_sources_of_its_own(
         kb_harness: Harness, fake_llm: FakeLLM) -> None:
     h = kb_harness

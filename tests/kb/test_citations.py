@@ -15,6 +15,8 @@ from bot.kb.citations import (
     sources_block,
     sources_markdown,
     starts_listing,
+    unknown_citations,
+    with_sources,
 )
 from bot.kb.types import Source
 
@@ -164,3 +166,20 @@ def test_an_answer_citing_at_line_starts_and_in_lists_streams_whole(step: int) -
 def test_a_heading_as_the_last_line_is_dropped_when_the_stream_ends() -> None:
     shown, guard = _streamed("Meals: 40 euros a day [1].\n\n[2] Expense policy", {1, 2}, 5)
     assert guard.cut and shown == "Meals: 40 euros a day [1].\n\n"
+
+
+def test_an_edits_unknown_citations_are_named_but_not_code_or_indexes() -> None:
+    edit = ("Use helm [1] then page the lead [7]; both [1, 9]. Run `argv[3]` or items[4].\n"
+            "```\nx = [5]\n```\n\n*Sources*\n[1] <https://wiki.example/a|Deploy guide>")
+    assert unknown_citations(edit, {1, 2}) == [7, 9]
+    assert unknown_citations("All fine [2].", {1, 2}) == []
+    assert unknown_citations("Nothing to cite from [1].", set()) == [1]
+
+
+def test_an_edit_citing_sources_without_the_sources_block_gets_it_back() -> None:
+    recorded = [{"n": s.n, "title": s.title, "url": s.url, "text": s.text} for s in SOURCES]
+    assert with_sources("Page the lead [2].", recorded) == (
+        "Page the lead [2].\n\n*Sources*\n[2] On-call `/srv/docs/oncall.md`")
+    kept = "Use helm [1].\n\n*Sources*\n[1] <https://wiki.example/a|Deploy guide>"
+    assert with_sources(kept, recorded) == kept
+    assert with_sources("No marker left.", recorded) == "No marker left."
