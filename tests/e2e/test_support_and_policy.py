@@ -104,6 +104,21 @@ async def test_lines_echoing_the_prompts_frame_at_a_replys_end_are_left_out_of_t
     assert "(none)" not in str(draft["blocks"]) and "customer email" not in str(draft["blocks"])
 
 
+async def test_a_reply_ends_where_the_model_writes_the_next_customer_message_in_lower_case(
+        tandem: Harness, fake_llm: FakeLLM) -> None:
+    slack = tandem.slack
+    assert slack is not None
+    # Live, the packaged model wrote the template's next turn in lower case and a whole
+    # made-up customer message after it.
+    fake_llm.reply = lambda _body: " will resend the invoice today.\n\ncustomer message: " \
+        "My phone number has been called by another user and i am unable to respond."
+    await slack.post("acme-shared", "carol", "My invoice shows the wrong VAT number")
+    draft = await slack.wait_for(lambda: _review_draft(tandem))
+    (record,) = drafts(tandem)
+    assert record.text == "Hi, thanks for reaching out to us. We will resend the invoice today."
+    assert "phone number" not in text_of(draft)
+
+
 async def _flagged_then_approved(tandem: Harness, ask: str, warning: str,
                                  flag: str) -> tuple[dict, dict]:
     """Carol asks; the draft in #reviews shows `warning` and counts as `flag`; approved,
