@@ -19,6 +19,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from bot.errors import ConfigError
+
 __all__ = ["register"]
 
 
@@ -62,8 +64,10 @@ async def _ingest(args: argparse.Namespace) -> int:
 
 
 async def _ingest_slack(args: argparse.Namespace) -> int:
-    from bot.kb.slack_source import ingest_channel
+    from bot.kb.slack_source import NO_CHANNEL, ingest_channel
 
+    if not (args.channel or "").strip():
+        raise ConfigError(NO_CHANNEL)
     settings = _settings()
     kb = await _open(settings)
     try:
@@ -393,7 +397,8 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=_run(_ingest))
 
     p = sub.add_parser("ingest-slack", help="ingest a Slack channel's history and threads")
-    p.add_argument("channel", help="#name or channel ID")
+    # Optional for argparse, so a `#general` the shell took as a comment gets told so.
+    p.add_argument("channel", nargs="?", help="name, '#name' (quoted) or channel ID")
     p.add_argument("--collection", type=_collection, default="slack")
     p.add_argument("--full", action="store_true",
                    help="read every thread again, not only those with new replies or edits "

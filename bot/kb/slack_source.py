@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -51,14 +52,40 @@ from bot.slack.limiter import SlackLimiter
 if TYPE_CHECKING:
     from bot.settings import Settings
 
-__all__ = ["ChannelRead", "ingest_channel", "read_channel"]
+__all__ = ["ChannelRead", "channel_ref", "ingest_channel", "read_channel"]
+
+
+# A channel ID ("C0123ABCD", "G…" for an old private channel) and a channel as Slack
+# writes it in a message ("<#C0123ABCD|general>", "<#C0123ABCD>").
+_ID = re.compile(r"[CG][A-Z0-9]{6,}")
+_MENTION = re.compile(r"<#([CG][A-Z0-9]+)(?:\|[^>]*)?>")
+
+
+NO_CHANNEL = ("give a channel: its name (general), #name quoted ('#general': unquoted, a "
+              "shell reads it as a comment and drops it), or its ID")
+
+
+def channel_ref(ref: str) -> tuple[str, str]:
+    """("id", ID) or ("name", name) for what a person typed. A name may come without its
+    "#": unquoted in a shell, `#general` starts a comment, so people type `general`,
+    which was looked up as an ID and not found."""
+    ref = ref.strip()
+    mention = _MENTION.fullmatch(ref)
+    if mention:
+        return "id", mention.group(1)
+    if _ID.fullmatch(ref):
+        return "id", ref
+    return "name", ref.lstrip("#").strip()
 
 
 async def _resolve(client: AsyncWebClient, ref: str) -> dict[str, Any]:
-    name = ref.lstrip("#")
-    if not ref.startswith("#"):
-        info = await client.conversations_info(channel=ref)
+    kind, value = channel_ref(ref)
+    if kind == "id":
+        info = await client.conversations_info(channel=value)
         return dict(info["channel"])
+    name = value
+    if not name:
+        raise ConfigError(NO_CHANNEL)
     cursor = None
     while True:
         page = await client.conversations_list(types="public_channel,private_channel",

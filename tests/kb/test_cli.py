@@ -379,3 +379,15 @@ def test_an_empty_search_is_refused_rather_than_reported_as_nothing_relevant(
     assert _main(["kb", "search", "   "]) == 2
     out = capsys.readouterr()
     assert out.err.strip() == "tandem kb search: the query is empty" and out.out == ""
+
+
+def test_ingest_slack_given_no_channel_says_a_shell_drops_an_unquoted_hash(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # `tandem kb ingest-slack #general` reaches the command as `tandem kb ingest-slack`.
+    from bot.cli import main
+
+    monkeypatch.setenv("TANDEM_DATA_DIR", str(tmp_path / "data"))
+    assert main(["kb", "ingest-slack"]) == 2
+    err = capsys.readouterr().err
+    assert "'#general': unquoted, a shell reads it as a comment" in err

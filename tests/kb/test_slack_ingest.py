@@ -46,6 +46,27 @@ async def test_ingest_slack_keeps_threads_and_permalinks(sandbox: Sandbox, kb: K
     assert again.added == 0 and again.unchanged == report.added
 
 
+@pytest.mark.parametrize("ref", ["general", " #general ", "<#C0GENERAL|general>",
+                                 "<#C0GENERAL>"])
+async def test_ingest_slack_finds_a_channel_named_without_its_hash_or_as_slack_writes_it(
+        sandbox: Sandbox, kb: KnowledgeBase, settings: Settings, ref: str) -> None:
+    root = actions.post(sandbox, channel="C0GENERAL", user="U0ALICE",
+                        text="How do we rotate the Grafana admin password?")
+    actions.post(sandbox, channel="C0GENERAL", user="U0BOB", thread_ts=root,
+                 text="Run the vault-rotate job; it updates the Kubernetes secret.")
+    report = await ingest_channel(kb, _bot_settings(settings, sandbox), ref)
+    assert report.added == 1
+    (doc,) = await kb.documents()
+    assert doc.title.startswith("#general: How do we rotate")
+
+
+@pytest.mark.parametrize("ref", ["#", "  "])
+async def test_ingest_slack_without_a_channel_says_how_to_give_one(
+        sandbox: Sandbox, kb: KnowledgeBase, settings: Settings, ref: str) -> None:
+    with pytest.raises(ConfigError, match="unquoted, a shell reads it as a comment"):
+        await ingest_channel(kb, _bot_settings(settings, sandbox), ref)
+
+
 def _bot_settings(settings: Settings, sandbox: Sandbox) -> Settings:
     return settings.model_copy(update={"slack_bot_token": sandbox.cfg.bot_token,
                                        "slack_api_url": sandbox.api_url})
