@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import sys
 import tempfile
 from dataclasses import replace
@@ -130,11 +131,15 @@ async def _list(args: argparse.Namespace) -> int:
     return 0
 
 
+_CHANNEL_NAME = re.compile(r"[a-z0-9][a-z0-9_\-.]*")
+
+
 async def _remove(args: argparse.Namespace) -> int:
     from bot.kb.inventory import matcher
 
     if not args.targets and not args.collection and not args.stale:
-        print("tandem kb remove: name a path, #channel, link, --stale or --collection",  # noqa: T201
+        print("tandem kb remove: name a path, '#channel' (quoted: unquoted, a shell reads "  # noqa: T201
+              "#channel as a comment and drops it), link, --stale or --collection",
               file=sys.stderr)
         return 2
     kb = await _open()
@@ -161,7 +166,11 @@ async def _remove(args: argparse.Namespace) -> int:
               f"{d.collection}  {d.title}  ({d.url})")
     where = f" in collection {args.collection!r}" if args.collection else ""
     for target in missed:
-        print(f"tandem kb remove: nothing{where} matches {target}", file=sys.stderr)  # noqa: T201
+        # "general" is read as a path; the channel's threads are "#general".
+        hint = f" (the Slack channel's threads? '#{target}')" if _CHANNEL_NAME.fullmatch(
+            target) and any(d.title.startswith(f"#{target}: ") for d in docs) else ""
+        print(f"tandem kb remove: nothing{where} matches {target}{hint}",  # noqa: T201
+              file=sys.stderr)
     if whole and not chosen:
         print(f"tandem kb remove: collection {args.collection!r} holds nothing",  # noqa: T201
               file=sys.stderr)

@@ -391,3 +391,34 @@ def test_ingest_slack_given_no_channel_says_a_shell_drops_an_unquoted_hash(
     assert main(["kb", "ingest-slack"]) == 2
     err = capsys.readouterr().err
     assert "'#general': unquoted, a shell reads it as a comment" in err
+
+
+def test_remove_given_a_channel_name_without_its_hash_says_how_to_name_the_channel(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+
+    from bot.kb.service import KnowledgeBase
+    from bot.kb.types import Document
+    from bot.settings import load_settings
+
+    monkeypatch.setenv("TANDEM_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.chdir(tmp_path)
+
+    async def a_thread() -> None:
+        kb = await KnowledgeBase.open(load_settings())
+        await kb.upsert([Document(
+            doc_id="slack:slack:C0GENERAL:1.0", title="#general: standup moved to 10:30",
+            url="https://slack.example/archives/C0GENERAL/p10", collection="slack",
+            text="Standup moves to 10:30 tomorrow.", kind="slack")])
+        await kb.close()
+
+    asyncio.run(a_thread())
+    assert _main(["kb", "remove", "general"]) == 1
+    assert "nothing matches general (the Slack channel's threads? '#general')" in \
+        capsys.readouterr().err
+    assert _main(["kb", "remove", "#general"]) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["removed"] == 1
+    assert _main(["kb", "remove"]) == 2
+    assert "'#channel' (quoted: unquoted, a shell reads #channel as a comment" in \
+        capsys.readouterr().err
