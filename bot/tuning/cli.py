@@ -141,7 +141,8 @@ def _report(args: argparse.Namespace) -> int:
     from bot.tuning.stats import query_stats
 
     engine = open_readonly(load_settings().db_url)
-    page = render_report(query_stats(engine, since=args.since), approval_series(engine))
+    page = render_report(query_stats(engine, since=args.since),
+                         approval_series(engine, since=args.since), since=args.since)
     engine.dispose()
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)  # as `tandem export --out`
     Path(args.out).write_text(page, encoding="utf-8")

@@ -14,7 +14,7 @@ import base64
 import html
 import io
 from collections import defaultdict
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -29,13 +29,17 @@ __all__ = ["Series", "approval_series", "render_report"]
 Series = dict[str, list[tuple[datetime, float, int]]]  # model -> (bucket start, rate, n)
 
 
-def approval_series(engine: Engine, *, job: str | None = None, buckets: int = 24) -> Series:
-    """Approval rate per model per time bucket, over reviewed decisions."""
+def approval_series(engine: Engine, *, job: str | None = None, since: datetime | None = None,
+                    buckets: int = 24) -> Series:
+    """Approval rate per model per time bucket, over reviewed decisions (those decided
+    from `since` on, as the report's table counts them)."""
     reviewed = ("approved", "edited", "rejected")
     at_col = col(Decision.decided_at)
     base = select(func.min(at_col), func.max(at_col))
     if job:
         base = base.where(col(Decision.job) == job)
+    if since is not None:
+        base = base.where(at_col >= since)
     with engine.connect() as conn:
         first, last = conn.execute(base).one()
     if first is None:
@@ -45,6 +49,8 @@ def approval_series(engine: Engine, *, job: str | None = None, buckets: int = 24
     stmt = select(at_col, col(Decision.model), col(Decision.verdict))
     if job:
         stmt = stmt.where(col(Decision.job) == job)
+    if since is not None:
+        stmt = stmt.where(at_col >= since)
     with engine.connect() as conn:
         for at, model, verdict in conn.execution_options(yield_per=2000).execute(stmt):
             verdict = getattr(verdict, "value", verdict)
@@ -105,8 +111,10 @@ def _charts(stats: list[Stat], series: Series) -> list[tuple[str, str]]:
     return out
 
 
-def render_report(stats: list[Stat], series: Series, *, title: str = "Tandem review report") -> str:
-    """The whole HTML page."""
+def render_report(stats: list[Stat], series: Series, *, title: str = "Tandem review report",
+                  since: datetime | None = None, now: datetime | None = None) -> str:
+    """The whole HTML page: what it covers, the charts, the table (or that nothing was
+    reviewed in the period, rather than an empty table)."""
     head = ["job", "model", "prompt", "reviewed", "approved", "edited", "rejected",
             "expired", "failed", "approval (95% CI)", "mean edit distance"]
     body = []
@@ -121,11 +129,16 @@ def render_report(stats: list[Stat], series: Series, *, title: str = "Tandem rev
         body.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
     charts = "".join(f'<h2>{html.escape(name)}</h2><img alt="{html.escape(name)}" src="{src}">'
                      for name, src in (_charts(stats, series) if stats else []))
+    now = now or datetime.now(UTC)
+    period = f"Decisions from {since:%Y-%m-%d %H:%M} UTC" if since else "All decisions"
+    covers = f"<p>{period}; made {now:%Y-%m-%d %H:%M} UTC.</p>"
+    if not stats:
+        covers += "<p><strong>No drafts were reviewed in this period.</strong></p>"
     return (
         f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
         "<style>body{font-family:sans-serif;margin:2em}td,th{padding:4px 8px;"
         "border-bottom:1px solid #ddd;text-align:left}</style></head><body>"
-        f"<h1>{html.escape(title)}</h1>{charts}<h2>Per job × model × prompt version</h2>"
+        f"<h1>{html.escape(title)}</h1>{covers}{charts}<h2>Per job × model × prompt version</h2>"
         "<table><tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr>"
         + "".join(body) + "</table></body></html>"
     )

@@ -9,6 +9,7 @@ import pytest
 
 from bot.cli import main
 from bot.store.db import Store
+from bot.tuning.cli import parse_since
 from tests.tuning.records import add_decision, add_draft, add_request
 
 
@@ -91,3 +92,27 @@ def test_stats_cli_says_when_nothing_was_reviewed_in_the_period(
     captured = capsys.readouterr()
     assert captured.out == ""
     assert "no drafts reviewed since 2099-01-01" in captured.err
+
+
+@pytest.mark.usefixtures("seeded")
+async def test_report_since_a_date_charts_and_counts_only_that_period_and_says_which(
+        tmp_path: Path, store: Store) -> None:
+    from bot.tuning.export import open_readonly
+    from bot.tuning.report import approval_series
+
+    out = tmp_path / "report.html"
+    assert main(["report", "--out", str(out), "--since", "2099-01-01"]) == 0
+    page = out.read_text()
+    assert "Decisions from 2099-01-01 00:00 UTC" in page
+    assert "No drafts were reviewed in this period." in page
+    assert "data:image/png" not in page and "tandem-v1" not in page
+    engine = open_readonly(store.url)
+    try:
+        # The chart's series is cut at the same date as the table (it covered all time).
+        assert approval_series(engine, since=parse_since("2099-01-01")) == {}
+        assert set(approval_series(engine, since=parse_since("2000-01-01"))) == {
+            "base", "tandem-v1"}
+    finally:
+        engine.dispose()
+    assert main(["report", "--out", str(out)]) == 0
+    assert "All decisions;" in out.read_text()
