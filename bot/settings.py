@@ -8,6 +8,7 @@ per-channel reviewer policy and the adapter traffic split.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -111,7 +112,9 @@ class Settings(BaseSettings):
     @property
     def db_url(self) -> str:
         if self.tandem_db_url:
-            return self.tandem_db_url
+            # SQLAlchemy 2.1 reads a bare "postgresql://" as psycopg 3, which is not
+            # installed (psycopg2 is): such a URL failed with "No module named 'psycopg'".
+            return re.sub(r"^postgres(?:ql)?://", "postgresql+psycopg2://", self.tandem_db_url)
         return f"sqlite:///{(self.tandem_data_dir / 'tandem.sqlite').resolve()}"
 
     @property

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from bot.errors import ConfigError, masked_url
 from bot.kb.ranking import BM25_B, BM25_K1, bm25_idf, lexical, matching_words
 from bot.kb.store_base import (
     ChunkRow,
@@ -144,7 +145,10 @@ class PostgresStore:
     parallel_reads = True  # searches read through a pool of connections
 
     def __init__(self, url: str) -> None:
-        self._url = url
+        # A URL in SQLAlchemy's form names its driver ("postgresql+psycopg2://", as
+        # TANDEM_DB_URL is written, which the store uses when TANDEM_KB_URL is unset):
+        # libpq reads only "postgresql://" and refused it as an invalid DSN.
+        self._url = re.sub(r"^postgres(?:ql)?\+\w+://", "postgresql://", url)
         self._lock = threading.RLock()  # guards the writing connection
         self._conn: Any = None
         self._readers = threading.BoundedSemaphore(READERS)
@@ -189,7 +193,21 @@ class PostgresStore:
                 log.warning("kb.pg_upgrade_done")
             self._store_rows_inline(cur)
 
-        self._transaction(schema)
+        import psycopg2
+
+        try:
+            self._transaction(schema)
+        except (psycopg2.OperationalError, psycopg2.ProgrammingError) as exc:
+            # A server down, a wrong port or password, a URL libpq cannot read: one line
+            # saying which setting, not a psycopg2 traceback (`tandem kb …` printed one),
+            # and without the password (psycopg2's "invalid dsn" quotes the whole URL).
+            if not isinstance(exc, psycopg2.OperationalError) and "dsn" not in str(exc):
+                raise
+            reason = masked_url(str(exc).strip().splitlines()[0] if str(exc).strip()
+                             else type(exc).__name__)
+            raise ConfigError(f"the knowledge base's Postgres at {masked_url(self._url)} cannot be "
+                              f"reached ({reason}): start it or fix TANDEM_KB_URL (or "
+                              "TANDEM_DB_URL, which it follows when unset)") from exc
         dim = self.get_meta("dim")
         self._dim = int(dim) if dim else None
         version = self._query("SELECT extversion FROM pg_extension WHERE extname = 'vector'")

@@ -23,11 +23,22 @@ from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, create_engine
 
-__all__ = ["Store", "make_engine", "migrate"]
+from bot.errors import ConfigError, masked_url
+
+__all__ = ["Store", "make_engine", "migrate", "unreachable"]
 
 T = TypeVar("T")
+
+
+def unreachable(url: str, exc: Exception) -> ConfigError:
+    """A database that cannot be reached (down, wrong host, port or password), as one
+    line naming the setting, with the password masked: it was a driver traceback."""
+    lines = str(getattr(exc, "orig", None) or exc).strip().splitlines() or [type(exc).__name__]
+    return ConfigError(f"the database at {masked_url(url)} cannot be reached "
+                       f"({masked_url(lines[0])}): start it or fix TANDEM_DB_URL")
 
 
 def make_engine(url: str) -> Engine:
@@ -79,7 +90,11 @@ class Store:
     @classmethod
     async def open(cls, url: str) -> Store:
         store = cls(url)
-        await store.call(migrate, store.engine)
+        try:
+            await store.call(migrate, store.engine)
+        except OperationalError as exc:
+            store.engine.dispose()
+            raise unreachable(url, exc) from exc
         return store
 
     async def call(self, fn: Callable[..., T], *args: Any) -> T:

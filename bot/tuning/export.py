@@ -28,10 +28,12 @@ from typing import Any, TextIO
 
 from sqlalchemy import and_, create_engine, event, or_, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from bot.errors import ConfigError
+from bot.store.db import unreachable
 from bot.store.models import Decision, Draft, DraftStatus, Verdict
 from bot.tuning.redact import redact_row
 from bot.tuning.rows import (
@@ -83,7 +85,14 @@ def open_readonly(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, execution_options={"postgresql_readonly": True})
+    engine = create_engine(url, execution_options={"postgresql_readonly": True})
+    try:
+        with engine.connect():
+            pass
+    except OperationalError as exc:
+        engine.dispose()
+        raise unreachable(url, exc) from exc
+    return engine
 
 
 class _Seen:

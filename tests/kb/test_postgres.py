@@ -560,3 +560,26 @@ async def test_postgres_store_indexed_before_pairs_of_characters_is_indexed_agai
     finally:
         await kb.delete(list(await kb.hashes()))
         await kb.close()
+
+
+async def test_one_postgres_url_in_either_form_serves_the_decisions_and_the_knowledge_base(
+        pg_url: str, embedder: LocalEmbedder, tmp_path: Path) -> None:
+    """deploy/docker-compose.yml and the k8s secret set TANDEM_DB_URL in SQLAlchemy's form
+    and no TANDEM_KB_URL: libpq refused that URL ("invalid dsn"), so the deployed bot had
+    no knowledge base; a bare postgresql:// one failed the decisions store instead (SQLAlchemy
+    2.1 reads it as psycopg 3, not installed)."""
+    from bot.store.db import Store
+
+    assert pg_url.startswith("postgresql://")
+    for url in (pg_url.replace("postgresql://", "postgresql+psycopg2://"), pg_url):
+        settings = Settings(tandem_db_url=url, tandem_data_dir=tmp_path)
+        store = await Store.open(settings.db_url)
+        await store.close()
+        kb = await KnowledgeBase.open(settings, embedder=embedder)
+        try:
+            await kb.upsert(DOCS[:1])
+            (hit,) = await kb.search("how do I promote the replica?", k=1)
+            assert hit.doc_id == "runbook"
+        finally:
+            await kb.delete(list(await kb.hashes()))
+            await kb.close()
