@@ -22,7 +22,7 @@ from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 
 from bot.container import Services
-from bot.errors import ConfigError
+from bot.errors import ConfigError, masked_url
 from bot.llm.client import LLMClient
 from bot.llm.errors import LLMError
 from bot.metrics import BotMetrics, serve_metrics
@@ -91,8 +91,10 @@ async def _open_kb(settings: Settings) -> tuple[Any | None, str | None]:
         # bot answers at once, by keywords until the pass ends (`bot.kb.reembed`).
         return await KnowledgeBase.open(settings, background=True), None
     except Exception as exc:
-        problem = (f"it could not be opened ({type(exc).__name__}: {str(exc)[:200]}); "
-                   "restart Tandem once that is fixed")
+        # Shown in Slack, under the question: no password of a database URL.
+        kind = "" if isinstance(exc, ConfigError) else f"{type(exc).__name__}: "
+        problem = (f"it could not be opened ({kind}{masked_url(str(exc))[:240]}); restart "
+                   "Tandem once that is fixed")
         log.exception("knowledge base unavailable")
         return None, problem
 

@@ -749,15 +749,16 @@ async def test_a_knowledge_base_that_could_not_be_opened_fails_questions_saying_
         tmp_path: Path, fake_llm: FakeLLM) -> None:
     # Nothing listens on port 9: the store cannot be opened when the bot starts.
     h = await Harness(tmp=tmp_path, llm_url=fake_llm.base_url, with_kb=True,
-                      settings_overrides={"tandem_kb_url": "postgresql://kb@127.0.0.1:9/kb"}
+                      settings_overrides={"tandem_kb_url": "postgresql://kb:s3cret@127.0.0.1:9/kb"}
                       ).start()
     try:
         slack = h.slack
         assert slack is not None and h.bot is not None and h.bot.services.kb is None
         failed, _ = await _question_fails_without_the_model(h, fake_llm)
         shown = text_of(failed)
-        assert "no knowledge base to answer from: it could not be opened" in shown
-        assert "restart Tandem" in shown
+        assert "no knowledge base to answer from: it could not be opened (the knowledge " \
+            "base's Postgres at postgresql://kb:***@127.0.0.1:9/kb cannot be reached" in shown
+        assert "restart Tandem" in shown and "s3cret" not in shown
         assert searches(h, "failed") == 1
         # A draft that is not a question still works.
         ts = await slack.post("general", "alice", "<@U0BOT> draft the release announcement "
@@ -766,6 +767,8 @@ async def test_a_knowledge_base_that_could_not_be_opened_fails_questions_saying_
         # App Home says so too, where an admin looks without reading the log.
         await slack.home("alice")
         home = await slack.wait_for(lambda: slack.home_view("alice"))
-        assert ":warning: Unavailable: it could not be opened (OperationalError" in str(home)
+        assert ":warning: Unavailable: it could not be opened (the knowledge base" in str(home)
+        assert "Postgres at postgresql://kb:***@127.0.0.1:9/kb cannot be reached" in str(home)
+        assert "s3cret" not in str(home)
     finally:
         await h.stop()
