@@ -69,17 +69,18 @@ class ReviewService:
     async def load(self, draft_id: str) -> tuple[Draft, Request] | None:
         return await self.s.store.run(partial(repo.draft_with_request, draft_id=draft_id))
 
-    async def vet_edit(self, draft_id: str, text: str) -> tuple[str | None, str, bool]:
+    async def vet_edit(self, draft_id: str, text: str) -> tuple[str | None, str, bool | None]:
         """A reviewer's edited text, checked before the modal closes: (what is wrong with
-        it, for the modal to show; the text to post; whether it is the draft unchanged).
-        An answer's edit may cite only the answer's sources (a "[7]" would be a dead
-        citation posted in the team's name), and one that cites some but dropped the
-        Sources block gets it back (`with_sources`). The draft is read within a second,
-        as the modal must be answered within three; past that it is not checked."""
+        it, for the modal to show; the text to post; whether it is the draft unchanged,
+        None when the draft could not be read in time). An answer's edit may cite only
+        the answer's sources (a "[7]" would be a dead citation posted in the team's
+        name), and one that cites some but dropped the Sources block gets it back
+        (`with_sources`). The draft is read within a second, as the modal must be
+        answered within three; past that it is not checked."""
         try:
             loaded = await asyncio.wait_for(self.load(draft_id), timeout=1.0)
         except TimeoutError:
-            return None, text, False
+            return None, text, None
         draft = loaded[0] if loaded else None
         if draft is None:
             return None, text, False

@@ -40,6 +40,9 @@ async def on_edit(ack: Callable[..., Awaitable[None]], body: dict[str, Any],
         return
     await ack()
     user = body.get("user") or {}
+    if unchanged is None:  # not read in time to check: compare now, the modal is closed
+        loaded = await services.review.load(draft_id)
+        unchanged = loaded is not None and loaded[0].text.strip() == text.strip()
     services.spawn(services.review.decide(
         draft_id, verdict=Verdict.approved if unchanged else Verdict.edited,
         user_id=user.get("id", ""), user_team_id=user.get("team_id"),
