@@ -27,7 +27,7 @@ just me more most my myself no nor not now of off on once only or other our ours
 over own same she should so some such than that the their theirs them themselves then there
 these they this those through to too under until up very was we were what when where which
 while who whom why will with would you your yours yourself yourselves also may might must shall
-use used using get got s t don doesn didn isn aren wasn weren won
+use used using get gets got s t don doesn didn isn aren wasn weren won
 """.split())
 
 _WORD = re.compile(r"[\w][\w\-']*", re.UNICODE)
@@ -88,6 +88,12 @@ class RankParams:
     lexical_min_cosine: float = 0.2
     min_term_coverage: float = 0.5
     min_terms_partial: int = 3
+    # A top lexical chunk holding every content word of a question of `min_terms_partial`
+    # or more passes at this lower cosine: "who gets paged when the primary doesn't
+    # acknowledge?" has "paged", "primary" and "acknowledge" in the sandbox handbook's
+    # Escalation section, but MiniLM rates the pair 0.17 (64 tokens; 0.28 at 128), and
+    # the question got no sources.
+    full_match_min_cosine: float = 0.1
     # A question mostly in Chinese or Japanese is split into pairs of characters, and the
     # pairs across a word boundary ("店谁" in "酒店谁来预订") are in no page: on a small
     # hand-written set (tests/data/kb_cjk), answered questions had 0.29-0.73 of their
@@ -134,9 +140,13 @@ def mostly_cjk(text: str) -> bool:
 
 
 def query_terms(query: str) -> list[str]:
+    """The query's content words, split at hyphens and apostrophes as the index splits
+    them: "O'Brien" is "brien" (and "o"), "doesn't" is "doesn" and "t", function words.
+    Joined, "obrien" matched no chunk (the index holds "o" and "brien"), and "doesnt"
+    counted as a content word that a relevant chunk lacked (`term_coverage`)."""
     seen: dict[str, None] = {}
     for raw in _WORD.findall(lexical(query).lower()):
-        for word in raw.replace("'", " ").split("-") if "-" in raw else [raw.replace("'", "")]:
+        for word in re.split(r"['-]", raw):
             if word and word not in STOPWORDS and (len(word) > 1 or word.isdigit()):
                 seen.setdefault(word, None)
     return list(seen)

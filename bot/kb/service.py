@@ -466,7 +466,8 @@ class KnowledgeBase:
         cosine = dense[0][1] if dense and foreign is None else None
         if cosine is not None and cosine >= params.min_cosine:
             return True
-        if not lexical or (cosine is not None and cosine < params.lexical_min_cosine):
+        floor = min(params.lexical_min_cosine, params.full_match_min_cosine)
+        if not lexical or (cosine is not None and cosine < floor):
             return False
         top = self._rows([r for r, _ in lexical[:3]], read)
         terms = [t for t in query_terms(query) if t not in function_words(foreign or "en")]
@@ -476,9 +477,17 @@ class KnowledgeBase:
                    for row in top.values())
         if foreign == "cjk":
             return best >= params.min_cjk_coverage
+
+        def above(least: float) -> bool:
+            return cosine is None or cosine >= least
+
         if best >= 1.0:
-            return True
+            # Every word of a question of three or more in one chunk is evidence enough
+            # where MiniLM rates the pair low (see `RankParams.full_match_min_cosine`).
+            many = len(terms) >= params.min_terms_partial
+            return above(params.full_match_min_cosine if many else params.lexical_min_cosine)
         # A question in another language than the pages shares few words with them, and
         # those it shares are names (VPN, WireGuard, SEV1, rollback): half of them will do.
-        return (foreign is not None or len(terms) >= params.min_terms_partial) \
+        return above(params.lexical_min_cosine) \
+            and (foreign is not None or len(terms) >= params.min_terms_partial) \
             and best >= params.min_term_coverage

@@ -12,6 +12,7 @@ from bot.kb.ranking import (
     collapse_duplicates,
     diversify,
     matching_words,
+    query_terms,
     rescore,
     stem,
     window_scores,
@@ -140,3 +141,31 @@ def test_matching_words_takes_the_rarest_within_the_budget_and_always_one() -> N
     assert matching_words(counts, 2000) == ["rollback", "deploy"]
     assert matching_words(counts, 10) == ["rollback"]
     assert matching_words([(5000.0, "the")], 2000) == ["the"]
+
+
+def test_query_words_split_at_apostrophes_as_the_index_splits_them() -> None:
+    # Joined, "obriens" matched no chunk (the index holds "o" and "brien") and "doesnt"
+    # counted as a content word that relevant chunks lack.
+    assert query_terms("Does the company's policy cover O'Brien's trip? It doesn't say") == [
+        "company", "policy", "cover", "brien", "trip", "say"]
+    assert query_terms("post-mortem for the e-mail outage") == ["post", "mortem", "mail",
+                                                                "outage"]
+
+
+async def test_a_name_with_an_apostrophe_finds_the_chunk_holding_it(
+        tmp_path, embedder) -> None:  # type: ignore[no-untyped-def]
+    store = SqliteStore(tmp_path / "kb.sqlite")
+    store.open()
+    kb = KnowledgeBase(store, embedder)
+    try:
+        # Five notes alike but for the name: only the name tells them apart.
+        await kb.upsert([
+            Document(doc_id=name[-5:].lower(), title="Offsite notes", url=f"https://wiki/{name}",
+                     text=f"{name} approved the {city} offsite budget in {month}.")
+            for name, city, month in (("O'Brien", "Lisbon", "March"), ("Nguyen", "Porto", "May"),
+                                      ("Schmidt", "Berlin", "June"), ("Rossi", "Rome", "July"),
+                                      ("Dubois", "Lyon", "April"))])
+        hits = await kb.search("which offsite budget did O'Brien's team approve?", k=1)
+        assert [h.doc_id for h in hits] == ["brien"]
+    finally:
+        await kb.close()
