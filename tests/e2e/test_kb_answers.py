@@ -329,14 +329,20 @@ async def test_a_reviewer_can_answer_with_the_best_matching_sentence_instead_of_
     assert decision.verdict == "edited" and decision.final_text == initial
 
 
+async def _meals_draft(h: Harness, fake_llm: FakeLLM, reply: str) -> tuple[str, dict[str, Any]]:
+    """Alice asks about meals; the model answers `reply`: the ask's ts and the draft."""
+    assert h.slack is not None
+    fake_llm.reply = lambda _body: reply
+    ts = await h.slack.post("general", "alice", ASK_MEALS)
+    return ts, await h.wait_draft("C0GENERAL", ts, timeout=60)
+
+
 async def test_a_reviewers_edit_may_cite_only_the_answers_sources_and_keeps_its_sources_block(
         kb_harness: Harness, fake_llm: FakeLLM) -> None:
     h = kb_harness
     slack = h.slack
     assert slack is not None
-    fake_llm.reply = lambda _body: "Meals are reimbursed up to 40 euros a day [1]."
-    ts = await slack.post("general", "alice", ASK_MEALS)
-    draft = await h.wait_draft("C0GENERAL", ts, timeout=60)
+    ts, draft = await _meals_draft(h, fake_llm, "Meals are reimbursed up to 40 euros a day [1].")
     numbers = ", ".join(f"[{x['n']}]" for x in drafts(h)[0].sources)
     await slack.click("bob", "tandem_edit", channel="C0GENERAL", ts=draft["ts"])
     modal = (await slack.wait_for(lambda: slack.views("bob")))[-1]
@@ -408,13 +414,9 @@ async def test_an_answer_ends_where_the_model_starts_listing_sources_of_its_own(
 async def test_an_answer_of_nothing_but_made_up_sources_is_the_quote_it_opened_with(
         kb_harness: Harness, fake_llm: FakeLLM) -> None:
     h = kb_harness
-    slack = h.slack
-    assert slack is not None
     # After the quote's paragraph it would list a source of its own: the answer ends first.
-    fake_llm.reply = lambda _body: "\n\n[1] Expense policy\nMeals while travelling are " \
-        "reimbursed."
-    ts = await slack.post("general", "alice", ASK_MEALS)
-    draft = await h.wait_draft("C0GENERAL", ts, timeout=60)
+    _, draft = await _meals_draft(h, fake_llm, "\n\n[1] Expense policy\nMeals while "
+                                  "travelling are reimbursed.")
     assert "tandem_approve" in button_values(draft)
     (record,) = drafts(h)
     assert record.status == DraftStatus.pending_review

@@ -89,34 +89,28 @@ async def test_a_customer_writing_in_russian_gets_a_reply_opened_in_russian_not_
     assert record.text == reply and reply in text_of(draft)
 
 
-async def test_lines_echoing_the_prompts_frame_at_a_replys_end_are_left_out_of_the_draft(
-        tandem: Harness, fake_llm: FakeLLM) -> None:
-    slack = tandem.slack
-    assert slack is not None
-    # The stop "\nCustomer message:" does not catch the frame written a little off.
-    fake_llm.reply = lambda _body: " will resend the invoice today.\n(none)\n\n" \
-        "customer email (not yet received):\n((no))"
-    await slack.post("acme-shared", "carol", "My invoice shows the wrong VAT number")
-    draft = await slack.wait_for(lambda: _review_draft(tandem))
-    reply = "Hi, thanks for reaching out to us. We will resend the invoice today."
-    (record,) = drafts(tandem)
-    assert record.text == reply and record.usage["echo_chars"] == 50
-    assert "(none)" not in str(draft["blocks"]) and "customer email" not in str(draft["blocks"])
-
-
-async def test_a_reply_ends_where_the_model_writes_the_next_customer_message_in_lower_case(
-        tandem: Harness, fake_llm: FakeLLM) -> None:
-    slack = tandem.slack
-    assert slack is not None
+@pytest.mark.parametrize(("tail", "gone", "echo_chars"), [
+    # The stop "\nCustomer message:" does not catch the frame written a little off: the
+    # drafting drops those lines (`bot.drafting.echo`).
+    ("\n(none)\n\ncustomer email (not yet received):\n((no))", ["(none)", "customer email"],
+     50),
     # Live, the packaged model wrote the template's next turn in lower case and a whole
-    # made-up customer message after it.
-    fake_llm.reply = lambda _body: " will resend the invoice today.\n\ncustomer message: " \
-        "My phone number has been called by another user and i am unable to respond."
+    # made-up customer message after it: the prompt's lower-case stop ends it there.
+    ("\n\ncustomer message: My phone number has been called by another user and i am "
+     "unable to respond.", ["phone number"], None),
+])
+async def test_what_a_reply_writes_after_it_in_the_prompts_frame_is_left_out_of_the_draft(
+        tandem: Harness, fake_llm: FakeLLM, tail: str, gone: list[str],
+        echo_chars: int | None) -> None:
+    slack = tandem.slack
+    assert slack is not None
+    fake_llm.reply = lambda _body: " will resend the invoice today." + tail
     await slack.post("acme-shared", "carol", "My invoice shows the wrong VAT number")
     draft = await slack.wait_for(lambda: _review_draft(tandem))
     (record,) = drafts(tandem)
     assert record.text == "Hi, thanks for reaching out to us. We will resend the invoice today."
-    assert "phone number" not in text_of(draft)
+    assert record.usage.get("echo_chars") == echo_chars
+    assert not [words for words in gone if words in str(draft["blocks"])]
 
 
 async def _flagged_then_approved(tandem: Harness, ask: str, warning: str,
