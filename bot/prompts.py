@@ -85,6 +85,11 @@ class Prompt:
         return messages
 
 
+# The most stop strings vLLM's OpenAI-compatible server takes in one request (OpenAI's own
+# limit): a request with more is refused, "List should have at most 4 items".
+MAX_STOPS = 4
+
+
 class PromptBook:
     """All prompts of a directory, loaded once at start-up."""
 
@@ -92,7 +97,7 @@ class PromptBook:
         self.directory = directory or default_prompt_dir()
         self._prompts: dict[str, Prompt] = {}
         for path in sorted(self.directory.glob("*.yaml")):
-            prompt = self._load(path)
+            prompt = self._check(path, self._load(path))
             self._prompts[prompt.name] = prompt
 
     @staticmethod
@@ -111,6 +116,19 @@ class PromptBook:
             )
         except (KeyError, TypeError, yaml.YAMLError) as exc:
             raise ConfigError(f"prompt file {path} is invalid: {exc}") from exc
+
+    @staticmethod
+    def _check(path: Path, prompt: Prompt) -> Prompt:
+        """Refuse at start-up what the server would refuse on every draft."""
+        for key, params in (("params", prompt.params),
+                            ("params_after_quote", {**prompt.params,
+                                                    **prompt.params_after_quote})):
+            stops = params.get("stop") or []
+            if len(stops) > MAX_STOPS:
+                raise ConfigError(f"prompt file {path}: {key}.stop lists {len(stops)} strings; "
+                                  f"vLLM takes at most {MAX_STOPS} (it answers HTTP 400 to "
+                                  "every draft)")
+        return prompt
 
     def get(self, name: str) -> Prompt:
         try:

@@ -29,6 +29,10 @@ from multidict import CIMultiDict
 __all__ = ["FakeLLM", "split_tokens"]
 
 MODES = ("ok", "error500", "hang", "cut", "refuse")
+# The most stop strings vLLM's OpenAI-compatible server takes in one request: the fake
+# keeps its own figure, not the product's, so a product that sends more is refused here.
+MAX_STOPS = 4
+
 Reply = str | Callable[[dict[str, Any]], str]
 
 
@@ -194,6 +198,13 @@ class FakeLLM:
         if self._mode == "hang":
             await self._released.wait()
             raise ConnectionResetError("released")
+        if len(body.get("stop") or []) > MAX_STOPS:
+            # As vLLM's OpenAI server refuses it (pydantic: "List should have at most 4
+            # items after validation"): a prompt with more stops failed every draft there.
+            return web.json_response({"error": {
+                "message": f"body.stop: List should have at most {MAX_STOPS} items after "
+                           f"validation, not {len(body['stop'])}", "type": "Bad Request",
+                "param": "body.stop", "code": 400}}, status=400)
         tokens, finish = self._text_for(body)
         model = body.get("model") or self.model
         rid = body.get("request_id") or f"chatcmpl-{uuid.uuid4().hex}"

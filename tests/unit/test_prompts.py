@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from bot.drafting.language import LANGUAGES, UNDETERMINED
 from bot.drafting.service import opening_for
+from bot.errors import ConfigError
 from bot.kb.evidence import best_sentence
 from bot.prompts import (
+    MAX_STOPS,
     PromptBook,
     joined,
     model_part,
@@ -59,7 +65,10 @@ def test_each_drafting_prompt_stops_where_its_templates_next_turn_would_begin() 
         stops = prompt.params["stop"]
         assert f"\n{marker}" in stops and marker in prompt.template, job
         # The packaged model writes the markers in lower case too.
-        assert f"\n{marker.lower()}" in stops and "\nconversation so far" in stops, job
+        assert f"\n{marker.lower()}" in stops, job
+        # vLLM refuses a request with more than 4 stop strings (HTTP 400, every draft).
+        for params in (prompt.params, {**prompt.params, **prompt.params_after_quote}):
+            assert len(params["stop"]) <= MAX_STOPS, job
         assert all(stop.startswith("\n") for stop in stops), "a stop mid-line cuts prose"
 
 
@@ -153,7 +162,11 @@ def test_an_answer_opening_with_a_quote_ends_with_its_paragraph_and_one_without_
     # Only the stops change: the rest is the prompt's own.
     assert {k: v for k, v in question.params_for(quoted).items() if k != "stop"} == \
         {k: v for k, v in question.params.items() if k != "stop"}
-    assert set(question.params["stop"]) < set(question.params_for(quoted)["stop"])
+    # Within vLLM's 4 stops: the paragraph's end takes the place of "Conversation so far",
+    # which follows a blank line, and the question's markers stay.
+    after = set(question.params_for(quoted)["stop"])
+    assert after - {"\n\n"} < set(question.params["stop"])
+    assert {"\nQuestion:", "\nquestion:"} < after
 
 
 def test_an_answers_quote_is_its_best_sentence_without_the_pages_own_markers() -> None:
@@ -168,3 +181,13 @@ def test_an_answers_quote_is_its_best_sentence_without_the_pages_own_markers() -
     # Asked in another language than the sentence's, or with nothing found: the lead only.
     assert opening_for(question, "de", best_sentence(asked, sources, asked)) == "Laut [2]:"
     assert opening_for(question, "en", None) == "According to [1]:"
+
+
+def test_a_prompt_with_more_stop_strings_than_vllm_takes_is_refused_at_start_up(
+        tmp_path: Path) -> None:
+    (tmp_path / "support.yaml").write_text(
+        "name: support\nversion: '1'\nsystem: s\nparams:\n  stop: ['a', 'b', 'c', 'd']\n"
+        "params_after_quote:\n  stop: ['a', 'b', 'c', 'd', 'e']\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"params_after_quote.stop lists 5 strings; vLLM "
+                                          r"takes at most 4"):
+        PromptBook(tmp_path)
