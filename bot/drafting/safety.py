@@ -11,12 +11,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
-__all__ = ["clean_slack_text", "neutralise", "referenced", "to_mrkdwn"]
+__all__ = ["CHANNEL_MENTION", "clean_slack_text", "neutralise", "referenced", "to_mrkdwn"]
 
 _BROADCAST = re.compile(r"<!(channel|here|everyone)(\|[^>]*)?>|<!subteam\^[A-Z0-9]+(\|[^>]*)?>")
 _BARE_BROADCAST = re.compile(r"(?<![\w`])@(channel|here|everyone)\b")
 _USER = re.compile(r"<@([UW][A-Z0-9]+)(\|[^>]*)?>")
-_CHANNEL = re.compile(r"<#([CG][A-Z0-9]+)(?:\|([^>]*))?>")
+# A channel in Slack markup: "<#C0123ABCD|general>", "<#C0123ABCD>" (ID, then name).
+CHANNEL_MENTION = re.compile(r"<#([CG][A-Z0-9]+)(?:\|([^>]*))?>")
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 _ITALIC_UNDERSCORE = re.compile(r"(?<!\w)__(.+?)__(?!\w)")
 _LINK = re.compile(r"\[([^\]]+)\]\((https?://[^)\s]+)\)")
@@ -57,7 +58,7 @@ def referenced(text: str) -> tuple[set[str], set[str]]:
     """(user IDs mentioned, channel IDs referred to without their name) in Slack markup:
     the names `clean_slack_text` needs looked up."""
     return ({m.group(1) for m in _USER.finditer(text)},
-            {m.group(1) for m in _CHANNEL.finditer(text) if not m.group(2)})
+            {m.group(1) for m in CHANNEL_MENTION.finditer(text) if not m.group(2)})
 
 
 def clean_slack_text(text: str, names: Mapping[str, str],
@@ -69,7 +70,7 @@ def clean_slack_text(text: str, names: Mapping[str, str],
     references read as their fallback text."""
     known = channels or {}
     text = _USER.sub(lambda m: "@" + names.get(m.group(1), m.group(1)), text)
-    text = _CHANNEL.sub(lambda m: "#" + (m.group(2) or known.get(m.group(1), m.group(1))),
+    text = CHANNEL_MENTION.sub(lambda m: "#" + (m.group(2) or known.get(m.group(1), m.group(1))),
                         text)
     text = re.sub(r"<!(channel|here|everyone)(\|[^>]*)?>", r"@\1", text)
     text = re.sub(r"<!subteam\^[A-Z0-9]+\|([^>]*)>", r"\1", text)

@@ -23,9 +23,11 @@ from bot.kb.store_base import DocInfo, KindCount
 if TYPE_CHECKING:
     from bot.kb.service import KnowledgeBase
 
-__all__ = ["CollectionSummary", "collections", "kind", "matcher", "source", "summarise"]
+__all__ = ["CHANNEL_ID", "CollectionSummary", "collections", "kind", "matcher", "source",
+           "summarise"]
 
-_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{6,}$")
+# A Slack channel ID: "C0123ABCD" ("G…" for an old private channel).
+CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{6,}$")
 
 
 def source(doc: DocInfo) -> str:
@@ -104,7 +106,7 @@ def matcher(target: str) -> Callable[[DocInfo], bool]:
     if target.startswith("#"):
         prefix = f"{target}: "
         return lambda d: kind(d) == "Slack thread" and d.title.startswith(prefix)
-    if _CHANNEL_ID.match(target):
+    if CHANNEL_ID.match(target):
         return lambda d: source(d).startswith(f"slack:{target}:")
     if "://" in target:
         return lambda d: d.url == target

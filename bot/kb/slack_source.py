@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -40,9 +39,10 @@ from typing import TYPE_CHECKING, Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.drafting.safety import clean_slack_text, referenced
+from bot.drafting.safety import CHANNEL_MENTION, clean_slack_text, referenced
 from bot.errors import ConfigError
 from bot.kb.ingest import SLACK_HOME, collection_id, sync_documents
+from bot.kb.inventory import CHANNEL_ID
 from bot.kb.service import KnowledgeBase
 from bot.kb.types import Document, IngestReport
 from bot.slack.client import LimitedWebClient, authenticate
@@ -55,12 +55,6 @@ if TYPE_CHECKING:
 __all__ = ["ChannelRead", "channel_ref", "ingest_channel", "read_channel"]
 
 
-# A channel ID ("C0123ABCD", "G…" for an old private channel) and a channel as Slack
-# writes it in a message ("<#C0123ABCD|general>", "<#C0123ABCD>").
-_ID = re.compile(r"[CG][A-Z0-9]{6,}")
-_MENTION = re.compile(r"<#([CG][A-Z0-9]+)(?:\|[^>]*)?>")
-
-
 NO_CHANNEL = ("give a channel: its name (general), #name quoted ('#general': unquoted, a "
               "shell reads it as a comment and drops it), or its ID")
 
@@ -70,10 +64,10 @@ def channel_ref(ref: str) -> tuple[str, str]:
     "#": unquoted in a shell, `#general` starts a comment, so people type `general`,
     which was looked up as an ID and not found."""
     ref = ref.strip()
-    mention = _MENTION.fullmatch(ref)
+    mention = CHANNEL_MENTION.fullmatch(ref)
     if mention:
         return "id", mention.group(1)
-    if _ID.fullmatch(ref):
+    if CHANNEL_ID.match(ref):
         return "id", ref
     return "name", ref.lstrip("#").strip()
 
