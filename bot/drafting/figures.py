@@ -21,11 +21,11 @@ number: in digits, alone or within a number ("5521" in "5521-A"), or in English 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
-from bot.drafting.contacts import shown, without_contacts
-from bot.prompts import continues, system_text
+from bot.drafting.contacts import without_contacts
+from bot.prompts import continues, system_text, the_ask
 
 __all__ = ["FIGURE_JOBS", "INVENTED_FIGURE", "figures", "figures_shown", "invented_figures"]
 
@@ -76,13 +76,14 @@ def invented_figures(text: str, given: Iterable[str]) -> tuple[str, ...]:
     return tuple(f for f in figures(text) if _key(f) not in held)
 
 
-def figures_shown(messages: list[dict[str, Any]],
-                  sources: Iterable[Mapping[str, Any]] = ()) -> list[str]:
-    """What a draft's figures may come from: what the model was shown (the ask, with its
-    conversation, request and sources; `bot.drafting.contacts.shown`), the opening it
-    continued, and the prompt's system text, where a team states its fixed figures (not
-    its examples, which are made up)."""
-    return [*shown(messages, sources), continues(messages), system_text(messages)]
+def figures_shown(messages: list[dict[str, Any]]) -> list[str]:
+    """What a draft's figures may come from: what the model read (the ask, with its
+    conversation, request and sources' text), the opening it continued, and the prompt's
+    system text, where a team states its fixed figures (not its examples, which are made
+    up). Not where the sources live: a "14" in a file's path or a page's link
+    ("/tmp/pytest-14/handbook.md", ".../v14/...") is no deadline anyone gave."""
+    ask = the_ask(messages)
+    return [*([] if ask is None else [ask]), continues(messages), system_text(messages)]
 
 
 def _key(figure: str) -> str:

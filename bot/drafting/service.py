@@ -490,7 +490,7 @@ class DraftingService:
             if made_up:
                 s.metrics.flagged.labels(draft.job, INVENTED_CONTACT).inc()
             # Order numbers, deadlines and amounts that nothing it was shown holds.
-            figures = invented_figures(text, figures_shown(messages, sources)) \
+            figures = invented_figures(text, figures_shown(messages)) \
                 if stream is not None and draft.job in FIGURE_JOBS else ()
             if figures:
                 s.metrics.flagged.labels(draft.job, INVENTED_FIGURE).inc()

@@ -447,7 +447,7 @@ def _figures(draft: Draft) -> tuple[str, ...]:
     if not draft.text or not draft.messages or draft.job not in FIGURE_JOBS:
         return ()
     return invented_figures(answer_part(draft.text),
-                            figures_shown(draft.messages, draft.sources or []))
+                            figures_shown(draft.messages))
 
 
 def _promises(draft: Draft, request: Request | None) -> tuple[str, ...]:

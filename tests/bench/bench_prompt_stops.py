@@ -147,7 +147,7 @@ async def main(args: argparse.Namespace) -> None:
                     kept, shown(messages, sources)))
                 # ...and figures, in a reply or an answer.
                 row["invented_figures"] += job in FIGURE_JOBS and bool(invented_figures(
-                    kept, figures_shown(messages, sources)))
+                    kept, figures_shown(messages)))
                 # ...and remedies no one on the team offered, in a reply (its asks are
                 # read as the customer's: only the prompt's system text offers any).
                 row["unoffered_promises"] += job in PROMISE_JOBS and bool(unoffered_promises(
