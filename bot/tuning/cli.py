@@ -61,20 +61,20 @@ def _default_base() -> Path:
 def _train(args: argparse.Namespace) -> int:
     from bot.tuning.train import TrainPlan, train
 
-    data = args.data
-    if data is None:  # export first, next to the adapter
+    data = Path(args.data or Path(args.out) / f"dataset.{args.format}.jsonl")
+    plan = TrainPlan(fmt=args.format, base=Path(args.base or _default_base()), data=data,
+                     out=Path(args.out), epochs=args.epochs, rank=args.rank,
+                     max_lora_rank=args.max_lora_rank, learning_rate=args.lr,
+                     max_length=args.max_length)
+    plan.check_options()  # --epochs 0 exported a dataset, then refused to train on it
+    if args.data is None:  # export first, next to the adapter
         from bot.tuning.export import export, open_readonly
 
-        data = Path(args.out) / f"dataset.{args.format}.jsonl"
         data.parent.mkdir(parents=True, exist_ok=True)
         engine = open_readonly(load_settings().db_url)
         with data.open("w", encoding="utf-8") as fh:
             _say(export(engine, args.format, fh, job=args.job).summary())
         engine.dispose()
-    plan = TrainPlan(fmt=args.format, base=Path(args.base or _default_base()), data=Path(data),
-                     out=Path(args.out), epochs=args.epochs, rank=args.rank,
-                     max_lora_rank=args.max_lora_rank, learning_rate=args.lr,
-                     max_length=args.max_length)
     summary = train(plan)
     if summary["skipped_too_long"]:
         _say(f"skipped {summary['skipped_too_long']} rows longer than --max-length "

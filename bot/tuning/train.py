@@ -60,6 +60,13 @@ class TrainPlan:
     seed: int = 0
 
     def check(self) -> None:
+        self.check_options()
+        if not self.data.is_file():
+            raise ConfigError(f"no dataset at {self.data}")
+
+    def check_options(self) -> None:
+        """Everything but the dataset, which `tandem tune train` without --data exports
+        after this: a bad flag is refused before that export is written."""
         if self.fmt not in ("sft", "dpo"):
             raise ConfigError(f"--format must be sft or dpo, not {self.fmt!r}")
         # --epochs 0 "trained" in 4 s and wrote an adapter that had learnt nothing.
@@ -73,8 +80,6 @@ class TrainPlan:
         if not (self.base / "config.json").is_file():
             raise ConfigError(f"{self.base} is not a prepared model directory (no config.json); "
                               "run `tandem llm serve` once to prepare it, or pass --base")
-        if not self.data.is_file():
-            raise ConfigError(f"no dataset at {self.data}")
 
 
 def _chat(value: Any) -> bool:

@@ -116,3 +116,18 @@ async def test_report_since_a_date_charts_and_counts_only_that_period_and_says_w
         engine.dispose()
     assert main(["report", "--out", str(out)]) == 0
     assert "All decisions;" in out.read_text()
+
+
+@pytest.mark.usefixtures("seeded")
+@pytest.mark.parametrize("flag", [["--epochs", "0"], ["--rank", "64"], ["--base", "/nonexistent"]])
+def test_train_cli_refuses_a_bad_option_before_exporting_a_dataset(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], flag: list[str],
+) -> None:
+    base = tmp_path / "model"
+    base.mkdir()
+    (base / "config.json").write_text("{}")
+    out = tmp_path / "adapter"
+    assert main(["tune", "train", "--base", str(base), "--out", str(out), *flag]) == 2
+    err = capsys.readouterr().err
+    assert flag[0] in err or flag[1] in err
+    assert "rows" not in err and not out.exists()
