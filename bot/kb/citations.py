@@ -131,17 +131,21 @@ def unknown_citations(text: str, numbers: Collection[int]) -> list[int]:
     return [n for n in cited_numbers(prose) if n not in numbers]
 
 
-def with_sources(text: str, sources: Sequence[Mapping[str, Any]]) -> str:
-    """A reviewer's edit of an answer, with the Sources block of the sources it cites
+def with_sources(text: str, sources: Sequence[Mapping[str, Any]], draft: str = "") -> str:
+    """A reviewer's edit of an answer, with the Sources block of the sources it cites:
     appended when the edit cites some but dropped the block (its "[1]" would name
-    nothing the reader can see). An edit that keeps a Sources block, or cites nothing,
-    is the reviewer's to post as written."""
+    nothing the reader can see), and rebuilt when it kept the `draft`'s block as it was
+    but cites other sources now (a "[2]" edited in, listed nowhere; a page whose
+    sentence was cut, still listed). A block the reviewer changed, or an edit citing
+    nothing, is theirs to post as written."""
     answer = answer_part(text)
     cited = set(cited_numbers(answer))
-    if answer != text or not cited:
+    if not cited:
+        return text
+    if answer != text and text[len(answer):].strip() != draft[len(answer_part(draft)):].strip():
         return text
     shown = [s for s in _recorded(sources) if s.n in cited]
-    return f"{text.rstrip()}\n\n{sources_block(shown)}" if shown else text
+    return f"{answer.rstrip()}\n\n{sources_block(shown)}" if shown else text
 
 
 def _by_document(shown: Sequence[Source]) -> list[tuple[str, Source]]:

@@ -74,9 +74,9 @@ class ReviewService:
         it, for the modal to show; the text to post; whether it is the draft unchanged,
         None when the draft could not be read in time). An answer's edit may cite only
         the answer's sources (a "[7]" would be a dead citation posted in the team's
-        name), and one that cites some but dropped the Sources block gets it back
-        (`with_sources`). The draft is read within a second, as the modal must be
-        answered within three; past that it is not checked."""
+        name), and its Sources block follows what it cites (`with_sources`). The draft
+        is read within a second, as the modal must be answered within three; past that
+        it is not checked."""
         try:
             loaded = await asyncio.wait_for(self.load(draft_id), timeout=1.0)
         except TimeoutError:
@@ -93,7 +93,7 @@ class ReviewService:
                     return T.EDIT_CITATION_NO_SOURCES.format(markers=markers), text, False
                 valid = ", ".join(f"[{n}]" for n in numbers)
                 return T.EDIT_UNKNOWN_CITATION.format(markers=markers, valid=valid), text, False
-            text = with_sources(text, draft.sources or [])
+            text = with_sources(text, draft.sources or [], draft.text or "")
         return None, text, (draft.text or "").strip() == text.strip()
 
     async def notify(self, channel: str | None, user: str, text: str,

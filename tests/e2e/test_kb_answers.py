@@ -777,3 +777,23 @@ async def test_a_knowledge_base_that_could_not_be_opened_fails_questions_saying_
         assert "s3cret" not in str(home)
     finally:
         await h.stop()
+
+
+async def test_a_reviewers_edit_keeping_the_sources_block_posts_it_for_what_the_edit_cites(
+        kb_harness: Harness, fake_llm: FakeLLM) -> None:
+    h = kb_harness
+    slack = h.slack
+    assert slack is not None
+    ts, draft = await _meals_draft(h, fake_llm, "Meals are reimbursed up to 40 euros a day [1].")
+    (record,) = drafts(h)
+    assert len(record.sources) >= 2 and "[2]" not in record.text
+    await slack.click("bob", "tandem_edit", channel="C0GENERAL", ts=draft["ts"])
+    modal = (await slack.wait_for(lambda: slack.views("bob")))[-1]
+    # Bob cites the second source too and leaves the block as the draft had it.
+    edited = record.text.replace("a day [1].", "a day [1]; see also [2].")
+    accepted = await slack.submit(modal["id"], "bob", {
+        "edit_part_0": {"text": {"type": "plain_text_input", "value": edited}}})
+    assert accepted["response_action"] is None
+    (final,) = await slack.wait_for(lambda: finals(h, "C0GENERAL", ts), timeout=20)
+    assert text_of(final).endswith(f"[2] {record.sources[1]['title']} "
+                                   f"`{record.sources[1]['url']}`")

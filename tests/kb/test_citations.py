@@ -183,3 +183,20 @@ def test_an_edit_citing_sources_without_the_sources_block_gets_it_back() -> None
     kept = "Use helm [1].\n\n*Sources*\n[1] <https://wiki.example/a|Deploy guide>"
     assert with_sources(kept, recorded) == kept
     assert with_sources("No marker left.", recorded) == "No marker left."
+
+
+def test_an_edit_keeping_the_drafts_sources_block_lists_what_it_cites_now() -> None:
+    recorded = [{"n": s.n, "title": s.title, "url": s.url, "text": s.text} for s in SOURCES]
+    both = ("\n\n*Sources*\n[1] <https://wiki.example/a|Deploy guide>\n"
+            "[2] On-call `/srv/docs/oncall.md`")
+    draft = "Use helm [1]. Page the lead [2]." + both
+    # The sentence citing [2] was cut: its page goes from the block.
+    assert with_sources("Use helm [1]." + both, recorded, draft) == (
+        "Use helm [1].\n\n*Sources*\n[1] <https://wiki.example/a|Deploy guide>")
+    # A citation edited in is listed.
+    one = "\n\n*Sources*\n[2] On-call `/srv/docs/oncall.md`"
+    assert with_sources("Use helm [1], page the lead [2]." + one, recorded,
+                        "Page the lead [2]." + one) == "Use helm [1], page the lead [2]." + both
+    # A block the reviewer wrote themselves is theirs.
+    own = "Use helm [1].\n\n*Sources*\n[1] the deploy guide, ask Sam"
+    assert with_sources(own, recorded, draft) == own
