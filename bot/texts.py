@@ -164,6 +164,10 @@ class T:
                              "{valid}): cite one of those, or take the marker out.")
     EDIT_CITATION_NO_SOURCES = ("This answer has no sources, so {markers} point nowhere: "
                                 "take the marker out.")
+    # The modal closed before the edit could be checked (the database was slow), then
+    # the check found this: nothing was posted, and the reviewer keeps their text.
+    EDIT_NOT_POSTED = (":warning: Your edit was not posted: {problem} The draft still waits "
+                       "for review; your text, to edit it again:\n```{text}```")
     REJECT_TITLE = "Reject draft"
     REJECT_SUBMIT = "Reject"
     REJECT_LABEL = "Why? (optional)"

@@ -63,22 +63,27 @@ def _when(moment: datetime | None = None) -> str:
 
 
 class ReviewService:
+    # How long an edit's check may wait for its draft before the modal closes: Slack
+    # wants the answer within three seconds. Past it, the check runs after (`on_edit`).
+    edit_check_seconds: float = 1.0
+
     def __init__(self, services: Services) -> None:
         self.s = services
 
     async def load(self, draft_id: str) -> tuple[Draft, Request] | None:
         return await self.s.store.run(partial(repo.draft_with_request, draft_id=draft_id))
 
-    async def vet_edit(self, draft_id: str, text: str) -> tuple[str | None, str, bool | None]:
-        """A reviewer's edited text, checked before the modal closes: (what is wrong with
-        it, for the modal to show; the text to post; whether it is the draft unchanged,
-        None when the draft could not be read in time). An answer's edit may cite only
-        the answer's sources (a "[7]" would be a dead citation posted in the team's
-        name), and its Sources block follows what it cites (`with_sources`). The draft
-        is read within a second, as the modal must be answered within three; past that
-        it is not checked."""
+    async def vet_edit(self, draft_id: str, text: str, *, in_time: bool = True
+                       ) -> tuple[str | None, str, bool | None]:
+        """A reviewer's edited text, checked: (what is wrong with it; the text to post;
+        whether it is the draft unchanged, None when the draft could not be read in
+        time). An answer's edit may cite only the answer's sources (a "[7]" would be a
+        dead citation posted in the team's name), and its Sources block follows what it
+        cites (`with_sources`). `in_time`: before the modal closes, so the draft is read
+        within `edit_check_seconds`; past that the caller checks again after closing it."""
         try:
-            loaded = await asyncio.wait_for(self.load(draft_id), timeout=1.0)
+            loaded = await asyncio.wait_for(
+                self.load(draft_id), timeout=self.edit_check_seconds if in_time else None)
         except TimeoutError:
             return None, text, None
         draft = loaded[0] if loaded else None
@@ -95,6 +100,16 @@ class ReviewService:
                 return T.EDIT_UNKNOWN_CITATION.format(markers=markers, valid=valid), text, False
             text = with_sources(text, draft.sources or [], draft.text or "")
         return None, text, (draft.text or "").strip() == text.strip()
+
+    async def edit_refused(self, draft_id: str, user_id: str, problem: str, text: str) -> None:
+        """Tell a reviewer whose modal closed before their edit was checked what the check
+        found, in the draft's thread, with their text: nothing was posted."""
+        loaded = await self.load(draft_id)
+        if loaded is not None:
+            draft, request = loaded
+            await self.notify(draft.message_channel_id, user_id,
+                              T.EDIT_NOT_POSTED.format(problem=problem, text=text),
+                              thread_of(request))
 
     async def notify(self, channel: str | None, user: str, text: str,
                      thread_ts: str | None = None, blocks: list[dict[str, Any]] | None = None

@@ -40,9 +40,12 @@ async def on_edit(ack: Callable[..., Awaitable[None]], body: dict[str, Any],
         return
     await ack()
     user = body.get("user") or {}
-    if unchanged is None:  # not read in time to check: compare now, the modal is closed
-        loaded = await services.review.load(draft_id)
-        unchanged = loaded is not None and loaded[0].text.strip() == text.strip()
+    if unchanged is None:  # not read in time to check: check now, the modal is closed
+        problem, text, unchanged = await services.review.vet_edit(draft_id, text,
+                                                                  in_time=False)
+        if problem:
+            await services.review.edit_refused(draft_id, user.get("id", ""), problem, text)
+            return
     services.spawn(services.review.decide(
         draft_id, verdict=Verdict.approved if unchanged else Verdict.edited,
         user_id=user.get("id", ""), user_team_id=user.get("team_id"),

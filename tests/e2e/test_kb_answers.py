@@ -797,3 +797,34 @@ async def test_a_reviewers_edit_keeping_the_sources_block_posts_it_for_what_the_
     (final,) = await slack.wait_for(lambda: finals(h, "C0GENERAL", ts), timeout=20)
     assert text_of(final).endswith(f"[2] {record.sources[1]['title']} "
                                    f"`{record.sources[1]['url']}`")
+
+
+async def test_an_edit_checked_only_after_its_modal_closed_is_not_posted_when_it_cites_no_source(
+        kb_harness: Harness, fake_llm: FakeLLM) -> None:
+    h = kb_harness
+    slack = h.slack
+    assert slack is not None and h.bot is not None
+    # The database answers too slowly to check the edit while the modal waits.
+    h.bot.services.review.edit_check_seconds = 0
+    ts, draft = await _meals_draft(h, fake_llm, "Meals are reimbursed up to 40 euros a day [1].")
+    await slack.click("bob", "tandem_edit", channel="C0GENERAL", ts=draft["ts"])
+    modal = (await slack.wait_for(lambda: slack.views("bob")))[-1]
+    closed = await slack.submit(modal["id"], "bob", {"edit_part_0": {"text": {
+        "type": "plain_text_input", "value": "Up to 40 euros a day [7]."}}})
+    assert closed["response_action"] is None
+
+    async def told() -> list[dict[str, Any]]:
+        return [m for m in await slack.messages("C0GENERAL", thread_ts=ts, as_user="U0BOB")
+                if m.get("ephemeral_for") == "U0BOB" and "not posted" in m["text"]]
+
+    (note,) = await slack.wait_for(told, timeout=10)
+    assert "[7] cite no source of this answer" in note["text"]
+    assert "Up to 40 euros a day [7]." in note["text"]  # Bob's text is not lost
+    assert not decisions(h) and drafts(h)[0].status == DraftStatus.pending_review
+    # Checked late too, an edit that dropped the Sources block gets it back.
+    await slack.click("bob", "tandem_edit", channel="C0GENERAL", ts=draft["ts"])
+    modal = (await slack.wait_for(lambda: slack.views("bob")))[-1]
+    await slack.submit(modal["id"], "bob", {"edit_part_0": {"text": {
+        "type": "plain_text_input", "value": "Up to 40 euros a day [1]."}}})
+    (final,) = await slack.wait_for(lambda: finals(h, "C0GENERAL", ts), timeout=20)
+    assert text_of(final).startswith("Up to 40 euros a day [1].\n\n*Sources*\n[1] Expense policy")
