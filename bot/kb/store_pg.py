@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from bot.errors import ConfigError, masked_url
+from bot.errors import unreachable
 from bot.kb.ranking import BM25_B, BM25_K1, bm25_idf, lexical, matching_words
 from bot.kb.store_base import (
     ChunkRow,
@@ -203,11 +203,9 @@ class PostgresStore:
             # and without the password (psycopg2's "invalid dsn" quotes the whole URL).
             if not isinstance(exc, psycopg2.OperationalError) and "dsn" not in str(exc):
                 raise
-            reason = masked_url(str(exc).strip().splitlines()[0] if str(exc).strip()
-                             else type(exc).__name__)
-            raise ConfigError(f"the knowledge base's Postgres at {masked_url(self._url)} cannot be "
-                              f"reached ({reason}): start it or fix TANDEM_KB_URL (or "
-                              "TANDEM_DB_URL, which it follows when unset)") from exc
+            raise unreachable(self._url, exc, what="the knowledge base's Postgres",
+                              fix="TANDEM_KB_URL (or TANDEM_DB_URL, which it follows when "
+                                  "unset)") from exc
         dim = self.get_meta("dim")
         self._dim = int(dim) if dim else None
         version = self._query("SELECT extversion FROM pg_extension WHERE extname = 'vector'")

@@ -26,19 +26,11 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, create_engine
 
-from bot.errors import ConfigError, masked_url
+from bot.errors import unreachable
 
-__all__ = ["Store", "make_engine", "migrate", "unreachable"]
+__all__ = ["Store", "make_engine", "migrate"]
 
 T = TypeVar("T")
-
-
-def unreachable(url: str, exc: Exception) -> ConfigError:
-    """A database that cannot be reached (down, wrong host, port or password), as one
-    line naming the setting, with the password masked: it was a driver traceback."""
-    lines = str(getattr(exc, "orig", None) or exc).strip().splitlines() or [type(exc).__name__]
-    return ConfigError(f"the database at {masked_url(url)} cannot be reached "
-                       f"({masked_url(lines[0])}): start it or fix TANDEM_DB_URL")
 
 
 def make_engine(url: str) -> Engine:

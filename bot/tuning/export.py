@@ -32,8 +32,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 
-from bot.errors import ConfigError
-from bot.store.db import unreachable
+from bot.errors import ConfigError, unreachable
 from bot.store.models import Decision, Draft, DraftStatus, Verdict
 from bot.tuning.redact import redact_row
 from bot.tuning.rows import (
