@@ -338,18 +338,29 @@ async def _meals_draft(h: Harness, fake_llm: FakeLLM, reply: str) -> tuple[str, 
     return ts, await h.wait_draft("C0GENERAL", ts, timeout=60)
 
 
+async def _editing_meals(h: Harness, fake_llm: FakeLLM
+                         ) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """A meals answer citing [1], and Bob opening its edit modal: the ask's ts, the
+    draft and the modal."""
+    assert h.slack is not None
+    slack = h.slack
+    ts, draft = await _meals_draft(h, fake_llm, "Meals are reimbursed up to 40 euros a day [1].")
+    await slack.click("bob", "tandem_edit", channel="C0GENERAL", ts=draft["ts"])
+    return ts, draft, (await slack.wait_for(lambda: slack.views("bob")))[-1]
+
+
+def edit(text: str) -> dict[str, Any]:
+    """The edit modal's values with `text` typed in."""
+    return {"edit_part_0": {"text": {"type": "plain_text_input", "value": text}}}
+
+
 async def test_a_reviewers_edit_may_cite_only_the_answers_sources_and_keeps_its_sources_block(
         kb_harness: Harness, fake_llm: FakeLLM) -> None:
     h = kb_harness
     slack = h.slack
     assert slack is not None
-    ts, draft = await _meals_draft(h, fake_llm, "Meals are reimbursed up to 40 euros a day [1].")
+    ts, draft, modal = await _editing_meals(h, fake_llm)
     numbers = ", ".join(f"[{x['n']}]" for x in drafts(h)[0].sources)
-    await slack.click("bob", "tandem_edit", channel="C0GENERAL", ts=draft["ts"])
-    modal = (await slack.wait_for(lambda: slack.views("bob")))[-1]
-
-    def edit(text: str) -> dict[str, Any]:
-        return {"edit_part_0": {"text": {"type": "plain_text_input", "value": text}}}
 
     # A dead citation is refused in the modal, which stays open with the text in it.
     refused = await slack.submit(modal["id"], "bob", edit("Up to 40 euros a day [7]."))
@@ -781,18 +792,14 @@ async def test_a_knowledge_base_that_could_not_be_opened_fails_questions_saying_
 
 async def test_a_reviewers_edit_keeping_the_sources_block_posts_it_for_what_the_edit_cites(
         kb_harness: Harness, fake_llm: FakeLLM) -> None:
-    h = kb_harness
-    slack = h.slack
+    ts, _draft, modal = await _editing_meals(kb_harness, fake_llm)
+    h, slack = kb_harness, kb_harness.slack
     assert slack is not None
-    ts, draft = await _meals_draft(h, fake_llm, "Meals are reimbursed up to 40 euros a day [1].")
     (record,) = drafts(h)
     assert len(record.sources) >= 2 and "[2]" not in record.text
-    await slack.click("bob", "tandem_edit", channel="C0GENERAL", ts=draft["ts"])
-    modal = (await slack.wait_for(lambda: slack.views("bob")))[-1]
     # Bob cites the second source too and leaves the block as the draft had it.
     edited = record.text.replace("a day [1].", "a day [1]; see also [2].")
-    accepted = await slack.submit(modal["id"], "bob", {
-        "edit_part_0": {"text": {"type": "plain_text_input", "value": edited}}})
+    accepted = await slack.submit(modal["id"], "bob", edit(edited))
     assert accepted["response_action"] is None
     (final,) = await slack.wait_for(lambda: finals(h, "C0GENERAL", ts), timeout=20)
     assert text_of(final).endswith(f"[2] {record.sources[1]['title']} "
@@ -806,11 +813,8 @@ async def test_an_edit_checked_only_after_its_modal_closed_is_not_posted_when_it
     assert slack is not None and h.bot is not None
     # The database answers too slowly to check the edit while the modal waits.
     h.bot.services.review.edit_check_seconds = 0
-    ts, draft = await _meals_draft(h, fake_llm, "Meals are reimbursed up to 40 euros a day [1].")
-    await slack.click("bob", "tandem_edit", channel="C0GENERAL", ts=draft["ts"])
-    modal = (await slack.wait_for(lambda: slack.views("bob")))[-1]
-    closed = await slack.submit(modal["id"], "bob", {"edit_part_0": {"text": {
-        "type": "plain_text_input", "value": "Up to 40 euros a day [7]."}}})
+    ts, draft, modal = await _editing_meals(h, fake_llm)
+    closed = await slack.submit(modal["id"], "bob", edit("Up to 40 euros a day [7]."))
     assert closed["response_action"] is None
 
     async def told() -> list[dict[str, Any]]:
@@ -824,7 +828,6 @@ async def test_an_edit_checked_only_after_its_modal_closed_is_not_posted_when_it
     # Checked late too, an edit that dropped the Sources block gets it back.
     await slack.click("bob", "tandem_edit", channel="C0GENERAL", ts=draft["ts"])
     modal = (await slack.wait_for(lambda: slack.views("bob")))[-1]
-    await slack.submit(modal["id"], "bob", {"edit_part_0": {"text": {
-        "type": "plain_text_input", "value": "Up to 40 euros a day [1]."}}})
+    await slack.submit(modal["id"], "bob", edit("Up to 40 euros a day [1]."))
     (final,) = await slack.wait_for(lambda: finals(h, "C0GENERAL", ts), timeout=20)
     assert text_of(final).startswith("Up to 40 euros a day [1].\n\n*Sources*\n[1] Expense policy")
