@@ -11,7 +11,9 @@ A repeat counts only when it is plainly a loop, not a document's own structure: 
 `MIN_COPIES` copies in a row, covering `MIN_SPAN` characters, of a stretch holding a letter,
 a digit or a character markdown does not lay out with (a table's "|---|---|" rule or a
 checklist's empty boxes repeat by design; "(.*)" line after line to the token limit,
-which the packaged model wrote under a customer reply, does not).
+which the packaged model wrote under a customer reply, does not). Layout alone is a loop
+only past `LAYOUT_SPAN` characters: live, the packaged model wrote "* " to its token
+limit under a customer reply, 20 s of stars no document draws.
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ CUT_RESTART = "restart"  # it wrote its opening again: a second reply after the 
 MIN_COPIES = 3
 MIN_SPAN = 80  # characters that the copies cover together
 MAX_UNIT = 400  # the longest stretch looked for, in characters
+# Characters that a stretch of layout alone ("* ", "- [ ] ") must cover, repeated, to be
+# a loop: a table's empty rows or a checklist by design stay far below it.
+LAYOUT_SPAN = 400
 # Where a sentence or line ends: Chinese and Japanese stops too, the Devanagari danda and
 # the Arabic question mark.
 _ENDS = ".!?\n。！？।؟"
@@ -48,8 +53,10 @@ def loop_start(text: str) -> int | None:
         while start > 0 and text[start - 1] == text[start - 1 + unit]:
             start -= 1
         span = n - start
-        if span >= max(MIN_SPAN, MIN_COPIES * unit) \
-                and not set(text[n - unit:]) <= _LAYOUT:
+        layout = set(text[n - unit:]) <= _LAYOUT
+        if span >= max(MIN_SPAN, MIN_COPIES * unit) and (span >= LAYOUT_SPAN or not layout):
+            if layout:
+                return start  # no copy of a run of stars or dashes is worth keeping
             # One copy kept, to where a sentence or line of it ends.
             keep = start + unit
             return next((p for p in range(keep, start + 2 * unit) if text[p - 1] in _ENDS),

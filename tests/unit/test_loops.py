@@ -59,6 +59,14 @@ def test_punctuation_that_draws_no_structure_is_a_loop() -> None:
     assert guard.cut and guard.text == "Could you please provide them?\n(.*)\n"
 
 
+def test_layout_repeated_past_any_documents_structure_is_a_loop() -> None:
+    # What the packaged model wrote under a customer reply, live, to its token limit.
+    text = "conversations with users 100% paid by default.\n" + "* " * 300
+    shown, guard = _streamed(text, 5)
+    assert guard.cut and guard.text == "conversations with users 100% paid by default.\n"
+    assert len(shown) < 600  # stopped long before the token limit
+
+
 def test_a_draft_with_no_loop_is_passed_through_whole() -> None:
     text = ("Deploys run Monday to Thursday. Production is frozen on Fridays; an exception "
             "needs the engineering manager's approval in #deploys.\n\n"
