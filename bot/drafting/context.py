@@ -17,8 +17,8 @@ from bot.llm.client import estimate_tokens
 from bot.slack.client import LimitedWebClient
 from bot.slack.directory import Directory
 
-__all__ = ["Conversation", "build_context", "clean_request", "search_query",
-           "MAX_REQUEST_CHARS"]
+__all__ = ["Conversation", "asked", "build_context", "clean_request", "search_query",
+           "thread_question", "MAX_REQUEST_CHARS"]
 
 MAX_REQUEST_CHARS = 8000
 # A question of this many content words or fewer, asked in a thread, is read as a
@@ -88,20 +88,37 @@ async def build_context(client: LimitedWebClient, directory: Directory, *, chann
     return conv
 
 
+def thread_question(ask: str, transcript: str) -> str | None:
+    """The question a short follow-up in a thread follows: the first line of the thread's
+    first message from a person, at most 300 characters; None when `ask` is no short
+    follow-up (more than `FOLLOW_UP_TERMS` content words, or no thread). `transcript` is
+    `Conversation.transcript`, oldest first ("name: text" lines, Tandem's own as
+    "Tandem: ...")."""
+    from bot.kb.ranking import query_terms
+
+    if not transcript or len(query_terms(ask)) > FOLLOW_UP_TERMS:
+        return None
+    for line in transcript.splitlines():
+        who, sep, text = line.partition(": ")
+        if sep and who != "Tandem" and text.strip():
+            return text.strip()[:300]
+    return None
+
+
+def asked(ask: str, transcript: str) -> str:
+    """A question as an approved answer's knowledge-base entry names it: a short follow-up
+    with the question it follows ("and what about hotels? (following: how much do we get
+    for meals on a business trip?)"), which alone it does not say."""
+    followed = thread_question(ask, transcript)
+    return f"{ask} (following: {followed})" if followed else ask
+
+
 def search_query(ask: str, transcript: str) -> str:
     """What a question draft searches the knowledge base for: the ask itself, or for a
     short follow-up in a thread, the ask and then the first line of the thread's first
     message from a person, at most 300 characters (the ask leads: an embedding reads
     only its first 128 tokens). "after how long?" alone finds nothing, or something
     about anything; with "what happens when the primary on-call doesn't acknowledge a
-    page?" after it, the escalation policy. `transcript` is `Conversation.transcript`,
-    oldest first ("name: text" lines, Tandem's own as "Tandem: ...")."""
-    from bot.kb.ranking import query_terms
-
-    if not transcript or len(query_terms(ask)) > FOLLOW_UP_TERMS:
-        return ask
-    for line in transcript.splitlines():
-        who, sep, text = line.partition(": ")
-        if sep and who != "Tandem" and text.strip():
-            return f"{ask}\n{text.strip()[:300]}"
-    return ask
+    page?" after it, the escalation policy (`thread_question`)."""
+    followed = thread_question(ask, transcript)
+    return f"{ask}\n{followed}" if followed else ask

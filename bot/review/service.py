@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from slack_sdk.errors import SlackApiError
 
 from bot.drafting.contacts import invented_contacts, shown
-from bot.drafting.context import search_query
+from bot.drafting.context import asked, search_query
 from bot.drafting.figures import FIGURE_JOBS, figures_shown, invented_figures
 from bot.drafting.promises import PROMISE_JOBS, offered, unoffered_promises
 from bot.drafting.split import MESSAGE_LIMIT, split_text
@@ -243,7 +243,9 @@ class ReviewService:
             # The entry says what the answer says, without its lead ("According to
             # [1]:") that pointed at the draft's own sources.
             said = without_lead(answer, draft.messages) if draft else answer
-            await s.kb.add_answer(question=request.text, answer=said, permalink=link,
+            # A follow-up ("and what about hotels?") is stored with the question it follows.
+            question = asked(request.text, draft.context_text or "") if draft else request.text
+            await s.kb.add_answer(question=question, answer=said, permalink=link,
                                   channel_id=request.channel_id, private=private,
                                   basis=answer_basis(answer, sources or []))
         except Exception:  # the answer is posted; learning from it is best effort

@@ -665,11 +665,11 @@ async def test_questions_in_other_languages_with_nothing_relevant_are_told_so_in
     assert searches(h, "nothing_relevant") == 2
 
 
-async def test_a_short_follow_up_in_a_thread_is_searched_with_the_threads_question(
+async def test_a_short_follow_up_in_a_thread_is_searched_and_learnt_with_the_threads_question(
         kb_harness: Harness, fake_llm: FakeLLM) -> None:
     h = kb_harness
     slack = h.slack
-    assert slack is not None
+    assert slack is not None and h.bot is not None and h.bot.services.kb is not None
     fake_llm.reply = lambda _body: "After 15 minutes [1]."
     root = await slack.post("general", "alice", "What happens when the primary on-call "
                             "doesn't acknowledge a page?")
@@ -678,6 +678,16 @@ async def test_a_short_follow_up_in_a_thread_is_searched_with_the_threads_questi
     assert "After 15 minutes" in text_of(draft) and "On-call handbook" in text_of(draft)
     (record,) = drafts(h)
     assert record.sources[0]["title"].startswith("On-call handbook") and ts
+    # Approved, it is known by the question it answers, not by "after how long?" alone.
+    kb = h.bot.services.kb
+    await slack.click("alice", "tandem_approve", channel="C0GENERAL", ts=draft["ts"])
+
+    async def learnt() -> list[str]:
+        return [d.title for d in await kb.documents(collection="answers")]
+
+    assert await slack.wait_for(learnt, timeout=20) == [
+        "after how long? (following: What happens when the primary on-call doesn't "
+        "acknowledge a page?)"]
 
 
 async def test_a_follow_up_shows_and_quotes_the_passage_about_what_it_adds(
