@@ -24,8 +24,8 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from bot.drafting.contacts import without_contacts
-from bot.prompts import continues, system_text, the_ask
+from bot.drafting.contacts import shown, without_contacts
+from bot.prompts import continues, system_text
 
 __all__ = ["FIGURE_JOBS", "INVENTED_FIGURE", "figures", "figures_shown", "invented_figures"]
 
@@ -78,12 +78,12 @@ def invented_figures(text: str, given: Iterable[str]) -> tuple[str, ...]:
 
 def figures_shown(messages: list[dict[str, Any]]) -> list[str]:
     """What a draft's figures may come from: what the model read (the ask, with its
-    conversation, request and sources' text), the opening it continued, and the prompt's
+    conversation, request and sources' text: `bot.drafting.contacts.shown` without the
+    sources' links or the team's contacts), the opening it continued, and the prompt's
     system text, where a team states its fixed figures (not its examples, which are made
     up). Not where the sources live: a "14" in a file's path or a page's link
     ("/tmp/pytest-14/handbook.md", ".../v14/...") is no deadline anyone gave."""
-    ask = the_ask(messages)
-    return [*([] if ask is None else [ask]), continues(messages), system_text(messages)]
+    return [*shown(messages), continues(messages), system_text(messages)]
 
 
 def _key(figure: str) -> str:

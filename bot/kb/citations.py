@@ -142,10 +142,15 @@ def with_sources(text: str, sources: Sequence[Mapping[str, Any]], draft: str = "
     cited = set(cited_numbers(answer))
     if not cited:
         return text
-    if answer != text and text[len(answer):].strip() != draft[len(answer_part(draft)):].strip():
+    if answer != text and _block(text) != _block(draft):
         return text
     shown = [s for s in _recorded(sources) if s.n in cited]
     return f"{answer.rstrip()}\n\n{sources_block(shown)}" if shown else text
+
+
+def _block(text: str) -> str:
+    """The Sources block `text` ends with (`answer_part` is what comes before it), or ""."""
+    return text[len(answer_part(text)):].strip()
 
 
 def _by_document(shown: Sequence[Source]) -> list[tuple[str, Source]]:
