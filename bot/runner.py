@@ -22,6 +22,7 @@ from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 
 from bot.container import Services
+from bot.drafting.foreign import warm as warm_foreign_words
 from bot.errors import ConfigError, masked_url
 from bot.llm.client import LLMClient
 from bot.llm.errors import LLMError
@@ -193,6 +194,8 @@ async def start_bot(settings: Settings, *, limiter: SlackLimiter | None = None,
     # Train the router's classifier before events arrive: 0.5 s of CPU inside the first
     # event would stall every ack behind it.
     await asyncio.to_thread(lambda: services.router.classifier)
+    # Likewise the word lists that drafts are checked against for another language's words.
+    await asyncio.to_thread(warm_foreign_words)
     app = build_app(services)
     bot = Bot(services=services, app=app, session=session)
     try:

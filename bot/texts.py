@@ -41,6 +41,9 @@ class T:
     UNOFFERED_PROMISES = (":warning: *promises what no one on the team offered*: {remedies}: "
                           "in none of the request, the sources or the prompt; check the "
                           "team offers it before approving")
+    # `bot.drafting.foreign`: words of another language the model slipped into a draft.
+    FOREIGN_WORDS = (":warning: *has words in another language*: {words}: in none of the "
+                     "conversation, the request or the sources; check them before approving")
     AUTO_WRITING = (":speech_balloon: *Answer from Tandem* — being written; it is checked "
                     "against its sources before it is shown.")
     AUTO_HELD = (":memo: *Draft* — held for review: this channel posts answers without "
@@ -50,6 +53,7 @@ class T:
                     "invented_contact": "gives contact details it was not given",
                     "invented_figure": "gives figures it was not given",
                     "unoffered_promise": "promises what no one on the team offered",
+                    "foreign_words": "has words in another language",
                     "script": "was cut where the model switched to a script no one in the "
                               "conversation writes in",
                     "repetition": "was cut where the model began repeating itself"}

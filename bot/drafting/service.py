@@ -30,6 +30,7 @@ from bot.drafting.figures import (
     figures_shown,
     invented_figures,
 )
+from bot.drafting.foreign import FOREIGN_WORDS, foreign_words
 from bot.drafting.intake import Ask, channel_kind, check_text, placement
 from bot.drafting.language import reply_language
 from bot.drafting.loops import CUT_LENGTH, CUT_REPETITION, CUT_RESTART, LoopGuard, finished_part
@@ -499,12 +500,18 @@ class DraftingService:
                 if stream is not None and draft.job in PROMISE_JOBS else ()
             if promised:
                 s.metrics.flagged.labels(draft.job, UNOFFERED_PROMISE).inc()
+            # Words of another language it slipped in, that nothing it was shown holds.
+            # (Off the loop: a draft in a language not seen since the start reads its lists.)
+            foreign = await asyncio.to_thread(foreign_words, text, messages) \
+                if stream is not None else ()
+            if foreign:
+                s.metrics.flagged.labels(draft.job, FOREIGN_WORDS).inc()
             provenance = B.provenance_line(
                 job=draft.job, prompt=prompt.name, version=prompt.version, model=model,
                 route_reason=request.route_reason, sources=sources,
                 draft_version=draft.version, repeats_example=echo, cut=cut,
                 not_in_sources=basis, after_quote=quoted, invented_contacts=made_up,
-                invented_figures=figures, unoffered_promises=promised)
+                invented_figures=figures, unoffered_promises=promised, foreign_words=foreign)
             # Beside the answer, the sentence of its sources that best matches what was
             # searched, or where the answer's opening quotes it, which page it is from.
             evidence = neutralise(B.evidence_line(*best, sources, quoted=quoted), allowed) \
@@ -524,7 +531,7 @@ class DraftingService:
             # before: where the channel posts without review, it waits for a person.
             doubt = REPEATS_EXAMPLE if echo else NOT_IN_SOURCES if unheld \
                 else INVENTED_CONTACT if made_up else INVENTED_FIGURE if figures \
-                else UNOFFERED_PROMISE if promised \
+                else UNOFFERED_PROMISE if promised else FOREIGN_WORDS if foreign \
                 else cut if cut in (CUT_SCRIPT, CUT_REPETITION) else None
             held = auto and doubt is not None
             why = None if doubt is None else T.HELD_AFTER_QUOTE \

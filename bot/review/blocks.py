@@ -56,7 +56,8 @@ def provenance_line(*, job: str, prompt: str, version: str, model: str, route_re
                     not_in_sources: Grounding | None = None, after_quote: bool = False,
                     invented_contacts: Sequence[str] = (),
                     invented_figures: Sequence[str] = (),
-                    unoffered_promises: Sequence[str] = ()) -> str:
+                    unoffered_promises: Sequence[str] = (),
+                    foreign_words: Sequence[str] = ()) -> str:
     """What a draft is, where it came from, and what to check before approving it: its
     job, prompt, model and sources, and the warnings drafting found (`after_quote`: its
     grounding judged what the answer adds to its opening's quote)."""
@@ -86,6 +87,8 @@ def provenance_line(*, job: str, prompt: str, version: str, model: str, route_re
             + (T.AND_MORE.format(n=more) if more > 0 else "")))
     if unoffered_promises:  # `bot.drafting.promises`
         bits.append(T.UNOFFERED_PROMISES.format(remedies=_as_code(unoffered_promises)))
+    if foreign_words:  # `bot.drafting.foreign`
+        bits.append(T.FOREIGN_WORDS.format(words=_as_code(foreign_words)))
     return " · ".join(bits)
 
 

@@ -18,6 +18,7 @@ from slack_sdk.errors import SlackApiError
 from bot.drafting.contacts import invented_contacts, shown
 from bot.drafting.context import asked, search_query
 from bot.drafting.figures import FIGURE_JOBS, figures_shown, invented_figures
+from bot.drafting.foreign import foreign_words
 from bot.drafting.promises import PROMISE_JOBS, offered, unoffered_promises
 from bot.drafting.split import MESSAGE_LIMIT, split_text
 from bot.kb.citations import answer_basis, answer_part, unknown_citations, with_sources
@@ -265,6 +266,8 @@ class ReviewService:
         if request and request.review_channel_id != request.channel_id:
             header = T.SUPPORT_DRAFT_HEADER.format(permalink=request.source_permalink or "",
                                                    channel=request.channel_id)
+        # (Off the loop: a draft in a language not checked since the start reads its lists.)
+        foreign = await asyncio.to_thread(_foreign, draft)
         provenance = B.provenance_line(job=draft.job, prompt=draft.prompt_name,
                                        version=draft.prompt_version, model=draft.model,
                                        route_reason=request.route_reason if request else "",
@@ -277,7 +280,8 @@ class ReviewService:
                                        invented_contacts=_invented(
                                            draft, self.s.settings.contacts),
                                        invented_figures=_figures(draft),
-                                       unoffered_promises=_promises(draft, request))
+                                       unoffered_promises=_promises(draft, request),
+                                       foreign_words=foreign)
         try:
             await self.s.client.chat_update(
                 channel=draft.message_channel_id, ts=draft.message_ts,
@@ -474,6 +478,14 @@ def _promises(draft: Draft, request: Request | None) -> tuple[str, ...]:
         return ()
     return unoffered_promises(draft.text, offered(draft.messages, draft.sources or [],
                                                   request.author if request else "member"))
+
+
+def _foreign(draft: Draft) -> tuple[str, ...]:
+    """The words of another language in the draft's text (`bot.drafting.foreign`), as
+    drafting judged them: without the Sources block, whose titles it was given."""
+    if not draft.text or not draft.messages:
+        return ()
+    return foreign_words(answer_part(draft.text), draft.messages)
 
 
 def thread_of(request: Request) -> str | None:

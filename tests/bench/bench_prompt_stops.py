@@ -1,10 +1,10 @@
 """The real model's drafts with and without the prompts' stop strings.
 
-Starts the embedded vLLM and drafts, through the shipped prompts, 8 document and 8 support
-asks of the routing dev set and the first N questions about the Node.js/npm docs with the
-sources the knowledge base finds (the store `bench_kb_docs.py` builds). Prints one JSON
-line per run and job: drafts, those that wrote the template's next turn, tokens generated,
-drafts that ran to max_tokens, drafts `repeats_example` flags, drafts that loop (a
+Starts the embedded vLLM and drafts, through the shipped prompts, 8 (`--asks`) document and
+support asks each of the routing dev set and the first N questions about the Node.js/npm
+docs with the sources the knowledge base finds (the store `bench_kb_docs.py` builds).
+Prints one JSON line per run and job: drafts, those that wrote the template's next turn,
+tokens generated, drafts that ran to max_tokens, drafts `repeats_example` flags, drafts that loop (a
 stretch repeated to the end, which drafting cuts: `bot.drafting.loops`) or restart (write
 their opening again: a second reply, cut there too), the characters
 of unfinished last sentences that drafting leaves out of the others that ran to max_tokens,
@@ -14,10 +14,12 @@ introduce nothing,
 which drafting drops (`bot.drafting.echo`), and the drafts giving an email address, link
 or phone number that nothing they were shown holds (`bot.drafting.contacts`), and the
 replies and answers stating figures nothing they were shown holds (`bot.drafting.figures`),
-and the replies promising remedies the prompt does not offer (`bot.drafting.promises`).
+and the replies promising remedies the prompt does not offer (`bot.drafting.promises`),
+and the drafts with words of another language nothing they were shown holds
+(`bot.drafting.foreign`), with those words.
 
-    PYTHONPATH=. python3 tests/bench/bench_prompt_stops.py [--questions 24] [--save F.jsonl]
-        [--no-opening]
+    PYTHONPATH=. python3 tests/bench/bench_prompt_stops.py [--asks 8] [--questions 24]
+        [--save F.jsonl] [--no-opening]
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from typing import Any
 from bot.drafting.contacts import invented_contacts, shown
 from bot.drafting.echo import without_echo
 from bot.drafting.figures import FIGURE_JOBS, figures_shown, invented_figures
+from bot.drafting.foreign import foreign_words
 from bot.drafting.language import reply_language
 from bot.drafting.loops import LoopGuard, StreamCut, finished_part
 from bot.drafting.promises import PROMISE_JOBS, offered, unoffered_promises
@@ -61,8 +64,8 @@ def streamed(guard: StreamCut, text: str) -> StreamCut:
     return guard
 
 
-async def asks(book: PromptBook, store: Path, questions: int, openings: bool = True
-               ) -> list[Case]:
+async def asks(book: PromptBook, store: Path, questions: int, openings: bool = True,
+               per_job: int = 8) -> list[Case]:
     """(job, request, messages, sources) for each draft."""
     rows = [json.loads(line) for line in
             (ROOT.parent / "shared/data/routing/dev.jsonl").read_text().splitlines() if line]
@@ -71,7 +74,8 @@ async def asks(book: PromptBook, store: Path, questions: int, openings: bool = T
         (job, r["text"], book.get(job).render(
             request=r["text"], context="(none)",
             opening=book.get(job).opening(reply_language(r["text"])) if openings else None), [])
-        for job in ("document", "support") for r in [r for r in rows if r["label"] == job][:8]]
+        for job in ("document", "support")
+        for r in [r for r in rows if r["label"] == job][:per_job]]
     if store.exists():
         kb = KnowledgeBase(SqliteStore(store), LocalEmbedder())
         await asyncio.to_thread(kb.store.open)
@@ -97,7 +101,7 @@ async def main(args: argparse.Namespace) -> None:
     book = PromptBook()
     if args.save:
         Path(args.save).unlink(missing_ok=True)
-    cases = await asks(book, Path(args.store), args.questions, not args.no_opening)
+    cases = await asks(book, Path(args.store), args.questions, not args.no_opening, args.asks)
     async with embedded_llm() as client:
         for run in ("without_stops", "with_stops"):
             streams = []
@@ -121,7 +125,8 @@ async def main(args: argparse.Namespace) -> None:
                                               "script_cut_chars": 0, "echo_trims": 0,
                                               "invented_contacts": 0,
                                               "invented_figures": 0,
-                                              "unoffered_promises": 0, "restarts": 0})
+                                              "unoffered_promises": 0, "restarts": 0,
+                                              "foreign_words": 0, "foreign": []})
                 row["drafts"] += 1
                 row["template_turns"] += any(t in text for t in TURNS)
                 row["tokens"] += tokens
@@ -152,6 +157,10 @@ async def main(args: argparse.Namespace) -> None:
                 # read as the customer's: only the prompt's system text offers any).
                 row["unoffered_promises"] += job in PROMISE_JOBS and bool(unoffered_promises(
                     kept, offered(messages, sources, author="external")))
+                # ...and words of another language it slipped in.
+                foreign = foreign_words(kept, messages)
+                row["foreign_words"] += bool(foreign)
+                row["foreign"] += foreign
                 if stream.finish_reason == "length" and not looped:
                     # What drafting leaves out of a draft stopped mid-sentence.
                     row["length_cut_chars"] += len(text.rstrip()) \
@@ -171,6 +180,8 @@ async def main(args: argparse.Namespace) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--asks", type=int, default=8,
+                        help="document and support asks (each) of the routing dev set")
     parser.add_argument("--questions", type=int, default=24)
     parser.add_argument("--save", help="also append every draft to this JSONL file")
     parser.add_argument("--no-opening", action="store_true",

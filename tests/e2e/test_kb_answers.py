@@ -511,6 +511,21 @@ async def test_an_answer_cut_where_the_model_lost_the_thread_waits_for_review_wh
     assert record.status == DraftStatus.pending_review and record.usage["cut"] == "script"
 
 
+async def test_an_answer_with_words_of_another_language_waits_for_review_where_answers_post_unreviewed(  # noqa: E501
+        open_handbook: OpenHandbook, fake_llm: FakeLLM) -> None:
+    h = await open_handbook(channels=AUTO_POST_QUESTIONS)
+    slack = h.slack
+    assert slack is not None
+    # Grounded but for one Portuguese word, as the packaged model drifts.
+    fake_llm.reply = lambda _body: " meals are 40 euros a day with receipts, após the trip."
+    ts = await slack.post("general", "alice", ASK_MEALS)
+    held = await h.wait_draft("C0GENERAL", ts, timeout=60)
+    assert "held for review" in text_of(held)
+    assert "this one has words in another language" in text_of(held)
+    assert "*has words in another language*: `após`" in text_of(held)
+    assert await finals(h, "C0GENERAL", ts) == []
+
+
 async def test_an_answer_giving_a_link_no_source_has_waits_for_review_where_answers_post_unreviewed(  # noqa: E501
         open_handbook: OpenHandbook, fake_llm: FakeLLM) -> None:
     h = await open_handbook(channels=AUTO_POST_QUESTIONS)

@@ -155,6 +155,26 @@ async def test_a_reply_giving_an_address_or_number_no_one_gave_is_flagged_to_the
     assert "not given" not in text_of(second)
 
 
+async def test_a_reply_slipping_in_words_of_another_language_is_flagged_to_the_reviewer(
+        tandem: Harness, fake_llm: FakeLLM) -> None:
+    slack = tandem.slack
+    assert slack is not None and tandem.bot is not None
+    # What the packaged model wrote to a customer, live: two Indonesian words in English.
+    fake_llm.reply = lambda _body: (" will check your account. If there were no errors on "
+                                    "our end, we will refund the mendatang pembelian.")
+    warning = ("*has words in another language*: `mendatang`, `pembelian`: in none of the "
+               "conversation, the request or the sources; check them before approving")
+    draft, posted = await _flagged_then_approved(
+        tandem, "I was charged twice for my order", warning, "foreign_words")
+    assert "another language" not in text_of(posted)
+    # A customer's own word in her language, repeated in the reply, is hers.
+    fake_llm.reply = lambda _body: " are glad the treinamento helped, Carol."
+    await slack.post("acme-shared", "carol", "Thanks, the treinamento was great")
+    second = await slack.wait_for(lambda: _review_draft(tandem, after=draft["ts"]))
+    assert "We are glad the treinamento helped" in text_of(second)
+    assert "another language" not in text_of(second)
+
+
 async def test_a_reply_stating_figures_no_one_gave_is_flagged_to_the_reviewer(
         tandem: Harness, fake_llm: FakeLLM) -> None:
     slack = tandem.slack
