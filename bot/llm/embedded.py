@@ -3,9 +3,11 @@
 Started with `python -m vllm.entrypoints.openai.api_server` (the `vllm serve`
 entry point crashes with the CPU package) in its own process group, so
 `stop()` and the exit hook take down the API server and its engine workers
-together and leave no orphan. Serves the prepared checkpoint under the name
-`tandem-base` (see `model_prep.SERVED_MODEL`); LoRA adapters are loaded at
-runtime and chosen by name.
+together and leave no orphan; so does Tandem's death without either (`_LAUNCHER`).
+Start it from a thread that lives as long as the server: the event loop's (Linux
+tells the launcher when that thread, not the process, ends). Serves the prepared
+checkpoint under the name `tandem-base` (see `model_prep.SERVED_MODEL`); LoRA adapters
+are loaded at runtime and chosen by name.
 """
 
 from __future__ import annotations
@@ -34,6 +36,32 @@ logger = logging.getLogger(__name__)
 
 # Request params still win; these are only the server's defaults.
 _SAMPLING = {"temperature": 0.7, "top_p": 0.9, "repetition_penalty": 1.15}
+
+
+# What Tandem starts: a launcher that runs vLLM as its child, in the process group `start`
+# makes, and takes the whole group down when Tandem dies without stopping it (SIGKILL, the
+# OOM killer): Linux sends the launcher SIGTERM then (PR_SET_PDEATHSIG), where vLLM alone
+# would go on serving no one, holding its port and gigabytes of memory. Its exit code is
+# vLLM's (128 + the signal's number when a signal ended it).
+_LAUNCHER = r"""
+import ctypes, os, signal, subprocess, sys, time
+parent, grace, child = int(sys.argv[1]), float(sys.argv[2]), None
+def down(*_):
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    os.killpg(0, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while child is not None and child.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    os.killpg(0, signal.SIGKILL)
+signal.signal(signal.SIGTERM, down)
+ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+if os.getppid() != parent:  # Tandem died before the line above
+    down()
+child = subprocess.Popen(sys.argv[3:])
+code = child.wait()
+sys.exit(code if code >= 0 else 128 - code)
+"""
+ORPHAN_GRACE = 10.0  # seconds vLLM gets to shut down after Tandem died, before SIGKILL
 
 
 def cpu_dtype() -> str:
@@ -112,7 +140,9 @@ class EmbeddedVLLM:
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         try:
             self.process = subprocess.Popen(
-                self.command(model_dir), env=self.environment(), stdin=subprocess.DEVNULL,
+                [sys.executable, "-c", _LAUNCHER, str(os.getpid()), str(ORPHAN_GRACE),
+                 *self.command(model_dir)],
+                env=self.environment(), stdin=subprocess.DEVNULL,
                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         finally:
             if self.log_path:

@@ -19,7 +19,7 @@ and the drafts with words of another language nothing they were shown holds
 (`bot.drafting.foreign`), with those words.
 
     PYTHONPATH=. python3 tests/bench/bench_prompt_stops.py [--asks 8] [--questions 24]
-        [--save F.jsonl] [--no-opening]
+        [--save F.jsonl] [--no-opening] [--with-stops-only]
 """
 
 from __future__ import annotations
@@ -103,7 +103,7 @@ async def main(args: argparse.Namespace) -> None:
         Path(args.save).unlink(missing_ok=True)
     cases = await asks(book, Path(args.store), args.questions, not args.no_opening, args.asks)
     async with embedded_llm() as client:
-        for run in ("without_stops", "with_stops"):
+        for run in ("with_stops",) if args.with_stops_only else ("without_stops", "with_stops"):
             streams = []
             for i, (job, _request, messages, _sources) in enumerate(cases):
                 params = dict(book.get(job).params_for(messages))  # as drafting sends them
@@ -184,6 +184,8 @@ if __name__ == "__main__":
                         help="document and support asks (each) of the routing dev set")
     parser.add_argument("--questions", type=int, default=24)
     parser.add_argument("--save", help="also append every draft to this JSONL file")
+    parser.add_argument("--with-stops-only", action="store_true",
+                        help="draft only as drafting does, with the prompts' stops")
     parser.add_argument("--no-opening", action="store_true",
                         help="drafts without their prompt's `opening`")
     parser.add_argument("--store", default=str(ROOT / ".data/bench/docs_eval/node_npm.sqlite"),

@@ -6,6 +6,7 @@ engine core; stopping must leave neither behind.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
@@ -66,6 +67,46 @@ async def test_start_waits_for_health_and_stop_leaves_no_orphans(tmp_path: Path)
         time.sleep(0.05)
     assert not _alive(grandchild)
     assert server.process is None
+
+
+# Tandem, as far as the server goes: starts the stand-in, says its pids, then waits to die.
+OWNER = r"""
+import asyncio, sys, time
+from pathlib import Path
+sys.path.insert(0, sys.argv[2])
+from tests.llm.test_llm_embedded import StandIn
+tmp = Path(sys.argv[1])
+server = StandIn(tmp)
+asyncio.run(server.start(progress=False))
+(tmp / "server.pid").write_text(str(server.process.pid))
+time.sleep(600)
+"""
+
+
+def test_a_server_whose_tandem_was_killed_goes_down_with_its_workers(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+
+    root = Path(__file__).resolve().parents[2]
+    owner = subprocess.Popen([sys.executable, "-c", OWNER, str(tmp_path), str(root)])
+    try:
+        deadline = time.monotonic() + 30
+        while not (tmp_path / "server.pid").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        server = int((tmp_path / "server.pid").read_text())
+        grandchild = int((tmp_path / "grandchild.pid").read_text())
+        assert _alive(server) and _alive(grandchild)
+    finally:
+        owner.kill()  # SIGKILL: no stop(), no exit hook
+        owner.wait()
+    try:
+        deadline = time.monotonic() + 15
+        while (_alive(server) or _alive(grandchild)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _alive(server) and not _alive(grandchild)
+    finally:  # whatever is left of its process group
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server, signal.SIGKILL)
 
 
 async def test_start_reports_child_exit_instead_of_waiting(tmp_path: Path) -> None:
