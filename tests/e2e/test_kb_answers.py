@@ -497,12 +497,8 @@ async def test_an_answer_copying_the_example_waits_for_review_where_answers_post
 async def test_an_answer_cut_where_the_model_lost_the_thread_waits_for_review_where_answers_post_unreviewed(  # noqa: E501
         open_handbook: OpenHandbook, fake_llm: FakeLLM) -> None:
     h = await open_handbook(channels=AUTO_POST_QUESTIONS)
-    slack = h.slack
-    assert slack is not None
     # Grounded up to the drift, so only the cut says the model lost the thread.
-    fake_llm.reply = lambda _body: " meals are 40 euros a day with receipts. 我可以\n"
-    ts = await slack.post("general", "alice", ASK_MEALS)
-    held = await h.wait_draft("C0GENERAL", ts, timeout=60)
+    ts, held = await _meals_draft(h, fake_llm, " meals are 40 euros a day with receipts. 我可以\n")
     assert "held for review" in text_of(held) and "我" not in text_of(held)
     assert "this one was cut where the model switched to a script" in text_of(held)
     assert "tandem_approve" in button_values(held)
@@ -514,12 +510,9 @@ async def test_an_answer_cut_where_the_model_lost_the_thread_waits_for_review_wh
 async def test_an_answer_with_words_of_another_language_waits_for_review_where_answers_post_unreviewed(  # noqa: E501
         open_handbook: OpenHandbook, fake_llm: FakeLLM) -> None:
     h = await open_handbook(channels=AUTO_POST_QUESTIONS)
-    slack = h.slack
-    assert slack is not None
     # Grounded but for one Portuguese word, as the packaged model drifts.
-    fake_llm.reply = lambda _body: " meals are 40 euros a day with receipts, após the trip."
-    ts = await slack.post("general", "alice", ASK_MEALS)
-    held = await h.wait_draft("C0GENERAL", ts, timeout=60)
+    ts, held = await _meals_draft(h, fake_llm,
+                                  " meals are 40 euros a day with receipts, após the trip.")
     assert "held for review" in text_of(held)
     assert "this one has words in another language" in text_of(held)
     assert "*has words in another language*: `após`" in text_of(held)
