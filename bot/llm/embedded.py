@@ -45,21 +45,23 @@ _SAMPLING = {"temperature": 0.7, "top_p": 0.9, "repetition_penalty": 1.15}
 # vLLM's (128 + the signal's number when a signal ended it).
 _LAUNCHER = r"""
 import ctypes, os, signal, subprocess, sys, time
-parent, grace, child = int(sys.argv[1]), float(sys.argv[2]), None
+parent, grace, deadline = int(sys.argv[1]), float(sys.argv[2]), None
 def down(*_):
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    os.killpg(0, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    while child is not None and child.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.2)
-    os.killpg(0, signal.SIGKILL)
+    global deadline
+    if deadline is None:
+        deadline = time.monotonic() + grace
+        if os.getppid() != parent:  # Tandem died: no one else told vLLM to stop
+            os.killpg(0, signal.SIGTERM)
 signal.signal(signal.SIGTERM, down)
 ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-if os.getppid() != parent:  # Tandem died before the line above
-    down()
 child = subprocess.Popen(sys.argv[3:])
-code = child.wait()
-sys.exit(code if code >= 0 else 128 - code)
+if os.getppid() != parent:  # Tandem died before the prctl
+    down()
+while child.poll() is None and (deadline is None or time.monotonic() < deadline):
+    time.sleep(0.2)
+if deadline is not None:  # stopping: whatever is left of the group goes, this too
+    os.killpg(0, signal.SIGKILL)
+sys.exit(child.returncode if child.returncode >= 0 else 128 - child.returncode)
 """
 ORPHAN_GRACE = 10.0  # seconds vLLM gets to shut down after Tandem died, before SIGKILL
 
