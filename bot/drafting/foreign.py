@@ -14,6 +14,8 @@ Zipf scale: at least once in 300,000 words) and rare or unknown in the draft's o
 The draft's own language is the one its words are most frequent in (`draft_language`). Left
 alone: capitalised words (names: "Matt", "Jakarta"), words of links, addresses and code,
 and, in a draft in another language, English words (teams write "deploy" in any language).
+Nothing is checked where the ask wants another language in the draft: a translation, or
+a language it names ("add a Spanish version").
 
 Pure functions; the word lists are read once per draft language, about a second, and
 kept as one set (`warm` reads English's before the first draft).
@@ -27,6 +29,7 @@ from functools import lru_cache
 from typing import Any
 
 from bot.drafting.contacts import without_contacts
+from bot.drafting.scripts import asks_to_translate
 
 __all__ = ["FOREIGN_WORDS", "draft_language", "foreign_words", "warm"]
 
@@ -36,11 +39,22 @@ FOREIGN_WORDS = "foreign_words"
 COMMON = 3.5  # Zipf frequency from which a word is common in a language
 RARE = 2.0  # ... and under which it is rare in the draft's own
 FREQUENT = 4.0  # Zipf frequency of the words a draft's language is told by
+ENGLISH = 3.0  # Zipf frequency from which an English word is left alone in any draft
 MIN_LETTERS = 4  # shorter words are too often words of several languages
 # Languages written in Latin letters that wordfreq has lists for, and that a
 # multilingual model drifts into. English is one, except for a draft in another language.
 _LATIN = ("en", "pt", "es", "fr", "it", "de", "nl", "sv", "da", "nb", "fi", "pl", "cs",
           "sk", "sl", "ro", "hu", "tr", "id", "ms", "fil", "vi", "ca")
+# Languages of `_LATIN` but English, by the names an ask may give them ("add a Spanish
+# version"), in English and in the languages Tandem's teams ask in.
+_NAMED = frozenset("""portuguese português portugués portugais portugiesisch portoghese
+    spanish español castellano espagnol spanisch spagnolo espanhol french français francés
+    francês französisch francese italian italiano italien italienisch german deutsch
+    alemán alemão allemand tedesco dutch nederlands holandés niederländisch néerlandais
+    swedish svenska danish dansk norwegian norsk finnish suomi polish polski czech čeština
+    slovak slovenčina slovenian slovene slovenščina romanian română hungarian magyar
+    turkish türkçe indonesian indonesia malay melayu filipino tagalog vietnamese tiếng
+    catalan català""".split())
 # Words as wordfreq counts them: letters, with an apostrophe inside ("l'équipe").
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
 _CODE = re.compile(r"```.*?```|`[^`\n]*`", re.DOTALL)
@@ -61,8 +75,13 @@ def _bucket(zipf: float) -> int:
 
 @lru_cache(maxsize=4)
 def _foreign(language: str) -> frozenset[str]:
-    """The words common in another language of `_LATIN` and rare in `language`."""
+    """The words common in another language of `_LATIN` and rare in `language` (and,
+    for a language other than English, not common in English: a German reply may say
+    "announcement", which Filipino and Indonesian web text also uses)."""
     own = {w for bucket in _zipf_buckets(language, "best")[:_bucket(RARE) + 1] for w in bucket}
+    if language != "en":  # and English's common words, which other lists hold too
+        own |= {w for bucket in _zipf_buckets("en", "small")[:_bucket(ENGLISH) + 1]
+                for w in bucket}
     others = [x for x in _LATIN if x not in (language, "en")]
     return frozenset(w for other in others
                      for bucket in _zipf_buckets(other, "small")[:_bucket(COMMON) + 1]
@@ -96,9 +115,14 @@ def warm() -> None:
     _foreign("en")
 
 
-def foreign_words(text: str, messages: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
+def foreign_words(text: str, messages: Sequence[Mapping[str, Any]], ask: str = ""
+                  ) -> tuple[str, ...]:
     """The words of another language in the draft `text` (each once, as written), that
-    none of `messages` (what the model was shown: prompt, thread, ask, sources) holds."""
+    none of `messages` (what the model was shown: prompt, thread, ask, sources) holds.
+    None where the `ask` wants another language in it: a translation, or a language
+    named ("with a Spanish version below")."""
+    if asks_to_translate(ask) or _NAMED & {w.lower() for w in _WORD.findall(ask)}:
+        return ()
     language = draft_language(text)
     if language is None:
         return ()

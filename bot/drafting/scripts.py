@@ -21,8 +21,8 @@ from collections.abc import Iterable
 
 from bot.drafting.loops import StreamCut, finished_part
 
-__all__ = ["CUT_SCRIPT", "ScriptGuard", "allowed_scripts", "script_of", "scripts_in",
-           "stray_script_at"]
+__all__ = ["CUT_SCRIPT", "ScriptGuard", "allowed_scripts", "asks_to_translate", "script_of",
+           "scripts_in", "stray_script_at"]
 
 CUT_SCRIPT = "script"  # recorded in a draft's usage as what its end was cut for
 # The first word of a letter's Unicode name, for the scripts that count; kana as one.
@@ -69,10 +69,16 @@ _TRANSLATE = re.compile(r"translat|tradu|übersetz|翻訳|翻译", re.IGNORECASE
 _WORD = re.compile(r"\w+")
 
 
+def asks_to_translate(ask: str) -> bool:
+    """Whether `ask` asks for a translation (in English, Spanish, Portuguese, French,
+    Italian, German, Japanese or Chinese)."""
+    return _TRANSLATE.search(ask) is not None
+
+
 def allowed_scripts(prompt: Iterable[str], ask: str) -> frozenset[str] | None:
     """The scripts a draft may be written in: those of its prompt (`scripts_in`) and
     those of languages its `ask` names; None (any) for an ask to translate."""
-    if _TRANSLATE.search(ask):
+    if asks_to_translate(ask):
         return None
     named = {_NAMES[w] for w in _WORD.findall(ask.lower()) if w in _NAMES}
     named |= {_KANJI[x] for x in named if x in _KANJI}

@@ -502,7 +502,7 @@ class DraftingService:
                 s.metrics.flagged.labels(draft.job, UNOFFERED_PROMISE).inc()
             # Words of another language it slipped in, that nothing it was shown holds.
             # (Off the loop: a draft in a language not seen since the start reads its lists.)
-            foreign = await asyncio.to_thread(foreign_words, text, messages) \
+            foreign = await asyncio.to_thread(foreign_words, text, messages, request.text) \
                 if stream is not None else ()
             if foreign:
                 s.metrics.flagged.labels(draft.job, FOREIGN_WORDS).inc()

@@ -267,7 +267,7 @@ class ReviewService:
             header = T.SUPPORT_DRAFT_HEADER.format(permalink=request.source_permalink or "",
                                                    channel=request.channel_id)
         # (Off the loop: a draft in a language not checked since the start reads its lists.)
-        foreign = await asyncio.to_thread(_foreign, draft)
+        foreign = await asyncio.to_thread(_foreign, draft, request)
         provenance = B.provenance_line(job=draft.job, prompt=draft.prompt_name,
                                        version=draft.prompt_version, model=draft.model,
                                        route_reason=request.route_reason if request else "",
@@ -480,12 +480,13 @@ def _promises(draft: Draft, request: Request | None) -> tuple[str, ...]:
                                                   request.author if request else "member"))
 
 
-def _foreign(draft: Draft) -> tuple[str, ...]:
+def _foreign(draft: Draft, request: Request | None) -> tuple[str, ...]:
     """The words of another language in the draft's text (`bot.drafting.foreign`), as
     drafting judged them: without the Sources block, whose titles it was given."""
     if not draft.text or not draft.messages:
         return ()
-    return foreign_words(answer_part(draft.text), draft.messages)
+    return foreign_words(answer_part(draft.text), draft.messages,
+                         request.text if request else "")
 
 
 def thread_of(request: Request) -> str | None:

@@ -45,6 +45,18 @@ def test_a_draft_in_another_language_is_judged_in_that_language() -> None:
     # A Portuguese word in a Spanish reply is.
     spanish = "Hola, gracias por su mensaje. El pagamento ya está en camino y no hay errores."
     assert foreign_words(spanish, ASK) == ("pagamento",)
-    # English words in a German reply are not: teams write them in any language.
-    german = "Hallo, das Deployment ist fertig und das Dashboard zeigt die neuen Werte."
-    assert foreign_words(german.replace("Deployment", "deployment"), ASK) == ()
+    # English words in a Spanish or German reply are not: teams write them in any
+    # language (and Filipino and Indonesian web text uses "announcement" too).
+    assert foreign_words("Hola, el deployment está listo y el announcement sale hoy para "
+                         "todo el equipo del proyecto.", ASK) == ()
+    assert foreign_words("Hallo, das deployment ist fertig und das dashboard zeigt die "
+                         "neuen Werte.", ASK) == ()
+
+
+def test_a_draft_asked_to_hold_another_language_is_not_checked() -> None:
+    mixed = ("Here is the announcement for the whole team about the new support hours, "
+             "which start on Monday. In Spanish: el equipo tendrá un nuevo horario.")
+    assert foreign_words(mixed, ASK) != ()
+    assert foreign_words(mixed, ASK, "write the announcement with a Spanish version") == ()
+    assert foreign_words(mixed, ASK, "translate the support hours announcement") == ()
+    assert foreign_words(mixed, ASK, "write it in plain English") != ()
