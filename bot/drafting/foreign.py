@@ -17,8 +17,8 @@ and, in a draft in another language, English words (teams write "deploy" in any 
 Nothing is checked where the ask wants another language in the draft: a translation, or
 a language it names ("add a Spanish version").
 
-Pure functions; the word lists are read once per draft language, about a second, and
-kept as one set (`warm` reads English's before the first draft).
+Pure functions; the lists' common words are read once (about a second, `warm` before the
+first draft), and the words foreign to a draft's language are kept as one set per language.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from functools import lru_cache
 from typing import Any
 
 from bot.drafting.contacts import without_contacts
+from bot.drafting.safety import without_code
 from bot.drafting.scripts import asks_to_translate
 
 __all__ = ["FOREIGN_WORDS", "draft_language", "foreign_words", "warm"]
@@ -57,13 +58,12 @@ _NAMED = frozenset("""portuguese português portugués portugais portugiesisch p
     catalan català""".split())
 # Words as wordfreq counts them: letters, with an apostrophe inside ("l'équipe").
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
-_CODE = re.compile(r"```.*?```|`[^`\n]*`", re.DOTALL)
 
 
 def _zipf_buckets(language: str, wordlist: str) -> list[list[str]]:
     """wordfreq's list for `language`: words by frequency, bucket i holding those of
-    Zipf frequency (900 - i) / 100. Read here, not through wordfreq's cached readers, so
-    the lists are not kept once the set is built."""
+    Zipf frequency (900 - i) / 100. Read here, not through wordfreq's cached readers,
+    which would keep every list whole; only the common words are kept (`_common`)."""
     import wordfreq  # noqa: PLC0415 (imported only where drafts are checked)
 
     return wordfreq.read_cBpack(wordfreq.available_languages(wordlist)[language])
@@ -71,6 +71,15 @@ def _zipf_buckets(language: str, wordlist: str) -> list[list[str]]:
 
 def _bucket(zipf: float) -> int:
     return round(900 - zipf * 100)
+
+
+@lru_cache(maxsize=1)
+def _common() -> dict[str, tuple[list[str], ...]]:
+    """Each language's words of Zipf frequency `COMMON` or more, by bucket: all that both
+    the language of a draft (`_frequent`) and the words foreign to it (`_foreign`) need
+    of wordfreq's small lists, read once."""
+    return {language: tuple(_zipf_buckets(language, "small")[:_bucket(COMMON) + 1])
+            for language in _LATIN}
 
 
 @lru_cache(maxsize=4)
@@ -83,9 +92,7 @@ def _foreign(language: str) -> frozenset[str]:
         own |= {w for bucket in _zipf_buckets("en", "small")[:_bucket(ENGLISH) + 1]
                 for w in bucket}
     others = [x for x in _LATIN if x not in (language, "en")]
-    return frozenset(w for other in others
-                     for bucket in _zipf_buckets(other, "small")[:_bucket(COMMON) + 1]
-                     for w in bucket
+    return frozenset(w for other in others for bucket in _common()[other] for w in bucket
                      if len(w) >= MIN_LETTERS and w not in own and _WORD.fullmatch(w))
 
 
@@ -93,10 +100,9 @@ def _foreign(language: str) -> frozenset[str]:
 def _frequent() -> dict[str, dict[str, float]]:
     """Each language's words of Zipf frequency `FREQUENT` or more, with it."""
     return {language: {w: (900 - i) / 100
-                       for i, bucket in enumerate(_zipf_buckets(language, "small")
-                                                  [:_bucket(FREQUENT) + 1])
+                       for i, bucket in enumerate(buckets[:_bucket(FREQUENT) + 1])
                        for w in bucket}
-            for language in _LATIN}
+            for language, buckets in _common().items()}
 
 
 def draft_language(text: str) -> str | None:
@@ -126,7 +132,7 @@ def foreign_words(text: str, messages: Sequence[Mapping[str, Any]], ask: str = "
     language = draft_language(text)
     if language is None:
         return ()
-    prose = without_contacts(_CODE.sub(" ", text))
+    prose = without_contacts(without_code(text))
     candidates = {w: None for w in _WORD.findall(prose) if w == w.lower()}
     if not candidates:
         return ()

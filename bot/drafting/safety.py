@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
-__all__ = ["CHANNEL_MENTION", "clean_slack_text", "neutralise", "referenced", "to_mrkdwn"]
+__all__ = ["CHANNEL_MENTION", "clean_slack_text", "neutralise", "referenced", "to_mrkdwn",
+           "without_code"]
 
 _BROADCAST = re.compile(r"<!(channel|here|everyone)(\|[^>]*)?>|<!subteam\^[A-Z0-9]+(\|[^>]*)?>")
 _BARE_BROADCAST = re.compile(r"(?<![\w`])@(channel|here|everyone)\b")
@@ -24,6 +25,14 @@ _LINK = re.compile(r"\[([^\]]+)\]\((https?://[^)\s]+)\)")
 _HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*$", re.MULTILINE)
 _BULLET = re.compile(r"^(\s*)[*+]\s+", re.MULTILINE)
 _STRIKE = re.compile(r"~~(.+?)~~")
+# Code: a fence, or a span in backticks.
+_CODE = re.compile(r"```.*?```|`[^`\n]*`", re.DOTALL)
+
+
+def without_code(text: str) -> str:
+    """`text` with its code (fences and spans in backticks) blanked out: what is in code
+    is no citation and no prose."""
+    return _CODE.sub(" ", text)
 
 
 def neutralise(text: str, allowed_users: Iterable[str]) -> str:

@@ -14,6 +14,7 @@ import re
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
+from bot.drafting.safety import without_code
 from bot.kb.ranking import query_terms, term_coverage
 from bot.kb.types import Source
 
@@ -117,9 +118,8 @@ def cite(text: str, sources: Sequence[Mapping[str, Any]], question: str) -> tupl
     return checked + "\n\n" + sources_block(shown), checked + "\n\n" + sources_markdown(shown)
 
 
-# Code (a fence, or a span in backticks) and an index after a name ("argv[0]",
-# "x[1][2]"): brackets a reviewer writes that cite nothing.
-_CODE = re.compile(r"```.*?```|`[^`\n]*`", re.DOTALL)
+# An index after a name ("argv[0]", "x[1][2]"): brackets a reviewer writes that cite
+# nothing, as code does (`without_code`).
 _INDEXED = re.compile(r"(?<=[\w\])])\[\d+(?:\s*,\s*\d+)*\]")
 
 
@@ -127,7 +127,7 @@ def unknown_citations(text: str, numbers: Collection[int]) -> list[int]:
     """The citation numbers of an answer's text (without its Sources block) that are not
     among `numbers`: in a reviewer's edit, a "[7]" of an answer with five sources. Code
     and indexes ("`argv[0]`", "items[3]") are not citations."""
-    prose = _INDEXED.sub(" ", _CODE.sub(" ", answer_part(text)))
+    prose = _INDEXED.sub(" ", without_code(answer_part(text)))
     return [n for n in cited_numbers(prose) if n not in numbers]
 
 

@@ -158,7 +158,7 @@ async def main(args: argparse.Namespace) -> None:
                 row["unoffered_promises"] += job in PROMISE_JOBS and bool(unoffered_promises(
                     kept, offered(messages, sources, author="external")))
                 # ...and words of another language it slipped in.
-                foreign = foreign_words(kept, messages)
+                foreign = foreign_words(kept, messages, request)
                 row["foreign_words"] += bool(foreign)
                 row["foreign"] += foreign
                 if stream.finish_reason == "length" and not looped:
