@@ -203,3 +203,24 @@ async def test_thread_reply_from_pane_lands_in_thread(
     await expect(_message(page, "have you tried water?")).to_have_count(0)
     replies = await client.messages("support", thread_ts=parent)
     assert [(m["user"], m["text"]) for m in replies[1:]] == [("U0ALICE", "have you tried water?")]
+
+
+async def test_a_click_that_spans_a_refresh_of_the_channel_still_opens_the_thread(
+        ui: BrowserPage, client: SandboxClient) -> None:
+    # While a draft streams, the channel list refreshes many times a second; a
+    # click whose press and release fall either side of a refresh must not be lost.
+    page = ui.page
+    parent = await client.post("general", "alice", "write the launch note")
+    await client.post("general", "bob", "draft coming", thread_ts=parent)
+    link = _message(page, "launch note").get_by_test_id("thread-link")
+    await expect(link).to_have_text("1 reply")
+    box = await link.bounding_box()
+    assert box is not None
+    await page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    await page.mouse.down()
+    await client.post("general", "bob", "meanwhile, elsewhere")
+    await expect(_message(page, "meanwhile, elsewhere")).to_have_count(1)
+    await page.mouse.up()
+
+    await expect(page.get_by_test_id("thread-pane")).to_be_visible()
+    await expect(page.get_by_test_id("thread-messages")).to_contain_text("draft coming")

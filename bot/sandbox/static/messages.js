@@ -150,16 +150,45 @@ function status(text, env) {
     el("span", { class: "dots" }, "•••"), ` ${env.bot.name} ${text}`);
 }
 
-/** Replace `container`'s children with `messages`, keeping the reader's scroll place. */
+/** Show `messages` in `container`, keeping the reader's scroll place and unchanged rows. */
 export function renderList(container, messages, env,
   { inThread = false, empty = "", status: statusText = "" } = {}) {
   const nearBottom = container.scrollHeight - container.scrollTop - container.clientHeight < 60;
   const first = !container.dataset.rendered;
-  container.replaceChildren(...messages.map((m) => renderMessage(m, env, inThread)));
-  if (!messages.length && empty) container.append(el("div", { class: "empty" }, empty));
-  if (statusText) container.append(el("div", { class: "message" }, status(statusText, env)));
+  const kept = new Map([...container.children].map((node) => [node.rowKey, node]));
+  const rows = messages.map((m) => keyed(kept, `${m.ts}|${JSON.stringify(
+    [m, inThread, env.me, !inThread && env.statuses ? env.statuses[m.ts] || "" : ""])}`,
+  () => renderMessage(m, env, inThread)));
+  if (!messages.length && empty) {
+    rows.push(keyed(kept, `empty|${empty}`, () => el("div", { class: "empty" }, empty)));
+  }
+  if (statusText) {
+    rows.push(keyed(kept, `status|${statusText}`,
+      () => el("div", { class: "message" }, status(statusText, env))));
+  }
+  patchChildren(container, rows);
   container.dataset.rendered = "1";
   if (first || nearBottom) container.scrollTop = container.scrollHeight;
+}
+
+// A row whose message is unchanged keeps its DOM node, so a click that straddles
+// a refresh (another message streaming in) still lands: mousedown and mouseup on
+// a replaced node make no click.
+function keyed(kept, key, make) {
+  const old = kept.get(key);
+  if (old) return old;
+  const node = make();
+  node.rowKey = key;
+  return node;
+}
+
+/** Make `container`'s children exactly `rows`, leaving nodes already in place untouched. */
+function patchChildren(container, rows) {
+  rows.forEach((row, i) => {
+    const at = container.children[i];
+    if (at !== row) container.insertBefore(row, at || null);
+  });
+  while (container.children.length > rows.length) container.lastElementChild.remove();
 }
 
 /** Fill the floating popover with the reaction picker for `msg`. */
