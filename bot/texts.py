@@ -159,6 +159,13 @@ class T:
         ":lock: Reply draft for <{permalink}|this customer message> in <#{channel}>. "
         "The customer can't see this; approving posts the reply in their thread."
     )
+    HAND_REPLY = (
+        ":speech_balloon: <@{user}> has since answered the customer by hand ({reply}): "
+        "“{quote}”. Approving this draft posts a second reply in their thread; reject it if "
+        "it is no longer needed."
+    )
+    HAND_REPLY_LINK = "<{permalink}|their reply>"
+    HAND_REPLY_NO_LINK = "in their thread"
     PENCIL_PROMPT = "Edit this draft?"
     EDIT_TITLE = "Edit draft"
     EDIT_SUBMIT = "Post"

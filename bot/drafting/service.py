@@ -59,6 +59,7 @@ from bot.prompts import (
     without_lead,
 )
 from bot.review import blocks as B
+from bot.review.hand_replies import note_hand_reply
 from bot.routing.router import RouteDecision, RouteInput
 from bot.settings import ChannelPolicy
 from bot.store import repo
@@ -184,13 +185,18 @@ class DraftingService:
         self.start(opened[0].id, loaded=opened)
 
     async def handle_external(self, ask: Ask) -> None:
-        """A customer's message in a support channel gets a support draft by itself."""
+        """A customer's message in a support channel gets a support draft by itself; a
+        teammate's answer in a customer's thread is shown to its drafts' reviewers."""
         s = self.s
         channel = await s.directory.channel(ask.channel_id)
         policy = s.settings.policy_for(ask.channel_id, channel.name)
         if not (policy.support or channel.is_shared):
             return
         if not await s.directory.is_external(ask.user_id, ask.user_team_id):
+            if ask.thread_ts and ask.message_ts and ask.thread_ts != ask.message_ts:
+                # A teammate answering the customer in their thread, by hand.
+                await note_hand_reply(s, channel=ask.channel_id, thread_ts=ask.thread_ts,
+                                      ts=ask.message_ts, user=ask.user_id, text=ask.text)
             return
         # Routing sends an external author's message to support, and says so.
         await self.handle_ask(ask)
