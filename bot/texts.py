@@ -160,9 +160,9 @@ class T:
         "The customer can't see this; approving posts the reply in their thread."
     )
     HAND_REPLY = (
-        ":speech_balloon: <@{user}> has since answered the customer by hand ({reply}): "
-        "“{quote}”. Approving this draft posts a second reply in their thread; reject it if "
-        "it is no longer needed."
+        ":speech_balloon: <@{user}> has since answered the customer by hand ({reply}). "
+        "Approving this draft posts a second reply in their thread; reject it if it is no "
+        "longer needed.\n> {quote}"
     )
     HAND_REPLY_LINK = "<{permalink}|their reply>"
     HAND_REPLY_NO_LINK = "in their thread"
