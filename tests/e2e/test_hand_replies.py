@@ -24,6 +24,13 @@ async def _review_thread(h: Harness) -> tuple[str, dict]:
     return await h.slack.wait_for(ready)
 
 
+async def _customer_asked(h: Harness) -> tuple[str, str, dict]:
+    """Carol's message in the shared channel, its review thread and finished draft."""
+    assert h.slack is not None
+    ts = await h.slack.post("acme-shared", "carol", "We were charged twice in November")
+    return (ts, *await _review_thread(h))
+
+
 async def _notes(h: Harness, thread: str) -> list[dict]:
     assert h.slack is not None
     return [m for m in await h.slack.messages("C0REVIEWS", thread_ts=thread)
@@ -34,8 +41,7 @@ async def test_a_teammates_answer_in_the_customers_thread_is_shown_to_the_drafts
         tandem: Harness) -> None:
     slack = tandem.slack
     assert slack is not None
-    ts = await slack.post("acme-shared", "carol", "We were charged twice in November")
-    thread, draft = await _review_thread(tandem)
+    ts, thread, draft = await _customer_asked(tandem)
     await slack.post("acme-shared", "bob", "Hi <!here>, refunded the second charge just now.",
                      thread_ts=ts)
 
@@ -54,8 +60,7 @@ async def test_a_teammates_answer_in_the_customers_thread_is_shown_to_the_drafts
 async def test_a_redelivered_hand_reply_is_noted_once(tandem: Harness) -> None:
     slack, sandbox = tandem.slack, tandem.sandbox
     assert slack is not None and sandbox is not None
-    ts = await slack.post("acme-shared", "carol", "We were charged twice in November")
-    thread, _draft = await _review_thread(tandem)
+    ts, thread, _draft = await _customer_asked(tandem)
     reply = await slack.post("acme-shared", "bob", "Refunded it.", thread_ts=ts)
     await slack.wait_for(lambda: _notes(tandem, thread))
     event = next(d for d in await slack.deliveries()
@@ -70,8 +75,7 @@ async def test_a_teammates_message_after_the_reply_was_decided_adds_no_note(
         tandem: Harness) -> None:
     slack = tandem.slack
     assert slack is not None
-    ts = await slack.post("acme-shared", "carol", "We were charged twice in November")
-    thread, draft = await _review_thread(tandem)
+    ts, thread, draft = await _customer_asked(tandem)
     await slack.click("bob", "tandem_approve", channel="C0REVIEWS", ts=draft["ts"])
     await slack.wait_for(lambda: finals(tandem, "C0ACME", ts))
     await slack.post("acme-shared", "bob", "Let us know if anything else comes up.",
