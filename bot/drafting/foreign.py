@@ -75,10 +75,11 @@ def _bucket(zipf: float) -> int:
 
 @lru_cache(maxsize=1)
 def _common() -> dict[str, tuple[list[str], ...]]:
-    """Each language's words of Zipf frequency `COMMON` or more, by bucket: all that both
-    the language of a draft (`_frequent`) and the words foreign to it (`_foreign`) need
-    of wordfreq's small lists, read once."""
-    return {language: tuple(_zipf_buckets(language, "small")[:_bucket(COMMON) + 1])
+    """Each language's words of Zipf frequency `COMMON` or more (English's from `ENGLISH`),
+    by bucket: all that the language of a draft (`_frequent`) and the words foreign to it
+    (`_foreign`) need of wordfreq's small lists, read once."""
+    return {language: tuple(_zipf_buckets(language, "small")
+                            [:_bucket(ENGLISH if language == "en" else COMMON) + 1])
             for language in _LATIN}
 
 
@@ -89,8 +90,7 @@ def _foreign(language: str) -> frozenset[str]:
     "announcement", which Filipino and Indonesian web text also uses)."""
     own = {w for bucket in _zipf_buckets(language, "best")[:_bucket(RARE) + 1] for w in bucket}
     if language != "en":  # and English's common words, which other lists hold too
-        own |= {w for bucket in _zipf_buckets("en", "small")[:_bucket(ENGLISH) + 1]
-                for w in bucket}
+        own |= {w for bucket in _common()["en"] for w in bucket}
     others = [x for x in _LATIN if x not in (language, "en")]
     return frozenset(w for other in others for bucket in _common()[other] for w in bucket
                      if len(w) >= MIN_LETTERS and w not in own and _WORD.fullmatch(w))
