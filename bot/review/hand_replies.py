@@ -32,10 +32,9 @@ async def note_hand_reply(s: Services, *, channel: str, thread_ts: str, ts: str,
                           text: str) -> int:
     """Tell the review thread of each open reply draft for `thread_ts` in `channel` that
     `user` answered there by hand (their message `ts`); returns how many were told."""
-    rows = await s.store.run(lambda x: repo.open_replies_for_thread(
-        x, channel=channel, thread=thread_ts))
-    rows = [(d, r) for d, r in rows if r.message_ts != ts]
-    if not rows or not await s.store.run(
+    requests = [r for r in await s.store.run(lambda x: repo.open_replies_for_thread(
+        x, channel=channel, thread=thread_ts)) if r.message_ts != ts]
+    if not requests or not await s.store.run(
             lambda x: repo.mark_seen(x, key=f"hand-reply:{channel}:{ts}")):
         return 0
     try:
@@ -45,7 +44,7 @@ async def note_hand_reply(s: Services, *, channel: str, thread_ts: str, ts: str,
         reply = T.HAND_REPLY_NO_LINK
     note = T.HAND_REPLY.format(user=user, reply=reply, quote=_quote(text))
     told = 0
-    for _draft, request in rows:
+    for request in requests:
         if not request.review_thread_ts:  # its review thread is not open yet
             log.info("hand reply in %s/%s: request %s has no review thread yet",
                      channel, thread_ts, request.id)

@@ -240,18 +240,16 @@ def rates_by_job(s: Session, *, since: datetime | None = None) -> list[dict[str,
     return rows
 
 
-def open_replies_for_thread(s: Session, *, channel: str, thread: str
-                            ) -> list[tuple[Draft, Request]]:
-    """Reply drafts not yet decided that would post into `thread` of `channel` and are
-    reviewed in another channel (a customer's thread, as `bot.review.hand_replies` needs)."""
-    rows = s.exec(select(Draft, Request).join(Request, col(Request.id) == Draft.request_id)
-                  .where(Request.channel_id == channel, Request.thread_ts == thread,
-                         col(Request.review_channel_id).is_not(None),
-                         Request.review_channel_id != channel,
-                         col(Draft.status).in_([DraftStatus.requested, DraftStatus.generating,
-                                                DraftStatus.pending_review]))
-                  .order_by(col(Draft.created_at)))
-    return list(rows.all())
+def open_replies_for_thread(s: Session, *, channel: str, thread: str) -> list[Request]:
+    """Reply requests with a draft not yet decided that would post into `thread` of
+    `channel` and are reviewed in another channel (a customer's thread, as
+    `bot.review.hand_replies` needs)."""
+    undecided = select(Draft.request_id).where(col(Draft.status).in_(
+        [DraftStatus.requested, DraftStatus.generating, DraftStatus.pending_review]))
+    return list(s.exec(select(Request).where(
+        Request.channel_id == channel, Request.thread_ts == thread,
+        col(Request.review_channel_id).is_not(None), Request.review_channel_id != channel,
+        col(Request.id).in_(undecided)).order_by(col(Request.created_at))))
 
 
 def request_by_message(s: Session, *, channel: str, ts: str) -> Request | None:
