@@ -9,8 +9,8 @@ from sqlmodel import Session, col, select
 from bot.store.models import Decision, Draft, Request
 from tests.support.harness import Harness, button_values, text_of
 
-__all__ = ["decisions", "drafts", "finals", "requests", "wait_posted", "wait_text",
-           "wait_verdict"]
+__all__ = ["decisions", "drafts", "finals", "requests", "review_draft", "wait_posted",
+           "wait_text", "wait_verdict"]
 
 
 def decisions(h: Harness) -> list[Decision]:
@@ -82,3 +82,14 @@ async def wait_verdict(h: Harness, channel: str, thread_ts: str | None, ts: str,
         return None
 
     return await slack.wait_for(shown)
+
+
+async def review_draft(h: Harness, after: str = "") -> dict | None:
+    """The first finished draft in the review channel (posted after `after`)."""
+    assert h.slack is not None
+    for top in await h.slack.messages("C0REVIEWS"):
+        for m in await h.slack.messages("C0REVIEWS", thread_ts=top["ts"]):
+            if "tandem_approve" in button_values(m) and not m.get("streaming") \
+                    and float(m["ts"]) > float(after or 0):
+                return m
+    return None

@@ -4,31 +4,18 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.e2e.helpers import decisions, finals
+from tests.e2e.helpers import decisions, finals, review_draft
 from tests.support.harness import Harness, button_values, text_of
 
 NOTE = "answered the customer by hand"
-
-
-async def _review_thread(h: Harness) -> tuple[str, dict]:
-    """The review channel's thread for the one customer message, once its draft is done."""
-    assert h.slack is not None
-
-    async def ready() -> tuple[str, dict] | None:
-        for top in await h.slack.messages("C0REVIEWS"):  # type: ignore[union-attr]
-            for m in await h.slack.messages("C0REVIEWS", thread_ts=top["ts"]):  # type: ignore[union-attr]
-                if "tandem_approve" in button_values(m) and not m.get("streaming"):
-                    return top["ts"], m
-        return None
-
-    return await h.slack.wait_for(ready)
 
 
 async def _customer_asked(h: Harness) -> tuple[str, str, dict]:
     """Carol's message in the shared channel, its review thread and finished draft."""
     assert h.slack is not None
     ts = await h.slack.post("acme-shared", "carol", "We were charged twice in November")
-    return (ts, *await _review_thread(h))
+    draft = await h.slack.wait_for(lambda: review_draft(h))
+    return ts, draft["thread_ts"], draft
 
 
 async def _notes(h: Harness, thread: str) -> list[dict]:
@@ -82,15 +69,6 @@ async def test_a_teammates_message_after_the_reply_was_decided_adds_no_note(
                      thread_ts=ts)
     # A customer's follow-up is drafted anew; the teammate's message before it is no note.
     await slack.post("acme-shared", "carol", "Thanks! And the receipt?", thread_ts=ts)
-    await slack.wait_for(lambda: _second_draft(tandem, thread))
+    await slack.wait_for(lambda: review_draft(tandem, after=draft["ts"]))
     assert await _notes(tandem, thread) == []
 
-
-async def _second_draft(h: Harness, first_thread: str) -> bool:
-    assert h.slack is not None
-    tops = [t["ts"] for t in await h.slack.messages("C0REVIEWS") if t["ts"] != first_thread]
-    for top in tops:
-        if any("tandem_approve" in button_values(m) and not m.get("streaming")
-               for m in await h.slack.messages("C0REVIEWS", thread_ts=top)):
-            return True
-    return False

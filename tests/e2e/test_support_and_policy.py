@@ -8,7 +8,15 @@ import pytest
 
 from bot.settings import ChannelPolicy
 from bot.tuning.rows import DecisionRecord, examples_for_decision, rows_for
-from tests.e2e.helpers import decisions, drafts, finals, requests, wait_posted, wait_text
+from tests.e2e.helpers import (
+    decisions,
+    drafts,
+    finals,
+    requests,
+    review_draft,
+    wait_posted,
+    wait_text,
+)
 from tests.support.fake_llm import FakeLLM
 from tests.support.harness import Harness, button_values, text_of
 
@@ -18,7 +26,7 @@ async def test_customer_message_in_shared_channel_drafts_in_review_channel_only(
     slack = tandem.slack
     assert slack is not None
     ts = await slack.post("acme-shared", "carol", "My invoice for October is wrong, please fix")
-    draft = await slack.wait_for(lambda: _review_draft(tandem))
+    draft = await slack.wait_for(lambda: review_draft(tandem))
     assert "customer" in text_of(draft).lower()
     # Never where the customer can see it: carol's channel holds only her own message.
     shared = await slack.messages("C0ACME", thread_ts=ts, as_user="U0CAROL")
@@ -41,7 +49,7 @@ async def test_a_customers_help_in_a_shared_channel_is_drafted_a_reply_not_told_
     slack = tandem.slack
     assert slack is not None
     await slack.post("acme-shared", "carol", "help")
-    await slack.wait_for(lambda: _review_draft(tandem))
+    await slack.wait_for(lambda: review_draft(tandem))
     (request,) = requests(tandem)
     assert (request.job, request.author, request.text) == ("support", "external", "help")
 
@@ -53,7 +61,7 @@ async def test_a_reply_starts_with_the_prompts_opening_in_the_customers_language
     fake_llm.reply = lambda _body: " prüfen Ihre Rechnung und melden uns heute."
     ts = await slack.post("acme-shared", "carol",
                           "Meine Rechnung für Oktober ist falsch, bitte korrigieren Sie das")
-    draft = await slack.wait_for(lambda: _review_draft(tandem))
+    draft = await slack.wait_for(lambda: review_draft(tandem))
     # The model was asked to go on from the German opening, as its own turn.
     body = fake_llm.requests[-1]
     assert body["messages"][-1] == {"role": "assistant",
@@ -80,7 +88,7 @@ async def test_a_customer_writing_in_russian_gets_a_reply_opened_in_russian_not_
     fake_llm.reply = lambda _body: " проверим деплои и ответим в течение часа."
     await slack.post("acme-shared", "carol",
                      "Здравствуйте! Наши деплои падают с утра, ошибка 502. Можете помочь?")
-    draft = await slack.wait_for(lambda: _review_draft(tandem))
+    draft = await slack.wait_for(lambda: review_draft(tandem))
     # Opened in English, the model went on in English (seen live before the fix).
     assert fake_llm.requests[-1]["messages"][-1] == {
         "role": "assistant", "content": "Здравствуйте, спасибо, что написали нам. Мы"}
@@ -106,7 +114,7 @@ async def test_what_a_reply_writes_after_it_in_the_prompts_frame_is_left_out_of_
     assert slack is not None
     fake_llm.reply = lambda _body: " will resend the invoice today." + tail
     await slack.post("acme-shared", "carol", "My invoice shows the wrong VAT number")
-    draft = await slack.wait_for(lambda: _review_draft(tandem))
+    draft = await slack.wait_for(lambda: review_draft(tandem))
     (record,) = drafts(tandem)
     assert record.text == "Hi, thanks for reaching out to us. We will resend the invoice today."
     assert record.usage.get("echo_chars") == echo_chars
@@ -120,7 +128,7 @@ async def _flagged_then_approved(tandem: Harness, ask: str, warning: str,
     slack = tandem.slack
     assert slack is not None and tandem.bot is not None
     ts = await slack.post("acme-shared", "carol", ask)
-    draft = await slack.wait_for(lambda: _review_draft(tandem))
+    draft = await slack.wait_for(lambda: review_draft(tandem))
     assert warning in text_of(draft)
     assert tandem.bot.services.metrics.registry.get_sample_value(
         "tandem_drafts_flagged_total", {"job": "support", "flag": flag}) == 1
@@ -151,7 +159,7 @@ async def test_a_reply_giving_an_address_or_number_no_one_gave_is_flagged_to_the
     # A reply with only the customer's own address is not flagged.
     fake_llm.reply = lambda _body: " will write to carol@acme.test today."
     await slack.post("acme-shared", "carol", "Still waiting on that invoice, carol@acme.test")
-    second = await slack.wait_for(lambda: _review_draft(tandem, after=draft["ts"]))
+    second = await slack.wait_for(lambda: review_draft(tandem, after=draft["ts"]))
     assert "not given" not in text_of(second)
 
 
@@ -170,7 +178,7 @@ async def test_a_reply_slipping_in_words_of_another_language_is_flagged_to_the_r
     # A customer's own word in her language, repeated in the reply, is hers.
     fake_llm.reply = lambda _body: " are glad the treinamento helped, Carol."
     await slack.post("acme-shared", "carol", "Thanks, the treinamento was great")
-    second = await slack.wait_for(lambda: _review_draft(tandem, after=draft["ts"]))
+    second = await slack.wait_for(lambda: review_draft(tandem, after=draft["ts"]))
     assert "We are glad the treinamento helped" in text_of(second)
     assert "another language" not in text_of(second)
 
@@ -206,12 +214,12 @@ async def test_a_reply_promising_a_refund_no_one_on_the_team_offered_is_flagged_
     assert "offered" not in text_of(posted) and "will refund" in text_of(posted)
     # A customer asking for one does not offer it ...
     await slack.post("acme-shared", "carol", "Can I get a refund for my swimsuit?")
-    second = await slack.wait_for(lambda: _review_draft(tandem, after=draft["ts"]))
+    second = await slack.wait_for(lambda: review_draft(tandem, after=draft["ts"]))
     assert warning in text_of(second)
     # ... a teammate asking for the reply in her thread does.
     ts = await slack.post("acme-shared", "alice", "<@U0BOT> tell her we refund swimwear "
                           "returned unworn", thread_ts=posted["thread_ts"])
-    third = await slack.wait_for(lambda: _review_draft(tandem, after=second["ts"]))
+    third = await slack.wait_for(lambda: review_draft(tandem, after=second["ts"]))
     (request,) = [r for r in requests(tandem) if r.message_ts == ts]
     assert request.job == "support" and request.author == "member"
     assert "offered" not in text_of(third)
@@ -249,7 +257,7 @@ async def test_a_reply_that_starts_over_after_signing_off_ends_at_its_sign_off(
                                     "the invoice and " + "will check it again " * 40)
     fake_llm.token_delay = 0.01
     ts = await slack.post("acme-shared", "carol", "My invoice is wrong")
-    draft = await slack.wait_for(lambda: _review_draft(tandem), timeout=30)
+    draft = await slack.wait_for(lambda: review_draft(tandem), timeout=30)
     (record,) = drafts(tandem)
     assert record.text == ("Hi, thanks for reaching out to us. We will correct the invoice "
                            "today.\n\n— The Tandem team.")
@@ -275,7 +283,7 @@ async def test_the_teams_own_contacts_from_its_config_are_given_to_every_draft(
     fake_llm.reply = lambda _body: (" will fix it. Write to Billing@tandem-team.test, see "
                                     "https://status.tandem-team.test/ or mail x@other.test.")
     await slack.post("acme-shared", "carol", "My invoice is wrong")
-    draft = await slack.wait_for(lambda: _review_draft(tandem))
+    draft = await slack.wait_for(lambda: review_draft(tandem))
     assert "*gives contact details it was not given*: `x@other.test`: in none" \
         in text_of(draft)
 
@@ -285,17 +293,6 @@ def decision_record(h: Harness) -> DecisionRecord:
     (draft,) = drafts(h)
     return DecisionRecord(verdict=decision.verdict, job=draft.job, messages=draft.messages,
                           draft_text=draft.text or "", final_text=decision.final_text)
-
-
-async def _review_draft(h: Harness, after: str = "") -> dict | None:
-    """The first finished draft in the review channel (posted after `after`)."""
-    assert h.slack is not None
-    for top in await h.slack.messages("C0REVIEWS"):
-        for m in await h.slack.messages("C0REVIEWS", thread_ts=top["ts"]):
-            if "tandem_approve" in button_values(m) and not m.get("streaming") \
-                    and float(m["ts"]) > float(after or 0):
-                return m
-    return None
 
 
 async def _shows_verdict(h: Harness, ts: str, verdict: str) -> dict | None:
